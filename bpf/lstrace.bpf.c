@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * lstrace.bpf.c - per-span kernel figures for langswarm USDT spans.
+ *
+ * Design.  The application's probes mark span begin/end on a thread.  At
+ * span_begin we snapshot that thread's kernel counters (CPU clock, context
+ * switches, faults, I/O accounting) and the process RSS into `span_starts`,
+ * keyed by (tgid, span id); at span_end we read them again and send the
+ * difference.  Reading the task's own counters at the two probe hits costs
+ * a few loads and is exact for everything the kernel counts per task.
+ *
+ * The exception is on-CPU time: task->se.sum_exec_runtime is only brought up
+ * to date at scheduler ticks and switches, so at a probe hit it can be one
+ * tick (4 ms at HZ=250) stale.  We keep our own per-thread CPU clock
+ * instead: `threads` holds, for each thread that has hit a probe, the
+ * on-CPU nanoseconds accumulated so far and when it last went on CPU;
+ * tp_btf/sched_switch advances it.  A thread enters the table at its first
+ * probe hit - it is running at that moment, so accounting from there on is
+ * exact.  Threads leave it at exit (tp_btf/sched_process_exit), so a reused
+ * tid starts from zero.
+ *
+ * Strings (names, tag values, error messages) go straight from user memory
+ * into the reserved ring-buffer record: no intermediate copies.
+ *
+ * Nothing here writes to the traced process's memory.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+
+#include "core_fixes.bpf.h"
+#include "lstrace_abi.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader between open and load. */
+const volatile __u64 page_size = 4096;
+
+struct span_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 span_id;
+};
+
+struct span_start {
+	__u64 ts_ns;
+	__u32 tid;
+	__u32 flags;
+	struct lstrace_span_figures at_begin;
+};
+
+struct thread_clock {
+	__u64 oncpu_ns; /* accumulated up to the last switch-out */
+	__u64 since_ns; /* when it last went on CPU (valid while running) */
+	__u32 running;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct span_key);
+	__type(value, struct span_start);
+} span_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_clock);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LSTRACE_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		*c += 1;
+}
+
+/* This thread's on-CPU time so far; false if it cannot be tracked. */
+static __always_inline bool thread_oncpu_ns(__u32 tid, __u64 now, __u64 *out)
+{
+	struct thread_clock *clk = bpf_map_lookup_elem(&threads, &tid);
+	if (!clk) {
+		/* Only this thread creates its entry, so NOEXIST cannot race. */
+		struct thread_clock fresh = { .since_ns = now, .running = 1 };
+		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
+			count(LSTRACE_CNT_THREAD_MAP_FULL);
+			return false;
+		}
+		*out = 0;
+		return true;
+	}
+	*out = clk->oncpu_ns + (clk->running ? now - clk->since_ns : 0);
+	return true;
+}
+
+static __always_inline bool read_figures(struct lstrace_span_figures *f, __u32 tid, __u64 now)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	bool have_cpu = thread_oncpu_ns(tid, now, &f->oncpu_ns);
+
+	f->vol_ctxsw = task->nvcsw;
+	f->invol_ctxsw = task->nivcsw;
+	f->minor_faults = task->min_flt;
+	f->major_faults = task->maj_flt;
+	f->read_bytes = task->ioac.rchar;
+	f->write_bytes = task->ioac.wchar;
+	f->read_syscalls = task->ioac.syscr;
+	f->write_syscalls = task->ioac.syscw;
+	f->storage_read_bytes = task->ioac.read_bytes;
+	f->storage_write_bytes = task->ioac.write_bytes;
+	f->rss_bytes = mm_resident_pages(task->mm) * (__s64)page_size;
+	return have_cpu;
+}
+
+static __always_inline void fill_header(struct lstrace_event_header *h, __u16 type, __u64 span_id,
+					__u64 now)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->version = LSTRACE_ABI_VERSION;
+	h->flags = 0;
+	h->tgid = id >> 32;
+	h->tid = (__u32)id;
+	h->ts_ns = now;
+	h->span_id = span_id;
+}
+
+/* Copies a user string; flags truncation when it filled the whole field. */
+static __always_inline __u32 copy_user_str(char *dst, __u32 size, const char *src)
+{
+	long n = bpf_probe_read_user_str(dst, size, src);
+	if (n < 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	return n == size ? LSTRACE_F_TRUNCATED : 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
+	     __u64 trace_id_lo, const char *tracer, const char *component, const char *operation,
+	     const char *description)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
+	struct span_start start = { .ts_ns = now, .tid = (__u32)id };
+
+	if (!read_figures(&start.at_begin, start.tid, now))
+		start.flags |= LSTRACE_F_NO_ONCPU;
+	if (bpf_map_update_elem(&span_starts, &key, &start, BPF_ANY))
+		count(LSTRACE_CNT_SPAN_MAP_FULL);
+
+	struct lstrace_span_begin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_BEGIN);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
+	e->parent_span_id = parent_span_id;
+	e->trace_id_hi = trace_id_hi;
+	e->trace_id_lo = trace_id_lo;
+	__u32 trunc = copy_user_str(e->tracer, sizeof(e->tracer), tracer);
+	trunc |= copy_user_str(e->component, sizeof(e->component), component);
+	trunc |= copy_user_str(e->operation, sizeof(e->operation), operation);
+	trunc |= copy_user_str(e->description, sizeof(e->description), description);
+	e->hdr.flags = trunc;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_span_end, __u64 span_id, int status)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
+	struct lstrace_span_figures at_end = {};
+	bool have_cpu = read_figures(&at_end, (__u32)id, now);
+
+	struct lstrace_span_end_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_END);
+		bpf_map_delete_elem(&span_starts, &key);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_END, span_id, now);
+	e->status = status;
+	e->rss_end_bytes = at_end.rss_bytes;
+
+	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
+	if (!start) {
+		e->hdr.flags |= LSTRACE_F_NO_BEGIN;
+		e->begin_ts_ns = 0;
+		e->begin_tid = 0;
+		__builtin_memset(&e->delta, 0, sizeof(e->delta));
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
+	e->begin_ts_ns = start->ts_ns;
+	e->begin_tid = start->tid;
+	if (start->tid != (__u32)id)
+		e->hdr.flags |= LSTRACE_F_THREAD_CHANGED;
+	if (!have_cpu || (start->flags & LSTRACE_F_NO_ONCPU))
+		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
+
+	struct lstrace_span_figures *b = &start->at_begin;
+	struct lstrace_span_figures *d = &e->delta;
+	d->oncpu_ns = at_end.oncpu_ns - b->oncpu_ns;
+	d->vol_ctxsw = at_end.vol_ctxsw - b->vol_ctxsw;
+	d->invol_ctxsw = at_end.invol_ctxsw - b->invol_ctxsw;
+	d->minor_faults = at_end.minor_faults - b->minor_faults;
+	d->major_faults = at_end.major_faults - b->major_faults;
+	d->read_bytes = at_end.read_bytes - b->read_bytes;
+	d->write_bytes = at_end.write_bytes - b->write_bytes;
+	d->read_syscalls = at_end.read_syscalls - b->read_syscalls;
+	d->write_syscalls = at_end.write_syscalls - b->write_syscalls;
+	d->storage_read_bytes = at_end.storage_read_bytes - b->storage_read_bytes;
+	d->storage_write_bytes = at_end.storage_write_bytes - b->storage_write_bytes;
+	d->rss_bytes = at_end.rss_bytes - b->rss_bytes;
+	bpf_map_delete_elem(&span_starts, &key);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
+	     const char *str)
+{
+	struct lstrace_span_tag_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_TAG);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_TAG, span_id, bpf_ktime_get_ns());
+	e->value_type = value_type;
+	e->pad = 0;
+	e->num = num;
+	__u32 trunc = copy_user_str(e->key, sizeof(e->key), key);
+	if (str)
+		trunc |= copy_user_str(e->str, sizeof(e->str), str);
+	else
+		e->str[0] = '\0';
+	e->hdr.flags = trunc;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *message)
+{
+	struct lstrace_span_error_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_ERROR);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_ERROR, span_id, bpf_ktime_get_ns());
+	__u32 trunc = copy_user_str(e->error_type, sizeof(e->error_type), error_type);
+	trunc |= copy_user_str(e->message, sizeof(e->message), message);
+	e->hdr.flags = trunc;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * langswarm:recording never executes; attaching it raises the semaphore the
+ * application checks before starting a span (LSTRACE_ENABLED).
+ */
+SEC("usdt")
+int BPF_USDT(on_recording_gate)
+{
+	return 0;
+}
+
+/* Advances the CPU clocks of tracked threads; a miss costs two lookups. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 prev_tid = prev->pid;
+	__u32 next_tid = next->pid;
+	struct thread_clock *clk;
+
+	clk = bpf_map_lookup_elem(&threads, &prev_tid);
+	if (clk && clk->running) {
+		clk->oncpu_ns += now - clk->since_ns;
+		clk->running = 0;
+	}
+	clk = bpf_map_lookup_elem(&threads, &next_tid);
+	if (clk) {
+		clk->since_ns = now;
+		clk->running = 1;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_thread_exit, struct task_struct *task)
+{
+	__u32 tid = task->pid;
+
+	bpf_map_delete_elem(&threads, &tid);
+	return 0;
+}

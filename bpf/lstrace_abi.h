@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lstrace_abi.h - the events BPF sends to userspace through the ring buffer.
+ *
+ * Included by bpf/lstrace.bpf.c and by userspace; the C++ side
+ * static_asserts every size and offset (userspace/abi_checks.cpp).  Rules:
+ * fixed-width types, fixed-size arrays, explicit padding, no pointers, the
+ * common header (with type and version) first.
+ *
+ * The flow for one span on one thread:
+ *   SPAN_BEGIN  ids and names, sent at langswarm:span_begin
+ *   SPAN_TAG    zero or more, at langswarm:span_tag
+ *   SPAN_ERROR  zero or more, at langswarm:span_error
+ *   SPAN_END    the kernel-measured figures of the whole span, computed in
+ *               BPF as (counters at span_end) - (counters at span_begin)
+ */
+#ifndef LSTRACE_ABI_H
+#define LSTRACE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LSTRACE_ABI_VERSION 1
+
+/* LSTRACE_NAME_LEN, LSTRACE_DESC_LEN, LSTRACE_VALUE_LEN, status and tag
+ * type values: shared with the application header */
+#include "lstrace/probe_abi.h"
+
+enum lstrace_event_type {
+	LSTRACE_EV_SPAN_BEGIN = 1,
+	LSTRACE_EV_SPAN_END = 2,
+	LSTRACE_EV_SPAN_TAG = 3,
+	LSTRACE_EV_SPAN_ERROR = 4,
+};
+
+/* Bits of lstrace_event_header.flags. */
+enum lstrace_event_flags {
+	/* a string did not fit its field and was cut (see docs/probes.md) */
+	LSTRACE_F_TRUNCATED = 1u << 0,
+	/* SPAN_END: no begin snapshot (span began before attach, or the
+	 * snapshot map was full); figures are zero and must not be used */
+	LSTRACE_F_NO_BEGIN = 1u << 1,
+	/* SPAN_END: on-CPU time unknown (per-thread table full) */
+	LSTRACE_F_NO_ONCPU = 1u << 2,
+	/* SPAN_END: the span ended on another thread than it began */
+	LSTRACE_F_THREAD_CHANGED = 1u << 3,
+};
+
+/* Indexes of the per-CPU `counters` map: events BPF could not deliver. */
+enum lstrace_counter {
+	LSTRACE_CNT_LOST_BEGIN = 0,  /* ring buffer full at span_begin */
+	LSTRACE_CNT_LOST_END = 1,    /* ring buffer full at span_end */
+	LSTRACE_CNT_LOST_TAG = 2,    /* ring buffer full at span_tag */
+	LSTRACE_CNT_LOST_ERROR = 3,  /* ring buffer full at span_error */
+	LSTRACE_CNT_SPAN_MAP_FULL = 4,   /* no room for a begin snapshot */
+	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
+	LSTRACE_CNT_MAX = 6,
+};
+
+struct lstrace_event_header {
+	__u16 type;    /* enum lstrace_event_type */
+	__u16 version; /* LSTRACE_ABI_VERSION */
+	__u32 flags;   /* enum lstrace_event_flags */
+	__u32 tgid;    /* process id (host PID namespace) */
+	__u32 tid;     /* thread id (host PID namespace) */
+	__u64 ts_ns;   /* CLOCK_MONOTONIC at the probe hit */
+	__u64 span_id;
+};
+
+/* Per-thread and per-process kernel counters, or their difference. */
+struct lstrace_span_figures {
+	__u64 oncpu_ns;         /* time this thread ran on a CPU */
+	__u64 vol_ctxsw;        /* task->nvcsw */
+	__u64 invol_ctxsw;      /* task->nivcsw */
+	__u64 minor_faults;     /* task->min_flt */
+	__u64 major_faults;     /* task->maj_flt */
+	__u64 read_bytes;       /* task->ioac.rchar: bytes returned by read-like syscalls */
+	__u64 write_bytes;      /* task->ioac.wchar: bytes passed to write-like syscalls */
+	__u64 read_syscalls;    /* task->ioac.syscr */
+	__u64 write_syscalls;   /* task->ioac.syscw */
+	__u64 storage_read_bytes;  /* task->ioac.read_bytes: read from block devices */
+	__u64 storage_write_bytes; /* task->ioac.write_bytes: dirtied for block devices */
+	__s64 rss_bytes;        /* process RSS (file + anon + shmem); delta in SPAN_END */
+};
+
+struct lstrace_span_begin_event {
+	struct lstrace_event_header hdr;
+	__u64 parent_span_id; /* 0: root span */
+	__u64 trace_id_hi;
+	__u64 trace_id_lo;
+	char tracer[LSTRACE_NAME_LEN];
+	char component[LSTRACE_NAME_LEN];
+	char operation[LSTRACE_NAME_LEN];
+	char description[LSTRACE_DESC_LEN];
+};
+
+struct lstrace_span_end_event {
+	struct lstrace_event_header hdr;
+	__u64 begin_ts_ns;  /* CLOCK_MONOTONIC at span_begin (0 with NO_BEGIN) */
+	__u32 status;       /* LSTRACE_STATUS_* from the application */
+	__u32 begin_tid;    /* thread that began the span */
+	struct lstrace_span_figures delta; /* end minus begin */
+	__s64 rss_end_bytes; /* process RSS at span end */
+};
+
+struct lstrace_span_tag_event {
+	struct lstrace_event_header hdr;
+	__u32 value_type; /* LSTRACE_TAG_* */
+	__u32 pad;
+	__s64 num;        /* INT and BOOL value, DOUBLE bits */
+	char key[LSTRACE_NAME_LEN];
+	char str[LSTRACE_VALUE_LEN]; /* STRING value */
+};
+
+struct lstrace_span_error_event {
+	struct lstrace_event_header hdr;
+	char error_type[LSTRACE_NAME_LEN];
+	char message[LSTRACE_VALUE_LEN];
+};
+
+#endif /* LSTRACE_ABI_H */

@@ -1,0 +1,147 @@
+#include "process_helpers.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace lstrace::test {
+namespace {
+
+std::string slurp(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<char*> c_argv(const std::vector<std::string>& argv)
+{
+    std::vector<char*> v;
+    for (const auto& a : argv)
+        v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    return v;
+}
+
+}  // namespace
+
+int wait_for(pid_t pid, int timeout_s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return status;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+RunResult run(const std::vector<std::string>& argv, int timeout_s, int run_as_uid)
+{
+    TempDir tmp;
+    const std::string out_path = tmp.path("stdout"), err_path = tmp.path("stderr");
+    auto args = c_argv(argv);
+    pid_t pid = fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        int in = open("/dev/null", O_RDONLY);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        if (run_as_uid >= 0) {
+            if (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)
+                _exit(126);
+        }
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    const int status = wait_for(pid, timeout_s);
+    RunResult r;
+    if (WIFEXITED(status))
+        r.exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        r.signal = WTERMSIG(status);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    return r;
+}
+
+pid_t spawn(const std::vector<std::string>& argv)
+{
+    auto args = c_argv(argv);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+TempDir::TempDir()
+{
+    char templ[] = "/tmp/lstrace-test-XXXXXX";
+    if (!mkdtemp(templ))
+        throw std::runtime_error("mkdtemp failed");
+    dir_ = templ;
+    chmod(dir_.c_str(), 0755);  // the not-root test runs a child as nobody
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path)
+{
+    std::vector<nlohmann::json> records;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        records.push_back(nlohmann::json::parse(line));  // throws on an invalid line
+    return records;
+}
+
+nlohmann::json read_json(const std::string& path)
+{
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+bool wait_for_file(const std::string& path, int timeout_s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (access(path.c_str(), F_OK) == 0)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+}  // namespace lstrace::test

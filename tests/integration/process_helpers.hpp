@@ -1,0 +1,45 @@
+// Running the recorder and test programs from the integration tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lstrace::test {
+
+struct RunResult {
+    int exit_code = -1;  // -1: killed by a signal (see signal)
+    int signal = 0;
+    std::string out;
+    std::string err;
+};
+
+// Runs argv to completion (killed after timeout_s), capturing its output.
+// With run_as_uid >= 0 the child drops to that uid/gid before exec.
+RunResult run(const std::vector<std::string>& argv, int timeout_s = 60, int run_as_uid = -1);
+
+// Starts argv in the background with stdout/stderr to /dev/null.
+pid_t spawn(const std::vector<std::string>& argv);
+
+// Waits for a spawned process (killed after timeout_s); returns its wait status.
+int wait_for(pid_t pid, int timeout_s = 60);
+
+// A fresh temporary directory, removed with its contents by the destructor.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+private:
+    std::string dir_;
+};
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path);
+nlohmann::json read_json(const std::string& path);
+bool wait_for_file(const std::string& path, int timeout_s);
+
+}  // namespace lstrace::test

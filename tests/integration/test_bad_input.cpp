@@ -1,0 +1,119 @@
+// Tier 2 (root): bad input gets one clear line on stderr, its documented
+// non-zero exit code, no trace file, and no crash.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "process_helpers.hpp"
+
+using namespace lstrace::test;
+
+namespace {
+
+// Exit codes documented in the README and `lstrace-bpf --help`.
+constexpr int kUsage = 2, kPermission = 3, kNoTarget = 4, kNoProbes = 5, kOutput = 7;
+
+void check_one_line_error(const RunResult& r, const std::string& needle)
+{
+    INFO("stderr: " << r.err);
+    CHECK(r.signal == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.rfind("lstrace-bpf: error: ", 0) == 0);
+    CHECK(r.err.find(needle) != std::string::npos);
+}
+
+int unused_pid()
+{
+    for (int pid = 3999999; pid > 1000; --pid)
+        if (kill(pid, 0) != 0 && errno == ESRCH)
+            return pid;
+    return 3999999;
+}
+
+bool no_leftovers(const TempDir& tmp)
+{
+    for (const auto& entry : std::filesystem::directory_iterator(tmp.path("")))
+        if (entry.path().filename().string().rfind("trace.jsonl", 0) == 0)
+            return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("a PID that does not exist", "[root][bad-input]")
+{
+    TempDir tmp;
+    RunResult r = run({LSTRACE_BIN, "record", "-p", std::to_string(unused_pid()), "-o",
+                       tmp.path("trace.jsonl")});
+    CHECK(r.exit_code == kNoTarget);
+    check_one_line_error(r, "no process with PID");
+    CHECK(no_leftovers(tmp));
+}
+
+TEST_CASE("a running process without langswarm probes", "[root][bad-input]")
+{
+    TempDir tmp;
+    const pid_t pid = spawn({NO_PROBES_BIN});
+    usleep(50 * 1000);
+    RunResult r = run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o",
+                       tmp.path("trace.jsonl")});
+    kill(pid, SIGKILL);
+    wait_for(pid, 5);
+    CHECK(r.exit_code == kNoProbes);
+    check_one_line_error(r, "has no langswarm probes");
+    CHECK(no_leftovers(tmp));
+}
+
+TEST_CASE("launching a command without langswarm probes", "[root][bad-input]")
+{
+    TempDir tmp;
+    RunResult r = run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--", NO_PROBES_BIN},
+                      20);
+    CHECK(r.exit_code == kNoProbes);  // and quickly: the command was killed, not waited for
+    check_one_line_error(r, "has no langswarm probes");
+    CHECK(no_leftovers(tmp));
+}
+
+TEST_CASE("launching a command that does not exist", "[root][bad-input]")
+{
+    TempDir tmp;
+    RunResult r = run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--",
+                       "/nonexistent/command"});
+    CHECK(r.exit_code == kNoTarget);
+    check_one_line_error(r, "cannot execute '/nonexistent/command'");
+    CHECK(no_leftovers(tmp));
+}
+
+TEST_CASE("an unknown flag", "[root][bad-input]")
+{
+    RunResult r = run({LSTRACE_BIN, "record", "--frobnicate", "-p", "1"});
+    CHECK(r.exit_code == kUsage);
+    check_one_line_error(r, "--frobnicate");
+}
+
+TEST_CASE("an output file that cannot be written", "[root][bad-input]")
+{
+    RunResult r = run({LSTRACE_BIN, "record", "-o", "/nonexistent/dir/trace.jsonl", "--",
+                       WORKLOADS_BIN, "threads", "/dev/null"});
+    CHECK(r.exit_code == kOutput);
+    check_one_line_error(r, "/nonexistent/dir/trace.jsonl");
+}
+
+TEST_CASE("not root", "[root][bad-input]")
+{
+    // A copy the unprivileged user can execute wherever the build tree is.
+    TempDir tmp;
+    const std::string bin = tmp.path("lstrace-bpf");
+    std::filesystem::copy_file(LSTRACE_BIN, bin);
+    chmod(bin.c_str(), 0755);
+    RunResult r = run({bin, "record", "-p", "1", "-o", tmp.path("trace.jsonl")}, 20, 65534);
+    CHECK(r.exit_code == kPermission);
+    check_one_line_error(r, "needs root");
+    CHECK(no_leftovers(tmp));
+}

@@ -1,0 +1,279 @@
+// Tier 2 (root): record real processes with the real BPF programs and check
+// every figure against the ground truth the test program measured itself.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <string>
+
+#include "process_helpers.hpp"
+
+using nlohmann::json;
+using namespace lstrace::test;
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+struct Recording {
+    RunResult result;
+    std::vector<json> records;
+    json truth;
+};
+
+Recording record_command(TempDir& tmp, const std::vector<std::string>& command)
+{
+    Recording rec;
+    std::vector<std::string> argv = {LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    rec.result = run(argv, 120);
+    rec.records = read_jsonl(tmp.path("trace.jsonl"));
+    return rec;
+}
+
+// The workloads of span_workloads "all", recorded once for several tests.
+const Recording& all_workloads()
+{
+    static TempDir tmp;
+    static const Recording rec = [] {
+        Recording r = record_command(tmp, {WORKLOADS_BIN, "all", tmp.path("truth.json")});
+        r.truth = read_json(tmp.path("truth.json"));
+        return r;
+    }();
+    return rec;
+}
+
+const json& find_op(const std::vector<json>& records, const std::string& op,
+                    const std::string& description = "")
+{
+    for (const json& r : records)
+        if (r["operation"] == op && (description.empty() || r["description"] == description))
+            return r;
+    FAIL("no record for operation " << op << " " << description);
+    static json none;
+    return none;
+}
+
+bool is_hex(const std::string& s, std::size_t len)
+{
+    return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c)) &&
+                      !std::isupper(static_cast<unsigned char>(c));
+           });
+}
+
+}  // namespace
+
+TEST_CASE("launch mode records every span and exits cleanly", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    INFO(rec.result.err);
+    REQUIRE(rec.result.exit_code == 0);
+    CHECK(rec.result.err.find("10 spans recorded") != std::string::npos);
+    CHECK(rec.result.err.find(" 0 spans lost, 0 still open") != std::string::npos);
+    CHECK(rec.result.err.find("command exit status 0") != std::string::npos);
+    REQUIRE(rec.records.size() == 10);
+}
+
+TEST_CASE("records have the structured trace event format", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    for (const json& r : rec.records) {
+        INFO(r.dump());
+        CHECK(is_hex(r["trace_id"], 32));
+        CHECK(is_hex(r["span_id"], 16));
+        CHECK((r["parent_span_id"].is_null() || is_hex(r["parent_span_id"], 16)));
+        CHECK(r["timestamp"].get<std::string>().size() == 27);
+        CHECK(r["duration_ms"].get<double>() >= 0);
+        CHECK(r["tags"]["success"].is_boolean());
+        CHECK(r["tags"]["execution_time_category"].is_string());
+        CHECK(r["metadata"]["process_id"] == std::to_string(rec.truth["pid"].get<int>()));
+        CHECK(r["metadata"]["thread_id"] == std::to_string(rec.truth["tid"].get<int>()));
+        CHECK(r["metadata"]["memory_usage"].get<long>() > 0);
+        CHECK(r["metadata"]["tracer"] == "tests.workloads");
+        CHECK(r["resources"].is_object());
+    }
+}
+
+TEST_CASE("on-CPU time of a CPU-bound span matches CLOCK_THREAD_CPUTIME_ID", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& r = find_op(rec.records, "cpu_burn");
+    const double truth = rec.truth["cpu"]["cpu_ms"];
+    const double cpu = r["resources"]["cpu_time_ms"];
+    INFO("truth " << truth << " ms, recorded " << cpu << " ms");
+    CHECK(cpu == Approx(truth).epsilon(0.10));
+    CHECK(r["duration_ms"].get<double>() >= cpu);
+    CHECK(r["metadata"]["cpu_usage"].get<double>() > 50.0);
+    CHECK(r["tags"]["execution_time_category"] == "slow");
+}
+
+TEST_CASE("a sleeping span is off-CPU", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& r = find_op(rec.records, "sleep");
+    INFO(r.dump());
+    CHECK(r["resources"]["cpu_time_ms"].get<double>() < 5.0);
+    CHECK(r["resources"]["offcpu_time_ms"].get<double>() >= 190.0);
+    CHECK(r["resources"]["voluntary_ctx_switches"].get<long>() >= 1);
+    CHECK(r["duration_ms"].get<double>() ==
+          Approx(rec.truth["sleep"]["wall_ms"].get<double>()).epsilon(0.02));
+}
+
+TEST_CASE("bytes written and read through syscalls are counted per span", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& w = find_op(rec.records, "file_write");
+    const json& rd = find_op(rec.records, "file_read");
+    const double written = rec.truth["write"]["bytes"];
+    const double read = rec.truth["read"]["bytes"];
+    REQUIRE(written == 8 * kMiB);
+    INFO(w.dump() << "\n" << rd.dump());
+    CHECK(w["resources"]["write_bytes"].get<double>() == Approx(written).epsilon(0.02));
+    CHECK(w["resources"]["write_syscalls"].get<long>() >=
+          rec.truth["write"]["syscalls"].get<long>());
+    CHECK(rd["resources"]["read_bytes"].get<double>() == Approx(read).epsilon(0.02));
+    CHECK(rd["resources"]["read_syscalls"].get<long>() >=
+          rec.truth["read"]["syscalls"].get<long>());
+    // the reading span wrote nothing, the writing span read (almost) nothing
+    CHECK(rd["resources"]["write_bytes"].get<double>() < 0.02 * written);
+    CHECK(w["resources"]["read_bytes"].get<double>() < 0.02 * written);
+}
+
+TEST_CASE("touching fresh memory shows as faults and RSS growth", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& r = find_op(rec.records, "touch_memory");
+    INFO(r.dump() << "\ntruth " << rec.truth["memory"].dump());
+    CHECK(r["resources"]["minor_faults"].get<long>() >= 16000);
+    CHECK(r["resources"]["minor_faults"].get<double>() ==
+          Approx(rec.truth["memory"]["minor_faults"].get<double>()).epsilon(0.02));
+    CHECK(r["resources"]["rss_delta_bytes"].get<double>() >= 60 * kMiB);
+    CHECK(r["tags"]["memory_category"] == "large");
+}
+
+TEST_CASE("nested spans share the trace and point at their parents", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& outer = find_op(rec.records, "run");
+    const json& first = find_op(rec.records, "step", "first child");
+    const json& second = find_op(rec.records, "step", "second child");
+    const json& grandchild = find_op(rec.records, "generate");
+    const json& thrower = find_op(rec.records, "throwing");
+    CHECK(outer["parent_span_id"].is_null());
+    for (const json* child : {&first, &second, &thrower}) {
+        CHECK((*child)["parent_span_id"] == outer["span_id"]);
+        CHECK((*child)["trace_id"] == outer["trace_id"]);
+    }
+    CHECK(grandchild["parent_span_id"] == first["span_id"]);
+    CHECK(grandchild["trace_id"] == outer["trace_id"]);
+    // separate root spans get separate traces
+    CHECK(find_op(rec.records, "cpu_burn")["trace_id"] != outer["trace_id"]);
+
+    CHECK(first["tags"]["model"] == "small");
+    CHECK(first["tags"]["tokens"] == 128);
+    CHECK(first["tags"]["temperature"] == 0.25);
+    CHECK(first["tags"]["streaming"] == true);
+    CHECK(first["tags"]["success"] == true);
+    CHECK(outer["tags"]["steps"] == 2);
+}
+
+TEST_CASE("failed spans carry success=false and the error", "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& second = find_op(rec.records, "step", "second child");
+    CHECK(second["tags"]["success"] == false);
+    CHECK(second["tags"]["error_type"] == "ConfigurationError");
+    CHECK(second["tags"]["error_message"] == "Invalid configuration format");
+    const json& thrower = find_op(rec.records, "throwing");
+    CHECK(thrower["tags"]["success"] == false);
+    CHECK(thrower["tags"]["exception_unwinding"] == true);
+}
+
+TEST_CASE("4 threads x 1000 spans: all 4000 recorded, none lost", "[root][record]")
+{
+    TempDir tmp;
+    Recording rec = record_command(tmp, {WORKLOADS_BIN, "threads", tmp.path("truth.json")});
+    INFO(rec.result.err);
+    REQUIRE(rec.result.exit_code == 0);
+    const json truth = read_json(tmp.path("truth.json"));
+    CHECK(truth["recorded_by_app"] == 4000);
+    REQUIRE(rec.records.size() == 4000);
+    CHECK(rec.result.err.find("4000 spans recorded") != std::string::npos);
+    CHECK(rec.result.err.find(" 0 spans lost") != std::string::npos);
+    std::map<int, std::set<long>> seqs_by_thread;
+    std::set<std::string> tids;
+    for (const json& r : rec.records) {
+        seqs_by_thread[r["tags"]["thread"].get<int>()].insert(r["tags"]["seq"].get<long>());
+        tids.insert(r["metadata"]["thread_id"].get<std::string>());
+    }
+    CHECK(tids.size() == 4);
+    REQUIRE(seqs_by_thread.size() == 4);
+    for (const auto& entry : seqs_by_thread)
+        CHECK(entry.second.size() == 1000);
+}
+
+TEST_CASE("attach with -p to a running process records every span begun after attach",
+          "[root][record]")
+{
+    TempDir tmp;
+    const std::string truth_path = tmp.path("truth.json");
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", truth_path});
+    REQUIRE(wait_for_file(truth_path + ".ready", 10));
+    usleep(100 * 1000);  // let it run untraced first
+
+    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
+                         tmp.path("trace.jsonl"), "--duration", "1.5"});
+    INFO(res.err);
+    CHECK(res.exit_code == 0);
+    usleep(100 * 1000);  // and untraced again after the detach
+    kill(app, SIGTERM);
+    const int status = wait_for(app, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // the traced process ran on unharmed
+
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const json truth = read_json(truth_path);
+    std::vector<long> recorded, traced = truth["traced_seqs"].get<std::vector<long>>();
+    for (const json& r : records)
+        recorded.push_back(r["tags"]["seq"].get<long>());
+    std::sort(recorded.begin(), recorded.end());
+    REQUIRE(recorded.size() >= 300);  // ~1.5 s of spans every ~2 ms
+    CHECK(recorded.front() > 0);      // spans before the attach are not invented
+    // no gap: every span begun while attached was recorded
+    CHECK(recorded.back() - recorded.front() + 1 == static_cast<long>(recorded.size()));
+    // and the application agrees on which spans those were; at the very edges
+    // of attach and detach one span may be seen as enabled by the application
+    // and missed by the probes (the kernel sets the semaphore just before it
+    // arms the breakpoint, and clears it just after disarming).
+    for (long s : recorded)
+        CHECK(std::binary_search(traced.begin(), traced.end(), s));
+    CHECK(traced.size() - recorded.size() <= 2);
+}
+
+TEST_CASE("the C API records spans, tags of every type and errors", "[root][record]")
+{
+    TempDir tmp;
+    Recording rec = record_command(tmp, {C_SPANS_BIN, tmp.path("truth.json")});
+    INFO(rec.result.err);
+    REQUIRE(rec.result.exit_code == 0);
+    REQUIRE(rec.records.size() == 2);
+    const json& child = find_op(rec.records, "child");
+    const json& parent = find_op(rec.records, "parent");
+    CHECK(child["parent_span_id"] == parent["span_id"]);
+    CHECK(child["tags"]["success"] == false);
+    CHECK(child["tags"]["error_type"] == "CError");
+    CHECK(parent["tags"]["lang"] == "c");
+    CHECK(parent["tags"]["answer"] == 42);
+    CHECK(parent["tags"]["ratio"] == 0.5);
+    CHECK(parent["tags"]["flag"] == true);
+    CHECK(parent["tags"]["success"] == true);
+    CHECK(parent["metadata"]["process_id"] ==
+          std::to_string(read_json(tmp.path("truth.json"))["pid"].get<int>()));
+}

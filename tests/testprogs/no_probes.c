@@ -1,0 +1,9 @@
+/* A process without any langswarm probe: the recorder must refuse it. */
+#include <unistd.h>
+
+int main(void)
+{
+	for (int i = 0; i < 600; ++i)
+		sleep(1);
+	return 0;
+}

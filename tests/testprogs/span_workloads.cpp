@@ -1,0 +1,261 @@
+// Test program for the integration tests: runs known workloads inside
+// spans and writes, as JSON, the ground truth it measured itself with
+// in-process clocks and counters, so the tests can compare the recorder's
+// kernel-side figures against it.
+//
+//   span_workloads all TRUTH.json      cpu, sleep, write, read, memory,
+//                                      nested, error and exception spans
+//   span_workloads threads TRUTH.json  4 threads x 1000 spans
+//   span_workloads loop TRUTH.json     numbered spans every ~2 ms until
+//                                      SIGTERM/SIGINT; the truth file lists
+//                                      the seq of every span begun while a
+//                                      recorder was attached
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <lstrace/lstrace.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+const lstrace::Tracer tracer = lstrace::get_tracer("tests.workloads");
+
+double clock_ms(clockid_t id)
+{
+    timespec ts;
+    clock_gettime(id, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+rusage thread_usage()
+{
+    rusage ru{};
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru;
+}
+
+long rss_bytes()
+{
+    long pages_total = 0, pages_resident = 0;
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f) {
+        if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2)
+            pages_resident = 0;
+        std::fclose(f);
+    }
+    return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+void die(const char* what)
+{
+    std::perror(what);
+    std::exit(1);
+}
+
+json cpu_span()
+{
+    auto span = tracer.trace_operation("test", "cpu_burn", "burn ~300 ms of CPU");
+    const double cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    volatile std::uint64_t x = 0;
+    while (clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0 < 300.0)
+        for (int i = 0; i < 10000; ++i)
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double cpu_ms = clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    return {{"cpu_ms", cpu_ms}};
+}
+
+json sleep_span()
+{
+    auto span = tracer.trace_operation("test", "sleep", "sleep 200 ms");
+    const double wall0 = clock_ms(CLOCK_MONOTONIC);
+    const double cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    usleep(200 * 1000);
+    return {{"wall_ms", clock_ms(CLOCK_MONOTONIC) - wall0},
+            {"cpu_ms", clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0}};
+}
+
+constexpr std::size_t kFileBytes = 8u << 20;
+constexpr std::size_t kChunk = 64u << 10;
+
+json write_span(const std::string& path)
+{
+    auto span = tracer.trace_operation("test", "file_write", "write 8 MiB");
+    std::vector<char> buf(kChunk, 'w');
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        die("open for write");
+    std::size_t written = 0, calls = 0;
+    while (written < kFileBytes) {
+        ssize_t n = write(fd, buf.data(), kChunk);
+        if (n <= 0)
+            die("write");
+        written += static_cast<std::size_t>(n);
+        ++calls;
+    }
+    close(fd);
+    span.set_tag("bytes", static_cast<std::int64_t>(written));
+    return {{"bytes", written}, {"syscalls", calls}};
+}
+
+json read_span(const std::string& path)
+{
+    auto span = tracer.trace_operation("test", "file_read", "read 8 MiB back");
+    std::vector<char> buf(kChunk);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("open for read");
+    std::size_t total = 0, calls = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf.data(), kChunk);
+        ++calls;
+        if (n < 0)
+            die("read");
+        if (n == 0)
+            break;
+        total += static_cast<std::size_t>(n);
+    }
+    close(fd);
+    return {{"bytes", total}, {"syscalls", calls}};
+}
+
+json memory_span()
+{
+    constexpr std::size_t kBytes = 64u << 20;
+    auto span = tracer.trace_operation("test", "touch_memory", "touch 64 MiB of fresh memory");
+    const rusage ru0 = thread_usage();
+    const long rss0 = rss_bytes();
+    void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die("mmap");
+    const long page = sysconf(_SC_PAGESIZE);
+    for (std::size_t off = 0; off < kBytes; off += static_cast<std::size_t>(page))
+        static_cast<volatile char*>(p)[off] = 1;
+    const rusage ru1 = thread_usage();
+    const long rss1 = rss_bytes();
+    // the mapping stays: the RSS it added must be visible at span end
+    return {{"bytes", kBytes},
+            {"minor_faults", ru1.ru_minflt - ru0.ru_minflt},
+            {"rss_delta", rss1 - rss0}};
+}
+
+json nested_spans()
+{
+    auto outer = tracer.trace_operation("orchestrator", "run", "outer span");
+    outer.set_tag("steps", 2);
+    {
+        auto child = tracer.trace_operation("agent", "step", "first child");
+        child.set_tag("model", "small").set_tag("tokens", 128).set_tag("temperature", 0.25);
+        child.set_tag("streaming", true);
+        auto grandchild = tracer.trace_operation("llm", "generate", "grandchild");
+        grandchild.set_tag("attempt", 1);
+    }
+    {
+        auto child = tracer.trace_operation("agent", "step", "second child");
+        child.record_error("ConfigurationError", "Invalid configuration format");
+    }
+    try {
+        auto child = tracer.trace_operation("agent", "throwing", "ends by exception");
+        throw std::runtime_error("boom");
+    } catch (const std::exception&) {
+    }
+    return {{"outer", "orchestrator.run"}};
+}
+
+void run_all(json& truth)
+{
+    const std::string path = "/tmp/lstrace-workload-" + std::to_string(getpid()) + ".bin";
+    truth["pid"] = getpid();
+    truth["tid"] = gettid();
+    truth["cpu"] = cpu_span();
+    truth["sleep"] = sleep_span();
+    truth["write"] = write_span(path);
+    truth["read"] = read_span(path);
+    unlink(path.c_str());
+    truth["memory"] = memory_span();
+    truth["nested"] = nested_spans();
+}
+
+void run_threads(json& truth)
+{
+    constexpr int kThreads = 4, kSpans = 1000;
+    std::vector<std::thread> workers;
+    std::atomic<int> recorded{0};
+    for (int t = 0; t < kThreads; ++t) {
+        workers.emplace_back([t, &recorded] {
+            for (int i = 0; i < kSpans; ++i) {
+                auto span = tracer.trace_operation("worker", "task", "short task");
+                span.set_tag("thread", t).set_tag("seq", i);
+                if (span.recording())
+                    recorded.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    }
+    for (auto& w : workers)
+        w.join();
+    truth["spans"] = kThreads * kSpans;
+    truth["recorded_by_app"] = recorded.load();
+}
+
+std::atomic<bool> stop_requested{false};
+
+void run_loop(json& truth, const std::string& truth_path)
+{
+    struct sigaction sa{};
+    sa.sa_handler = [](int) { stop_requested = true; };
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::vector<std::int64_t> traced;
+    std::ofstream(truth_path + ".ready") << getpid() << "\n";
+    for (std::int64_t seq = 0; !stop_requested; ++seq) {
+        {
+            auto span = tracer.trace_operation("loop", "tick", "numbered span");
+            span.set_tag("seq", seq);
+            if (span.recording())
+                traced.push_back(seq);
+        }
+        usleep(2000);
+    }
+    truth["traced_seqs"] = traced;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: %s all|threads|loop TRUTH.json\n", argv[0]);
+        return 2;
+    }
+    const std::string mode = argv[1];
+    json truth;
+    if (mode == "all")
+        run_all(truth);
+    else if (mode == "threads")
+        run_threads(truth);
+    else if (mode == "loop")
+        run_loop(truth, argv[2]);
+    else {
+        std::fprintf(stderr, "unknown mode %s\n", argv[1]);
+        return 2;
+    }
+    std::ofstream(argv[2]) << truth.dump(2) << "\n";
+    return 0;
+}

@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "errors.hpp"
+
+using namespace lstrace;
+
+namespace {
+
+CommandLine parse(std::initializer_list<const char*> args)
+{
+    std::vector<std::string> storage{"lstrace-bpf"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : storage)
+        argv.push_back(s.data());
+    argv.push_back(nullptr);
+    return parse_command_line(static_cast<int>(storage.size()), argv.data());
+}
+
+ExitCode code_of(std::initializer_list<const char*> args)
+{
+    try {
+        parse(args);
+    } catch (const FatalError& e) {
+        return e.code();
+    }
+    return ExitCode::ok;
+}
+
+}  // namespace
+
+TEST_CASE("record with -p parses a PID list", "[cli]")
+{
+    auto cl = parse({"record", "-p", "12,34", "-p", "56", "-o", "out.jsonl", "--duration", "2.5"});
+    REQUIRE(cl.subcommand == Subcommand::record);
+    CHECK(cl.record.pids == std::vector<int>{12, 34, 56});
+    CHECK(cl.record.output == "out.jsonl");
+    REQUIRE(cl.record.duration_s);
+    CHECK(*cl.record.duration_s == 2.5);
+    CHECK(cl.record.command.empty());
+}
+
+TEST_CASE("record takes the command after -- or after the options", "[cli]")
+{
+    auto cl = parse({"record", "-o", "t.jsonl", "--", "./app", "-v", "--flag"});
+    CHECK(cl.record.command == std::vector<std::string>{"./app", "-v", "--flag"});
+    CHECK_FALSE(cl.verbose);  // -v after the command belongs to the command
+
+    auto cl2 = parse({"record", "-v", "./app", "x"});
+    CHECK(cl2.record.command == std::vector<std::string>{"./app", "x"});
+    CHECK(cl2.verbose);
+    CHECK(cl2.record.output == "trace.jsonl");
+    CHECK(cl2.record.buffer_mib == 16);
+}
+
+TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
+{
+    CHECK(code_of({}) == ExitCode::usage);
+    CHECK(code_of({"frobnicate"}) == ExitCode::usage);
+    CHECK(code_of({"record"}) == ExitCode::usage);                        // no target
+    CHECK(code_of({"record", "--bogus", "-p", "1"}) == ExitCode::usage);  // unknown flag
+    CHECK(code_of({"record", "-p", "1", "--", "./app"}) == ExitCode::usage);  // both
+    CHECK(code_of({"record", "-p", "12x"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "0"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "-5"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1,"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", ""}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "99999999999999999999"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--duration", "0"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--duration", "abc"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--duration", "nan"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--buffer-size", "3"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--buffer-size", "2048"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "-o", ""}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p"}) == ExitCode::usage);  // missing value
+    CHECK(code_of({"list"}) == ExitCode::usage);
+    CHECK(code_of({"list", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"list", "a", "-p", "1"}) == ExitCode::usage);
+}
+
+TEST_CASE("usage errors carry a one-line message naming the problem", "[cli]")
+{
+    try {
+        parse({"record", "--bogus", "-p", "1"});
+        FAIL("no error");
+    } catch (const FatalError& e) {
+        const std::string msg = e.what();
+        CHECK(msg.find("--bogus") != std::string::npos);
+        CHECK(msg.find('\n') == std::string::npos);
+    }
+}
+
+TEST_CASE("help and version", "[cli]")
+{
+    CHECK(parse({"--help"}).subcommand == Subcommand::help);
+    CHECK(parse({"record", "--help"}).subcommand == Subcommand::help);
+    CHECK(parse({"--version"}).subcommand == Subcommand::version);
+    const std::string help = help_text();
+    CHECK(help.find("EXAMPLES") != std::string::npos);
+    CHECK(help.find("EXIT CODES") != std::string::npos);
+}
+
+TEST_CASE("whole-string number parsing", "[cli]")
+{
+    CHECK(parse_integer("42") == 42);
+    CHECK_FALSE(parse_integer("42 "));
+    CHECK_FALSE(parse_integer(" 42"));
+    CHECK_FALSE(parse_integer("4x2"));
+    CHECK_FALSE(parse_integer(""));
+    CHECK(parse_number("0.5") == 0.5);
+    CHECK_FALSE(parse_number("0.5s"));
+}
+
+TEST_CASE("list takes a path or one PID", "[cli]")
+{
+    auto cl = parse({"list", "/bin/true"});
+    CHECK(cl.subcommand == Subcommand::list);
+    CHECK(cl.list.path == "/bin/true");
+    auto cl2 = parse({"list", "-p", "7"});
+    CHECK(cl2.list.pid == 7);
+}

@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "correlator.hpp"
+#include "lstrace/probe_abi.h"
+
+using namespace lstrace;
+
+namespace {
+
+template <std::size_t N>
+void set_str(char (&dst)[N], const char* src)
+{
+    std::memset(dst, 0, N);
+    std::memcpy(dst, src, std::min(N - 1, std::strlen(src)));
+}
+
+lstrace_event_header header(std::uint16_t type, std::uint64_t span, std::uint64_t ts,
+                            std::uint32_t tgid = 100, std::uint32_t tid = 101)
+{
+    lstrace_event_header h{};
+    h.type = type;
+    h.version = LSTRACE_ABI_VERSION;
+    h.tgid = tgid;
+    h.tid = tid;
+    h.ts_ns = ts;
+    h.span_id = span;
+    return h;
+}
+
+lstrace_span_begin_event begin(std::uint64_t span, std::uint64_t parent, std::uint64_t ts,
+                               const char* op, std::uint32_t tgid = 100)
+{
+    lstrace_span_begin_event e{};
+    e.hdr = header(LSTRACE_EV_SPAN_BEGIN, span, ts, tgid);
+    e.parent_span_id = parent;
+    e.trace_id_hi = 1;
+    e.trace_id_lo = 2;
+    set_str(e.tracer, "t");
+    set_str(e.component, "comp");
+    set_str(e.operation, op);
+    set_str(e.description, "desc");
+    return e;
+}
+
+lstrace_span_end_event end(std::uint64_t span, std::uint64_t ts, std::uint32_t status = 0,
+                           std::uint32_t tgid = 100)
+{
+    lstrace_span_end_event e{};
+    e.hdr = header(LSTRACE_EV_SPAN_END, span, ts, tgid);
+    e.status = status;
+    e.delta.oncpu_ns = 5;
+    e.delta.write_bytes = 8192;
+    e.rss_end_bytes = 1 << 20;
+    return e;
+}
+
+lstrace_span_tag_event tag(std::uint64_t span, const char* key, std::uint32_t type,
+                           std::int64_t num, const char* str = "")
+{
+    lstrace_span_tag_event e{};
+    e.hdr = header(LSTRACE_EV_SPAN_TAG, span, 0);
+    e.value_type = type;
+    e.num = num;
+    set_str(e.key, key);
+    set_str(e.str, str);
+    return e;
+}
+
+struct Harness {
+    std::vector<SpanRecord> out;
+    Correlator c{[this](const SpanRecord& r) { out.push_back(r); }};
+
+    template <typename E>
+    void feed(const E& e)
+    {
+        c.consume(&e, sizeof(e));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("begin, tags and end become one record", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 1000, "op"));
+    h.feed(tag(7, "model", LSTRACE_TAG_STRING, 0, "small"));
+    h.feed(tag(7, "tokens", LSTRACE_TAG_INT, 128));
+    double d = 0.75;
+    std::int64_t bits;
+    std::memcpy(&bits, &d, sizeof(bits));
+    h.feed(tag(7, "temperature", LSTRACE_TAG_DOUBLE, bits));
+    h.feed(tag(7, "stream", LSTRACE_TAG_BOOL, 1));
+    REQUIRE(h.out.empty());
+    CHECK(h.c.open_spans() == 1);
+    h.feed(end(7, 5000));
+    REQUIRE(h.out.size() == 1);
+    const SpanRecord& r = h.out[0];
+    CHECK(r.span_id == 7);
+    CHECK(r.begin_ns == 1000);
+    CHECK(r.end_ns == 5000);
+    CHECK(r.operation == "op");
+    REQUIRE(r.tags.size() == 4);
+    CHECK(std::get<std::string>(r.tags[0].value) == "small");
+    CHECK(std::get<std::int64_t>(r.tags[1].value) == 128);
+    CHECK(std::get<double>(r.tags[2].value) == 0.75);
+    CHECK(std::get<bool>(r.tags[3].value) == true);
+    CHECK(r.resources.write_bytes == 8192);
+    CHECK(r.rss_end_bytes == 1 << 20);
+    CHECK(h.c.open_spans() == 0);
+    CHECK(h.c.stats().spans_recorded == 1);
+}
+
+TEST_CASE("nested spans are emitted innermost first with their parent ids", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "outer"));
+    h.feed(begin(2, 1, 20, "inner"));
+    h.feed(end(2, 30));
+    h.feed(end(1, 40));
+    REQUIRE(h.out.size() == 2);
+    CHECK(h.out[0].operation == "inner");
+    CHECK(h.out[0].parent_span_id == 1);
+    CHECK(h.out[1].operation == "outer");
+    CHECK(h.out[1].parent_span_id == 0);
+}
+
+TEST_CASE("a repeated tag key keeps the last value", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "op"));
+    h.feed(tag(1, "k", LSTRACE_TAG_INT, 1));
+    h.feed(tag(1, "k", LSTRACE_TAG_INT, 2));
+    h.feed(end(1, 20));
+    REQUIRE(h.out.size() == 1);
+    REQUIRE(h.out[0].tags.size() == 1);
+    CHECK(std::get<std::int64_t>(h.out[0].tags[0].value) == 2);
+}
+
+TEST_CASE("errors are attached to their span", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "op"));
+    lstrace_span_error_event err{};
+    err.hdr = header(LSTRACE_EV_SPAN_ERROR, 1, 15);
+    set_str(err.error_type, "ConfigurationError");
+    set_str(err.message, "Invalid configuration format");
+    h.feed(err);
+    h.feed(end(1, 20, LSTRACE_STATUS_ERROR));
+    REQUIRE(h.out.size() == 1);
+    REQUIRE(h.out[0].errors.size() == 1);
+    CHECK(h.out[0].errors[0].type == "ConfigurationError");
+    CHECK(h.out[0].status == LSTRACE_STATUS_ERROR);
+}
+
+TEST_CASE("same span id in two processes are two spans", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(9, 0, 10, "a", 100));
+    h.feed(begin(9, 0, 11, "b", 200));
+    h.feed(end(9, 20, 0, 200));
+    h.feed(end(9, 30, 0, 100));
+    REQUIRE(h.out.size() == 2);
+    CHECK(h.out[0].operation == "b");
+    CHECK(h.out[1].operation == "a");
+}
+
+TEST_CASE("events of spans begun before the attach are counted, not recorded", "[correlator]")
+{
+    Harness h;
+    h.feed(tag(5, "k", LSTRACE_TAG_INT, 1));
+    h.feed(end(5, 20));
+    CHECK(h.out.empty());
+    CHECK(h.c.stats().ends_without_begin == 1);
+    CHECK(h.c.stats().events_without_span == 1);
+}
+
+TEST_CASE("spans never ended stay open", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "op"));
+    h.feed(begin(2, 1, 11, "op2"));
+    h.feed(end(2, 12));
+    CHECK(h.out.size() == 1);
+    CHECK(h.c.open_spans() == 1);
+}
+
+TEST_CASE("malformed events are counted and ignored", "[correlator]")
+{
+    Harness h;
+    char tiny[4] = {};
+    h.c.consume(tiny, sizeof(tiny));
+    auto b = begin(1, 0, 10, "op");
+    h.c.consume(&b, sizeof(b) - 1);  // truncated
+    auto wrong_version = begin(2, 0, 10, "op");
+    wrong_version.hdr.version = 99;
+    h.feed(wrong_version);
+    auto unknown = begin(3, 0, 10, "op");
+    unknown.hdr.type = 42;
+    h.feed(unknown);
+    CHECK(h.c.stats().malformed_events == 4);
+    CHECK(h.c.open_spans() == 0);
+}
+
+TEST_CASE("strings that fill their whole field are not read past the end", "[correlator]")
+{
+    Harness h;
+    auto b = begin(1, 0, 10, "op");
+    std::memset(b.component, 'x', sizeof(b.component));  // no NUL: BPF cut it
+    b.hdr.flags = LSTRACE_F_TRUNCATED;
+    h.feed(b);
+    h.feed(end(1, 20));
+    REQUIRE(h.out.size() == 1);
+    CHECK(h.out[0].component == std::string(sizeof(b.component), 'x'));
+    CHECK((h.out[0].flags & LSTRACE_F_TRUNCATED) != 0);
+}

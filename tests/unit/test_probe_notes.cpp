@@ -1,0 +1,75 @@
+// The probe header's ELF notes, checked without root (as readelf -n would).
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+
+#include "usdt/probe_notes.hpp"
+
+using namespace lstrace;
+
+namespace {
+
+// Number of arguments in a USDT argument string ("8@%rax -4@$1" -> 2).
+int arg_count(const std::string& args)
+{
+    int n = 0;
+    bool in_word = false;
+    for (char c : args) {
+        if (c != ' ' && !in_word)
+            ++n;
+        in_word = c != ' ';
+    }
+    return n;
+}
+
+void check_langswarm_notes(const char* binary)
+{
+    auto notes = usdt::read_probe_notes(binary);
+    REQUIRE(notes.ok());
+    const std::map<std::string, int> expected = {
+        {"recording", 0}, {"span_begin", 8}, {"span_end", 2}, {"span_tag", 5}, {"span_error", 3}};
+    std::map<std::string, int> seen;
+    for (const auto& n : notes.value()) {
+        if (n.provider != "langswarm")
+            continue;
+        INFO(n.name << " " << n.arguments);
+        REQUIRE(expected.count(n.name) == 1);
+        CHECK(arg_count(n.arguments) == expected.at(n.name));
+        CHECK(n.semaphore != 0);  // every probe has an is-enabled semaphore
+        // arguments are registers or constants, never memory operands
+        CHECK(n.arguments.find('(') == std::string::npos);
+        ++seen[n.name];
+    }
+    for (const auto& [name, args] : expected)
+        CHECK(seen[name] >= 1);
+}
+
+}  // namespace
+
+TEST_CASE("the C++ API emits the four langswarm probes with semaphores", "[usdt]")
+{
+    check_langswarm_notes(WORKLOADS_BIN);
+}
+
+TEST_CASE("the C API emits the same probes", "[usdt]")
+{
+    check_langswarm_notes(C_SPANS_BIN);
+}
+
+TEST_CASE("a binary without probes has no langswarm notes", "[usdt]")
+{
+    auto notes = usdt::read_probe_notes(NO_PROBES_BIN);
+    REQUIRE(notes.ok());
+    CHECK(usdt::probe_names(notes.value(), "langswarm").empty());
+}
+
+TEST_CASE("unreadable and non-ELF files are errors, not crashes", "[usdt]")
+{
+    auto missing = usdt::read_probe_notes("/nonexistent/binary");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message.find("cannot open") != std::string::npos);
+    auto text = usdt::read_probe_notes("/etc/passwd");
+    REQUIRE_FALSE(text.ok());
+    CHECK(text.error().message.find("not an ELF") != std::string::npos);
+}

@@ -1,0 +1,115 @@
+#include "probe_notes.hpp"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "unique_fd.hpp"
+
+namespace lstrace::usdt {
+namespace {
+
+constexpr std::uint32_t kStapsdtNoteType = 3;
+
+struct ElfCloser {
+    void operator()(Elf* e) const noexcept { elf_end(e); }
+};
+using ElfPtr = std::unique_ptr<Elf, ElfCloser>;
+
+// Reads one address-sized field of a note descriptor.
+std::uint64_t read_addr(const char* p, bool is64)
+{
+    if (is64) {
+        std::uint64_t v;
+        std::memcpy(&v, p, sizeof(v));
+        return v;
+    }
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+// Parses the descriptor of one stapsdt note: pc, base, semaphore, then
+// three NUL-terminated strings.  Returns false when it is malformed.
+bool parse_note(const char* desc, std::size_t size, bool is64, ProbeNote& out)
+{
+    const std::size_t addr = is64 ? 8 : 4;
+    if (size < 3 * addr)
+        return false;
+    out.pc = read_addr(desc, is64);
+    out.semaphore = read_addr(desc + 2 * addr, is64);
+    const char* p = desc + 3 * addr;
+    const char* end = desc + size;
+    std::string* fields[] = {&out.provider, &out.name, &out.arguments};
+    for (std::string* f : fields) {
+        const void* nul = std::memchr(p, '\0', static_cast<std::size_t>(end - p));
+        if (!nul)
+            return false;
+        f->assign(p, static_cast<const char*>(nul));
+        p = static_cast<const char*>(nul) + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return Error{"libelf: " + std::string(elf_errmsg(-1))};
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return Error{"cannot open " + path + ": " + std::strerror(errno)};
+    ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
+    if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
+        return Error{path + " is not an ELF file"};
+    const bool is64 = gelf_getclass(elf.get()) == ELFCLASS64;
+    std::size_t shstrndx = 0;
+    if (elf_getshdrstrndx(elf.get(), &shstrndx) != 0)
+        return Error{path + ": malformed ELF section headers"};
+
+    std::vector<ProbeNote> notes;
+    for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+        GElf_Shdr shdr;
+        if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+            continue;
+        const char* sname = elf_strptr(elf.get(), shstrndx, shdr.sh_name);
+        if (!sname || std::strcmp(sname, ".note.stapsdt") != 0)
+            continue;
+        Elf_Data* data = elf_getdata(scn, nullptr);
+        if (!data)
+            continue;
+        std::size_t offset = 0, name_off = 0, desc_off = 0;
+        GElf_Nhdr nhdr;
+        while ((offset = gelf_getnote(data, offset, &nhdr, &name_off, &desc_off)) > 0) {
+            const char* base = static_cast<const char*>(data->d_buf);
+            if (nhdr.n_type != kStapsdtNoteType || nhdr.n_namesz != sizeof("stapsdt") ||
+                std::memcmp(base + name_off, "stapsdt", sizeof("stapsdt")) != 0)
+                continue;
+            ProbeNote note;
+            if (!parse_note(base + desc_off, nhdr.n_descsz, is64, note))
+                return Error{path + ": malformed .note.stapsdt entry"};
+            notes.push_back(std::move(note));
+        }
+    }
+    return notes;
+}
+
+std::vector<std::string> probe_names(const std::vector<ProbeNote>& notes,
+                                     const std::string& provider)
+{
+    std::vector<std::string> names;
+    for (const ProbeNote& n : notes)
+        if (provider.empty() || n.provider == provider)
+            names.push_back(n.provider + ":" + n.name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+}
+
+}  // namespace lstrace::usdt

@@ -1,0 +1,32 @@
+// Reading the USDT probes an ELF file declares (.note.stapsdt), the way
+// `readelf -n` shows them.  Used to check that a target carries langswarm
+// probes before anything is loaded, and to list what it has otherwise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "result.hpp"
+
+namespace lstrace::usdt {
+
+inline constexpr const char* kProvider = "langswarm";
+
+struct ProbeNote {
+    std::string provider;
+    std::string name;
+    std::string arguments;   // e.g. "-8@%rax 8@%rdx"
+    std::uint64_t pc = 0;        // link-time address of the probe's nop
+    std::uint64_t semaphore = 0; // link-time address of its semaphore, 0 if none
+};
+
+// All probe notes of the ELF file at `path`, in file order.
+Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path);
+
+// The distinct "provider:name" strings of `notes` whose provider matches
+// (all providers when `provider` is empty), sorted.
+std::vector<std::string> probe_names(const std::vector<ProbeNote>& notes,
+                                     const std::string& provider = std::string());
+
+}  // namespace lstrace::usdt

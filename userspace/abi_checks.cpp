@@ -1,0 +1,41 @@
+// The ring-buffer ABI, checked at compile time: BPF (clang -target bpf) and
+// this compiler must agree on every size and offset in lstrace_abi.h.
+#include <cstddef>
+
+#include "lstrace_abi.h"
+
+static_assert(sizeof(lstrace_event_header) == 32);
+static_assert(offsetof(lstrace_event_header, type) == 0);
+static_assert(offsetof(lstrace_event_header, version) == 2);
+static_assert(offsetof(lstrace_event_header, flags) == 4);
+static_assert(offsetof(lstrace_event_header, tgid) == 8);
+static_assert(offsetof(lstrace_event_header, tid) == 12);
+static_assert(offsetof(lstrace_event_header, ts_ns) == 16);
+static_assert(offsetof(lstrace_event_header, span_id) == 24);
+
+static_assert(sizeof(lstrace_span_figures) == 12 * 8);
+static_assert(offsetof(lstrace_span_figures, rss_bytes) == 11 * 8);
+
+static_assert(sizeof(lstrace_span_begin_event) == 32 + 24 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
+static_assert(offsetof(lstrace_span_begin_event, parent_span_id) == 32);
+static_assert(offsetof(lstrace_span_begin_event, tracer) == 56);
+static_assert(offsetof(lstrace_span_begin_event, component) == 56 + LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, operation) == 56 + 2 * LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, description) == 56 + 3 * LSTRACE_NAME_LEN);
+
+static_assert(sizeof(lstrace_span_end_event) == 32 + 16 + 12 * 8 + 8);
+static_assert(offsetof(lstrace_span_end_event, begin_ts_ns) == 32);
+static_assert(offsetof(lstrace_span_end_event, status) == 40);
+static_assert(offsetof(lstrace_span_end_event, begin_tid) == 44);
+static_assert(offsetof(lstrace_span_end_event, delta) == 48);
+static_assert(offsetof(lstrace_span_end_event, rss_end_bytes) == 48 + 12 * 8);
+
+static_assert(sizeof(lstrace_span_tag_event) == 32 + 16 + LSTRACE_NAME_LEN + LSTRACE_VALUE_LEN);
+static_assert(offsetof(lstrace_span_tag_event, value_type) == 32);
+static_assert(offsetof(lstrace_span_tag_event, num) == 40);
+static_assert(offsetof(lstrace_span_tag_event, key) == 48);
+static_assert(offsetof(lstrace_span_tag_event, str) == 48 + LSTRACE_NAME_LEN);
+
+static_assert(sizeof(lstrace_span_error_event) == 32 + LSTRACE_NAME_LEN + LSTRACE_VALUE_LEN);
+static_assert(offsetof(lstrace_span_error_event, error_type) == 32);
+static_assert(offsetof(lstrace_span_error_event, message) == 32 + LSTRACE_NAME_LEN);

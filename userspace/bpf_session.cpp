@@ -1,0 +1,120 @@
+#include "bpf_session.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "errors.hpp"
+#include "lstrace.skel.h"
+#include "usdt/probe_notes.hpp"
+
+namespace lstrace {
+
+std::string libbpf_error_text(int err)
+{
+    char buf[256];
+    libbpf_strerror(err, buf, sizeof(buf));
+    return buf;
+}
+
+void BpfSession::SkeletonDeleter::operator()(lstrace_bpf* skel) const noexcept
+{
+    lstrace_bpf__destroy(skel);
+}
+
+void BpfSession::LinkDeleter::operator()(bpf_link* link) const noexcept
+{
+    bpf_link__destroy(link);
+}
+
+BpfSession::BpfSession(const BpfConfig& config)
+{
+    skel_.reset(lstrace_bpf__open());
+    if (!skel_)
+        throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
+    skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));
+    int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
+    if (err)
+        throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
+    err = lstrace_bpf__load(skel_.get());
+    if (err)
+        throw FatalError(ExitCode::bpf,
+                         "the kernel refused the BPF programs: " + libbpf_error_text(err) +
+                             " (run with -v for the verifier log)");
+}
+
+BpfSession::~BpfSession() = default;
+
+void BpfSession::attach_scheduler()
+{
+    for (bpf_program* prog : {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit}) {
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link)
+            throw FatalError(ExitCode::bpf, std::string("cannot attach ") +
+                                                bpf_program__name(prog) + ": " +
+                                                libbpf_error_text(-errno));
+        links_.emplace_back(link);
+    }
+}
+
+void BpfSession::attach_process(int pid, const std::string& binary)
+{
+    const struct {
+        bpf_program* prog;
+        const char* probe;
+    } order[] = {
+        {skel_->progs.on_span_end, "span_end"},
+        {skel_->progs.on_span_tag, "span_tag"},
+        {skel_->progs.on_span_error, "span_error"},
+        {skel_->progs.on_span_begin, "span_begin"},
+        {skel_->progs.on_recording_gate, "recording"},
+    };
+    for (const auto& p : order) {
+        bpf_link* link = bpf_program__attach_usdt(p.prog, pid, binary.c_str(), usdt::kProvider,
+                                                  p.probe, nullptr);
+        if (!link)
+            throw FatalError(ExitCode::bpf, std::string("cannot attach to langswarm:") +
+                                                p.probe + " in " + binary + " (pid " +
+                                                std::to_string(pid) +
+                                                "): " + libbpf_error_text(-errno));
+        spdlog::debug("attached langswarm:{} in {} (pid {})", p.probe, binary, pid);
+        links_.emplace_back(link);
+    }
+}
+
+void BpfSession::detach()
+{
+    // USDT links first, so no span can begin while the clocks are detached
+    for (auto it = links_.rbegin(); it != links_.rend(); ++it)
+        it->reset();
+    links_.clear();
+}
+
+int BpfSession::events_map_fd() const
+{
+    return bpf_map__fd(skel_->maps.events);
+}
+
+std::array<std::uint64_t, LSTRACE_CNT_MAX> BpfSession::counters() const
+{
+    std::array<std::uint64_t, LSTRACE_CNT_MAX> sums{};
+    const int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0)
+        return sums;
+    std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
+    const int fd = bpf_map__fd(skel_->maps.counters);
+    for (__u32 i = 0; i < LSTRACE_CNT_MAX; ++i) {
+        if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) {
+            spdlog::warn("cannot read BPF counter {}: {}", i, libbpf_error_text(-errno));
+            continue;
+        }
+        for (__u64 v : per_cpu)
+            sums[i] += v;
+    }
+    return sums;
+}
+
+}  // namespace lstrace

@@ -1,0 +1,69 @@
+// Owns the loaded BPF object and its attachments.
+//
+// Steps are separate, as libbpf intends: open (configure rodata and map
+// sizes) -> load (verifier) -> attach.  Everything is RAII: links are
+// destroyed before the skeleton, and destroying a USDT link lowers the
+// target's semaphores again, so a recorder that exits (by any path) leaves
+// the traced process as it found it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lstrace_abi.h"
+
+struct lstrace_bpf;
+struct bpf_link;
+
+namespace lstrace {
+
+struct BpfConfig {
+    std::uint32_t ringbuf_bytes = 16u << 20;
+};
+
+class BpfSession {
+public:
+    // Opens, configures and loads; throws FatalError(ExitCode::bpf).
+    explicit BpfSession(const BpfConfig& config);
+    ~BpfSession();
+    BpfSession(const BpfSession&) = delete;
+    BpfSession& operator=(const BpfSession&) = delete;
+
+    // The scheduler tracepoints that keep per-thread CPU clocks.
+    void attach_scheduler();
+
+    // All langswarm probes of `binary` in process `pid`.  langswarm:recording
+    // is attached last: its semaphore is what the application checks before
+    // starting a span, so once it is set every other probe is live.  A
+    // uprobe raises its semaphore before its program is connected, so no
+    // probe can be its own gate.
+    void attach_process(int pid, const std::string& binary);
+
+    // Detaches every probe (the application sees enabled() turn false).
+    void detach();
+
+    int events_map_fd() const;
+
+    // LSTRACE_CNT_* summed over CPUs.
+    std::array<std::uint64_t, LSTRACE_CNT_MAX> counters() const;
+
+private:
+    struct SkeletonDeleter {
+        void operator()(lstrace_bpf* skel) const noexcept;
+    };
+    struct LinkDeleter {
+        void operator()(bpf_link* link) const noexcept;
+    };
+    using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+    std::unique_ptr<lstrace_bpf, SkeletonDeleter> skel_;
+    std::vector<LinkPtr> links_; // after skel_: destroyed first
+};
+
+// libbpf's text for a negative error code.
+std::string libbpf_error_text(int err);
+
+}  // namespace lstrace

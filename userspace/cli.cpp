@@ -1,0 +1,248 @@
+#include "cli.hpp"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "errors.hpp"
+
+namespace lstrace {
+namespace {
+
+[[noreturn]] void usage_error(const std::string& message)
+{
+    throw FatalError(ExitCode::usage, message + " (see 'lstrace-bpf --help')");
+}
+
+std::vector<int> parse_pid_list(const std::string& arg)
+{
+    std::vector<int> pids;
+    std::stringstream ss(arg);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        auto v = parse_integer(item);
+        if (!v || *v <= 0 || *v > 0x3fffffff)
+            usage_error("invalid PID '" + item + "'");
+        pids.push_back(static_cast<int>(*v));
+    }
+    if (pids.empty() || arg.back() == ',')
+        usage_error("invalid PID list '" + arg + "'");
+    return pids;
+}
+
+// getopt_long keeps global state; reset it so parsing is repeatable.
+void reset_getopt()
+{
+    optind = 0;
+    opterr = 0;
+}
+
+std::string bad_option_message(int argc, char** argv)
+{
+    const char* arg = optind - 1 < argc ? argv[optind - 1] : "";
+    if (optopt && optopt != '?')
+        return std::string("option requires an argument or is unknown: -") + char(optopt);
+    return std::string("unknown option '") + arg + "'";
+}
+
+RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"pid", required_argument, nullptr, 'p'},
+        {"output", required_argument, nullptr, 'o'},
+        {"duration", required_argument, nullptr, 'd'},
+        {"buffer-size", required_argument, nullptr, 'b'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    RecordOptions o;
+    reset_getopt();
+    int c;
+    // '+': stop at the first non-option, which starts the command to launch
+    while ((c = getopt_long(argc, argv, "+:p:o:d:b:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'p': {
+            auto more = parse_pid_list(optarg);
+            o.pids.insert(o.pids.end(), more.begin(), more.end());
+            break;
+        }
+        case 'o':
+            if (!*optarg)
+                usage_error("-o needs a file name ('-' for standard output)");
+            o.output = optarg;
+            break;
+        case 'd': {
+            auto v = parse_number(optarg);
+            if (!v || *v <= 0 || !std::isfinite(*v))
+                usage_error(std::string("invalid --duration '") + optarg +
+                            "': expected seconds > 0");
+            o.duration_s = *v;
+            break;
+        }
+        case 'b': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1 || *v > 1024 || (*v & (*v - 1)) != 0)
+                usage_error(std::string("invalid --buffer-size '") + optarg +
+                            "': expected a power of two from 1 to 1024 (MiB)");
+            o.buffer_mib = static_cast<std::uint32_t>(*v);
+            break;
+        }
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            help = true;
+            return o;
+        case ':':
+            usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
+        default:
+            usage_error(bad_option_message(argc, argv));
+        }
+    }
+    for (int i = optind; i < argc; ++i)
+        o.command.emplace_back(argv[i]);
+    if (o.pids.empty() && o.command.empty())
+        usage_error("record needs -p PID or a command to launch");
+    if (!o.pids.empty() && !o.command.empty())
+        usage_error("-p and a command to launch cannot be combined");
+    o.verbose = verbose;
+    return o;
+}
+
+ListOptions parse_list(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"pid", required_argument, nullptr, 'p'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    ListOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, "+:p:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'p': {
+            auto pids = parse_pid_list(optarg);
+            if (pids.size() != 1)
+                usage_error("list takes one PID");
+            o.pid = pids.front();
+            break;
+        }
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            help = true;
+            return o;
+        case ':':
+            usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
+        default:
+            usage_error(bad_option_message(argc, argv));
+        }
+    }
+    if (optind < argc)
+        o.path = argv[optind++];
+    if (optind < argc)
+        usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    if (o.pid.has_value() == !o.path.empty())
+        usage_error("list needs either a PATH or -p PID");
+    return o;
+}
+
+}  // namespace
+
+std::optional<long long> parse_integer(const std::string& s)
+{
+    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])))
+        return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (errno != 0 || end != s.c_str() + s.size())
+        return std::nullopt;
+    return v;
+}
+
+std::optional<double> parse_number(const std::string& s)
+{
+    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])))
+        return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (errno != 0 || end != s.c_str() + s.size())
+        return std::nullopt;
+    return v;
+}
+
+CommandLine parse_command_line(int argc, char** argv)
+{
+    CommandLine cl;
+    if (argc < 2)
+        usage_error("missing command");
+    const std::string sub = argv[1];
+    if (sub == "-h" || sub == "--help" || sub == "help") {
+        cl.subcommand = Subcommand::help;
+    } else if (sub == "--version" || sub == "version") {
+        cl.subcommand = Subcommand::version;
+    } else if (sub == "record") {
+        cl.subcommand = Subcommand::record;
+        bool help = false;
+        cl.record = parse_record(argc - 1, argv + 1, cl.verbose, help);
+        if (help)
+            cl.subcommand = Subcommand::help;
+    } else if (sub == "list") {
+        cl.subcommand = Subcommand::list;
+        bool help = false;
+        cl.list = parse_list(argc - 1, argv + 1, cl.verbose, help);
+        if (help)
+            cl.subcommand = Subcommand::help;
+    } else {
+        usage_error("unknown command '" + sub + "'");
+    }
+    return cl;
+}
+
+const char* help_text()
+{
+    return R"(lstrace-bpf - system-level tracer for LangSwarm USDT spans (provider "langswarm")
+
+USAGE
+  lstrace-bpf record [OPTIONS] -p PID[,PID...]     attach to running processes
+  lstrace-bpf record [OPTIONS] [--] COMMAND [ARGS]  launch COMMAND and trace it
+  lstrace-bpf list PATH | -p PID                    list the USDT probes of a binary
+  lstrace-bpf --help | --version
+
+RECORD OPTIONS
+  -p, --pid PID[,PID...]  processes to attach to (no restart needed)
+  -o, --output FILE       JSONL trace file, one record per finished span
+                          (default: trace.jsonl; '-' writes to standard output)
+  -d, --duration SECONDS  stop after this long (default: until Ctrl-C, SIGTERM,
+                          SIGHUP or the traced processes exit)
+  -b, --buffer-size MiB   BPF ring buffer size, a power of two (default: 16)
+  -v, --verbose           debug logging, including libbpf's
+
+Recording needs root (CAP_BPF and CAP_PERFMON). The trace file is written to a
+temporary name and renamed when complete. A one-line summary goes to stderr.
+When a launched COMMAND is still running as recording stops (duration, signal),
+it is sent SIGTERM.
+
+EXAMPLES
+  sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
+  sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
+  lstrace-bpf list ./build/examples/langswarm_demo
+
+EXIT CODES
+  0 success   1 internal error   2 usage error   3 not permitted (needs root)
+  4 target not found or not executable   5 no langswarm probes in the target
+  6 BPF load or attach failed   7 output file cannot be written
+)";
+}
+
+}  // namespace lstrace

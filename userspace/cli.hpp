@@ -1,0 +1,45 @@
+// Command-line parsing into one options struct.  Pure: no side effects, so
+// the unit tests cover it without root.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lstrace {
+
+struct RecordOptions {
+    std::vector<int> pids;                // -p PID[,PID...]
+    std::vector<std::string> command;     // after --
+    std::string output = "trace.jsonl";   // -o FILE, "-" for stdout
+    std::optional<double> duration_s;     // --duration SECONDS
+    std::uint32_t buffer_mib = 16;        // --buffer-size MiB (power of two)
+    bool verbose = false;
+};
+
+struct ListOptions {
+    std::optional<int> pid;
+    std::string path;
+};
+
+enum class Subcommand { help, version, record, list };
+
+struct CommandLine {
+    Subcommand subcommand = Subcommand::help;
+    RecordOptions record;
+    ListOptions list;
+    bool verbose = false;
+};
+
+// Throws FatalError(ExitCode::usage) with a one-line message on bad input.
+CommandLine parse_command_line(int argc, char** argv);
+
+// Full help text with usage and examples.
+const char* help_text();
+
+// Whole-string number parsing: "12abc", "", " 1" and overflow are errors.
+std::optional<long long> parse_integer(const std::string& s);
+std::optional<double> parse_number(const std::string& s);
+
+}  // namespace lstrace

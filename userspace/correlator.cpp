@@ -1,0 +1,168 @@
+#include "correlator.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "lstrace/probe_abi.h"
+
+namespace lstrace {
+namespace {
+
+// A fixed-size field that BPF filled with bpf_probe_read_user_str: NUL
+// terminated unless the source was cut, so never read past the array.
+template <std::size_t N>
+std::string field(const char (&chars)[N])
+{
+    return std::string(chars, strnlen(chars, N));
+}
+
+template <typename Event>
+bool read_event(const void* data, std::size_t size, Event& out)
+{
+    if (size < sizeof(Event))
+        return false;
+    std::memcpy(&out, data, sizeof(Event));
+    return true;
+}
+
+}  // namespace
+
+void Correlator::consume(const void* data, std::size_t size)
+{
+    lstrace_event_header h;
+    if (size < sizeof(h)) {
+        ++stats_.malformed_events;
+        return;
+    }
+    std::memcpy(&h, data, sizeof(h));
+    if (h.version != LSTRACE_ABI_VERSION) {
+        ++stats_.malformed_events;
+        return;
+    }
+    bool ok = false;
+    switch (h.type) {
+    case LSTRACE_EV_SPAN_BEGIN: {
+        lstrace_span_begin_event e;
+        if ((ok = read_event(data, size, e)))
+            on_begin(e);
+        break;
+    }
+    case LSTRACE_EV_SPAN_TAG: {
+        lstrace_span_tag_event e;
+        if ((ok = read_event(data, size, e)))
+            on_tag(e);
+        break;
+    }
+    case LSTRACE_EV_SPAN_ERROR: {
+        lstrace_span_error_event e;
+        if ((ok = read_event(data, size, e)))
+            on_error(e);
+        break;
+    }
+    case LSTRACE_EV_SPAN_END: {
+        lstrace_span_end_event e;
+        if ((ok = read_event(data, size, e)))
+            on_end(e);
+        break;
+    }
+    default:
+        break;
+    }
+    if (!ok)
+        ++stats_.malformed_events;
+}
+
+SpanRecord* Correlator::find(const lstrace_event_header& h)
+{
+    auto it = open_.find(Key{h.tgid, h.span_id});
+    return it == open_.end() ? nullptr : &it->second;
+}
+
+void Correlator::on_begin(const lstrace_span_begin_event& e)
+{
+    SpanRecord r;
+    r.tgid = e.hdr.tgid;
+    r.tid = e.hdr.tid;
+    r.span_id = e.hdr.span_id;
+    r.parent_span_id = e.parent_span_id;
+    r.trace_id_hi = e.trace_id_hi;
+    r.trace_id_lo = e.trace_id_lo;
+    r.begin_ns = e.hdr.ts_ns;
+    r.flags = e.hdr.flags;
+    r.tracer = field(e.tracer);
+    r.component = field(e.component);
+    r.operation = field(e.operation);
+    r.description = field(e.description);
+    // A repeated span id in one process replaces the stale entry: the
+    // application generates 64-bit random ids, so this means the old span
+    // never ended (its thread died).
+    open_[Key{r.tgid, r.span_id}] = std::move(r);
+}
+
+void Correlator::on_tag(const lstrace_span_tag_event& e)
+{
+    SpanRecord* r = find(e.hdr);
+    if (!r) {
+        ++stats_.events_without_span;
+        return;
+    }
+    r->flags |= e.hdr.flags;
+    Tag tag{field(e.key), std::string()};
+    switch (e.value_type) {
+    case LSTRACE_TAG_INT:
+        tag.value = static_cast<std::int64_t>(e.num);
+        break;
+    case LSTRACE_TAG_DOUBLE: {
+        double d;
+        std::memcpy(&d, &e.num, sizeof(d));
+        tag.value = d;
+        break;
+    }
+    case LSTRACE_TAG_BOOL:
+        tag.value = e.num != 0;
+        break;
+    case LSTRACE_TAG_STRING:
+    default:
+        tag.value = field(e.str);
+        break;
+    }
+    // set_tag twice with one key keeps the last value, like a dict
+    for (Tag& t : r->tags) {
+        if (t.key == tag.key) {
+            t.value = std::move(tag.value);
+            return;
+        }
+    }
+    r->tags.push_back(std::move(tag));
+}
+
+void Correlator::on_error(const lstrace_span_error_event& e)
+{
+    SpanRecord* r = find(e.hdr);
+    if (!r) {
+        ++stats_.events_without_span;
+        return;
+    }
+    r->flags |= e.hdr.flags;
+    r->errors.push_back(SpanError{field(e.error_type), field(e.message)});
+}
+
+void Correlator::on_end(const lstrace_span_end_event& e)
+{
+    auto it = open_.find(Key{e.hdr.tgid, e.hdr.span_id});
+    if (it == open_.end()) {
+        ++stats_.ends_without_begin;
+        return;
+    }
+    SpanRecord& r = it->second;
+    r.end_ns = e.hdr.ts_ns;
+    r.status = e.status;
+    r.flags |= e.hdr.flags;
+    r.resources = e.delta;
+    r.rss_end_bytes = e.rss_end_bytes;
+    ++stats_.spans_recorded;
+    sink_(r);
+    open_.erase(it);
+}
+
+}  // namespace lstrace

@@ -1,0 +1,69 @@
+// Turns the ring buffer's event stream into finished spans.
+//
+// BPF sends SPAN_BEGIN (names, ids), any number of SPAN_TAG / SPAN_ERROR,
+// then SPAN_END (the kernel figures).  Events of one span come from one
+// thread in program order, and the ring buffer keeps reservation order, so
+// a span's events always arrive begin first, end last.  The correlator
+// keeps each open span until its end arrives, then hands the finished
+// SpanRecord to the sink.  It has no BPF dependency: the unit tests drive
+// it with synthetic events.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+#include "span_record.hpp"
+
+namespace lstrace {
+
+struct CorrelatorStats {
+    std::uint64_t spans_recorded = 0;
+    // span ends, tags and errors whose span's begin was not seen (began
+    // before the attach, or its begin event was lost)
+    std::uint64_t ends_without_begin = 0;
+    std::uint64_t events_without_span = 0;
+    std::uint64_t malformed_events = 0; // too short, unknown type or version
+};
+
+class Correlator {
+public:
+    using Sink = std::function<void(const SpanRecord&)>;
+
+    explicit Correlator(Sink sink) : sink_(std::move(sink)) {}
+
+    // Feeds one raw ring-buffer record.
+    void consume(const void* data, std::size_t size);
+
+    std::size_t open_spans() const noexcept { return open_.size(); }
+    const CorrelatorStats& stats() const noexcept { return stats_; }
+
+private:
+    struct Key {
+        std::uint32_t tgid;
+        std::uint64_t span_id;
+        bool operator==(const Key& o) const noexcept
+        {
+            return tgid == o.tgid && span_id == o.span_id;
+        }
+    };
+    struct KeyHash {
+        std::size_t operator()(const Key& k) const noexcept
+        {
+            return std::hash<std::uint64_t>()(k.span_id ^ (std::uint64_t(k.tgid) << 32));
+        }
+    };
+
+    void on_begin(const lstrace_span_begin_event& e);
+    void on_tag(const lstrace_span_tag_event& e);
+    void on_error(const lstrace_span_error_event& e);
+    void on_end(const lstrace_span_end_event& e);
+    SpanRecord* find(const lstrace_event_header& h);
+
+    Sink sink_;
+    std::unordered_map<Key, SpanRecord, KeyHash> open_;
+    CorrelatorStats stats_;
+};
+
+}  // namespace lstrace

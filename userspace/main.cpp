@@ -1,0 +1,44 @@
+// lstrace-bpf: entry point.  Every fatal user error is one FatalError,
+// caught here: one line on stderr and its documented exit code.
+#include <cstdio>
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
+#include "cli.hpp"
+#include "errors.hpp"
+#include "list_probes.hpp"
+#include "log.hpp"
+#include "recorder.hpp"
+
+#ifndef LSTRACE_VERSION
+#define LSTRACE_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv)
+{
+    using namespace lstrace;
+    try {
+        const CommandLine cl = parse_command_line(argc, argv);
+        setup_logging(cl.verbose);
+        switch (cl.subcommand) {
+        case Subcommand::help:
+            std::fputs(help_text(), stdout);
+            return 0;
+        case Subcommand::version:
+            std::printf("lstrace-bpf %s\n", LSTRACE_VERSION);
+            return 0;
+        case Subcommand::list:
+            return run_list(cl.list);
+        case Subcommand::record:
+            return run_record(cl.record);
+        }
+    } catch (const FatalError& e) {
+        std::fprintf(stderr, "lstrace-bpf: error: %s\n", e.what());
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "lstrace-bpf: internal error: %s\n", e.what());
+        return static_cast<int>(ExitCode::internal);
+    }
+    return static_cast<int>(ExitCode::internal);
+}

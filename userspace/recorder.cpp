@@ -1,0 +1,248 @@
+#include "recorder.hpp"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include "bpf_session.hpp"
+#include "clock.hpp"
+#include "correlator.hpp"
+#include "errors.hpp"
+#include "ring_reader.hpp"
+#include "target.hpp"
+#include "trace_format.hpp"
+#include "trace_output.hpp"
+
+namespace lstrace {
+namespace {
+
+// How long a launched command gets to exit after SIGTERM before the
+// recorder stops waiting for its last spans.
+constexpr int kLaunchedGraceMs = 2000;
+
+enum class StopReason { none, signal, duration, targets_exited };
+
+sigset_t stop_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+[[noreturn]] void system_error(const char* what)
+{
+    throw FatalError(ExitCode::internal, std::string(what) + ": " + std::strerror(errno));
+}
+
+class EventLoop {
+public:
+    EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC))
+    {
+        if (!epoll_.valid())
+            system_error("epoll_create1");
+    }
+    void add(int fd, std::uint64_t tag)
+    {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+            system_error("epoll_ctl");
+    }
+    // Tags of the ready sources; empty on timeout.
+    std::vector<std::uint64_t> wait(int timeout_ms)
+    {
+        epoll_event evs[16];
+        int n = ::epoll_wait(epoll_.get(), evs, 16, timeout_ms);
+        if (n < 0 && errno != EINTR)
+            system_error("epoll_wait");
+        std::vector<std::uint64_t> tags;
+        for (int i = 0; i < n; ++i)
+            tags.push_back(evs[i].data.u64);
+        return tags;
+    }
+
+private:
+    UniqueFd epoll_;
+};
+
+UniqueFd make_duration_timer(double seconds)
+{
+    UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    if (!fd.valid())
+        system_error("timerfd_create");
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(seconds);
+    spec.it_value.tv_nsec = static_cast<long>((seconds - std::floor(seconds)) * 1e9);
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0)
+        spec.it_value.tv_nsec = 1;
+    if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0)
+        system_error("timerfd_settime");
+    return fd;
+}
+
+void require_root()
+{
+    if (::geteuid() != 0)
+        throw FatalError(ExitCode::permission,
+                         "recording needs root (CAP_BPF and CAP_PERFMON): run it with sudo");
+}
+
+constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTargetBase = 100;
+
+}  // namespace
+
+int run_record(const RecordOptions& options)
+{
+    require_root();
+
+    // Stop signals are read from a signalfd; block them first so that a
+    // Ctrl-C during setup still ends in an orderly shutdown.
+    const sigset_t signals = stop_signals();
+    if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
+        system_error("sigprocmask");
+    UniqueFd sigfd(::signalfd(-1, &signals, SFD_CLOEXEC));
+    if (!sigfd.valid())
+        system_error("signalfd");
+
+    TraceOutput output(options.output);
+
+    std::vector<TracedProcess> targets;
+    for (int pid : options.pids) {
+        targets.push_back(open_existing_process(pid));
+        require_langswarm_probes(targets.back());
+    }
+
+    BpfSession bpf(BpfConfig{options.buffer_mib << 20});
+    bpf.attach_scheduler();
+
+    const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
+    Correlator correlator([&](const SpanRecord& r) {
+        output.write(to_json_line(r, realtime_offset));
+    });
+    RingReader ring(bpf.events_map_fd(),
+                    [&](const void* data, std::size_t size) { correlator.consume(data, size); });
+
+    if (!options.command.empty()) {
+        targets.push_back(launch_stopped(options.command));
+        TracedProcess& child = targets.back();
+        try {
+            require_langswarm_probes(child);
+            bpf.attach_process(child.pid, child.binary);
+        } catch (...) {
+            ::kill(child.pid, SIGKILL);
+            reap_launched(child);
+            throw;
+        }
+        resume_launched(child);
+    } else {
+        for (const TracedProcess& t : targets)
+            bpf.attach_process(t.pid, t.binary);
+    }
+    const auto attached_at = std::chrono::steady_clock::now();
+    spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
+
+    EventLoop loop;
+    loop.add(ring.epoll_fd(), kTagRing);
+    loop.add(sigfd.get(), kTagSignal);
+    UniqueFd timer;
+    if (options.duration_s) {
+        timer = make_duration_timer(*options.duration_s);
+        loop.add(timer.get(), kTagTimer);
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i)
+        loop.add(targets[i].pidfd.get(), kTagTargetBase + i);
+
+    std::size_t running = targets.size();
+    std::vector<bool> exited(targets.size(), false);
+    StopReason reason = StopReason::none;
+    std::optional<std::chrono::steady_clock::time_point> grace_deadline;
+    while (running > 0) {
+        if (grace_deadline && std::chrono::steady_clock::now() >= *grace_deadline)
+            break;
+        for (std::uint64_t tag : loop.wait(100)) {
+            if (tag == kTagRing) {
+                ring.drain();
+            } else if (tag == kTagSignal) {
+                signalfd_siginfo si;
+                if (::read(sigfd.get(), &si, sizeof(si)) == sizeof(si))
+                    spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
+                if (reason == StopReason::none)
+                    reason = StopReason::signal;
+            } else if (tag == kTagTimer) {
+                if (reason == StopReason::none)
+                    reason = StopReason::duration;
+            } else if (tag >= kTagTargetBase) {
+                const std::size_t i = tag - kTagTargetBase;
+                if (!exited[i]) {
+                    exited[i] = true;
+                    --running;
+                }
+            }
+        }
+        if (reason != StopReason::none && !grace_deadline) {
+            // A launched command goes down with the recording, and its last
+            // spans are still worth having: ask it to stop and wait a bit.
+            bool waiting = false;
+            for (std::size_t i = 0; i < targets.size(); ++i) {
+                if (targets[i].launched && !exited[i]) {
+                    ::kill(targets[i].pid, SIGTERM);
+                    waiting = true;
+                }
+            }
+            if (!waiting)
+                break;
+            grace_deadline = std::chrono::steady_clock::now() +
+                             std::chrono::milliseconds(kLaunchedGraceMs);
+        }
+    }
+    if (reason == StopReason::none)
+        reason = StopReason::targets_exited;
+
+    bpf.detach();
+    ring.drain();
+    const auto lost = bpf.counters();
+    output.commit();
+
+    std::string target_status;
+    for (TracedProcess& t : targets) {
+        if (t.launched) {
+            if (!process_exited(t))
+                ::kill(t.pid, SIGKILL);
+            target_status = "; command " + reap_launched(t);
+        }
+    }
+    const auto& st = correlator.stats();
+    const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
+    const std::uint64_t other_lost = lost[LSTRACE_CNT_LOST_TAG] + lost[LSTRACE_CNT_LOST_ERROR];
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
+    std::fprintf(stderr,
+                 "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %zu still "
+                 "open, %llu ended without a recorded begin, %llu tags/errors lost%s\n",
+                 static_cast<unsigned long long>(st.spans_recorded), output.path().c_str(), seconds,
+                 static_cast<unsigned long long>(spans_lost), correlator.open_spans(),
+                 static_cast<unsigned long long>(st.ends_without_begin),
+                 static_cast<unsigned long long>(other_lost), target_status.c_str());
+    if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
+        spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
+                     lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
+    if (st.malformed_events)
+        spdlog::warn("{} malformed events ignored", st.malformed_events);
+    return static_cast<int>(ExitCode::ok);
+}
+
+}  // namespace lstrace

@@ -1,0 +1,47 @@
+#include "ring_reader.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+
+#include "bpf_session.hpp"
+#include "errors.hpp"
+
+namespace lstrace {
+
+void RingReader::Deleter::operator()(ring_buffer* rb) const noexcept
+{
+    ring_buffer__free(rb);
+}
+
+RingReader::RingReader(int map_fd, Callback callback) : callback_(std::move(callback))
+{
+    rb_.reset(ring_buffer__new(map_fd, &RingReader::on_record, this, nullptr));
+    if (!rb_)
+        throw FatalError(ExitCode::bpf,
+                         "cannot map the BPF ring buffer: " + libbpf_error_text(-errno));
+}
+
+RingReader::~RingReader() = default;
+
+int RingReader::on_record(void* ctx, void* data, std::size_t size)
+{
+    static_cast<RingReader*>(ctx)->callback_(data, size);
+    return 0;
+}
+
+int RingReader::epoll_fd() const
+{
+    return ring_buffer__epoll_fd(rb_.get());
+}
+
+std::size_t RingReader::drain()
+{
+    int n = ring_buffer__consume(rb_.get());
+    if (n < 0)
+        throw FatalError(ExitCode::internal,
+                         "reading the BPF ring buffer failed: " + libbpf_error_text(n));
+    return static_cast<std::size_t>(n);
+}
+
+}  // namespace lstrace

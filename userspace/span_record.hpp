@@ -1,0 +1,48 @@
+// One finished span, correlated from its probe events: what a trace record
+// is made of before it is formatted.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "lstrace_abi.h"
+
+namespace lstrace {
+
+using TagValue = std::variant<std::string, std::int64_t, double, bool>;
+
+struct Tag {
+    std::string key;
+    TagValue value;
+};
+
+struct SpanError {
+    std::string type;
+    std::string message;
+};
+
+struct SpanRecord {
+    std::uint32_t tgid = 0;
+    std::uint32_t tid = 0;          // thread that began the span
+    std::uint64_t span_id = 0;
+    std::uint64_t parent_span_id = 0; // 0: root
+    std::uint64_t trace_id_hi = 0;
+    std::uint64_t trace_id_lo = 0;
+    std::uint64_t begin_ns = 0;     // CLOCK_MONOTONIC
+    std::uint64_t end_ns = 0;       // CLOCK_MONOTONIC
+    std::string tracer;
+    std::string component;
+    std::string operation;
+    std::string description;
+    std::vector<Tag> tags;          // in the order the application set them
+    std::vector<SpanError> errors;  // in the order recorded
+    std::uint32_t status = 0;       // LSTRACE_STATUS_*
+    std::uint32_t flags = 0;        // LSTRACE_F_* of all the span's events
+    lstrace_span_figures resources{}; // end minus begin; rss_bytes is the delta
+    std::int64_t rss_end_bytes = 0;
+};
+
+}  // namespace lstrace

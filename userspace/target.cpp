@@ -1,0 +1,158 @@
+#include "target.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "errors.hpp"
+#include "usdt/probe_notes.hpp"
+
+namespace lstrace {
+namespace {
+
+UniqueFd pidfd_open(int pid)
+{
+    return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+std::string exe_link(int pid)
+{
+    return "/proc/" + std::to_string(pid) + "/exe";
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep)
+{
+    std::string out;
+    for (const std::string& s : items)
+        out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+}  // namespace
+
+TracedProcess open_existing_process(int pid)
+{
+    TracedProcess p;
+    p.pid = pid;
+    p.pidfd = pidfd_open(pid);
+    if (!p.pidfd.valid()) {
+        if (errno == ESRCH)
+            throw FatalError(ExitCode::no_target, "no process with PID " + std::to_string(pid));
+        throw FatalError(ExitCode::no_target,
+                         "cannot open PID " + std::to_string(pid) + ": " + std::strerror(errno));
+    }
+    p.binary = exe_link(pid);
+    if (::access(p.binary.c_str(), R_OK) != 0)
+        throw FatalError(ExitCode::no_target, "cannot read the executable of PID " +
+                                                  std::to_string(pid) + " (" + p.binary +
+                                                  "): " + std::strerror(errno));
+    return p;
+}
+
+TracedProcess launch_stopped(const std::vector<std::string>& command)
+{
+    int err_pipe[2];
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+        throw FatalError(ExitCode::internal, std::string("pipe2: ") + std::strerror(errno));
+    UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
+
+    std::vector<char*> argv;
+    for (const std::string& a : command)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        throw FatalError(ExitCode::internal, std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        // The recorder blocks its stop signals for signalfd; the command
+        // must start with the default mask.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) == 0)
+            ::execvp(argv[0], argv.data());
+        const int e = errno;
+        (void)!::write(err_write.get(), &e, sizeof(e));
+        ::_exit(127);
+    }
+    err_write.reset();
+
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFSTOPPED(status)) {
+        int child_errno = 0;
+        const bool got = ::read(err_read.get(), &child_errno, sizeof(child_errno)) ==
+                         static_cast<ssize_t>(sizeof(child_errno));
+        throw FatalError(ExitCode::no_target,
+                         "cannot execute '" + command.front() +
+                             "': " + (got ? std::strerror(child_errno) : "it exited at once"));
+    }
+    TracedProcess p;
+    p.pid = pid;
+    p.launched = true;
+    p.binary = exe_link(pid);
+    p.pidfd = pidfd_open(pid);
+    if (!p.pidfd.valid()) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        throw FatalError(ExitCode::internal, std::string("pidfd_open: ") + std::strerror(errno));
+    }
+    return p;
+}
+
+void resume_launched(const TracedProcess& process)
+{
+    if (::ptrace(PTRACE_DETACH, process.pid, nullptr, nullptr) != 0)
+        throw FatalError(ExitCode::internal,
+                         std::string("cannot resume the launched command: ") +
+                             std::strerror(errno));
+}
+
+void require_langswarm_probes(const TracedProcess& process)
+{
+    auto notes = usdt::read_probe_notes(process.binary);
+    if (!notes)
+        throw FatalError(ExitCode::no_probes, "cannot read probes of PID " +
+                                                  std::to_string(process.pid) + ": " +
+                                                  notes.error().message);
+    if (!usdt::probe_names(notes.value(), usdt::kProvider).empty())
+        return;
+    char target[4096];
+    const ssize_t n = ::readlink(process.binary.c_str(), target, sizeof(target) - 1);
+    const std::string path = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : process.binary;
+    const auto others = usdt::probe_names(notes.value());
+    throw FatalError(ExitCode::no_probes,
+                     path + " (PID " + std::to_string(process.pid) +
+                         ") has no langswarm probes; " +
+                         (others.empty() ? std::string("it has no USDT probes at all")
+                                         : "its USDT probes are: " + join(others, ", ")));
+}
+
+bool process_exited(const TracedProcess& process)
+{
+    pollfd pfd{process.pidfd.get(), POLLIN, 0};
+    return ::poll(&pfd, 1, 0) > 0;
+}
+
+std::string reap_launched(const TracedProcess& process)
+{
+    int status = 0;
+    if (::waitpid(process.pid, &status, 0) != process.pid)
+        return "status unknown";
+    if (WIFEXITED(status))
+        return "exit status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
+    return "status unknown";
+}
+
+}  // namespace lstrace

@@ -1,0 +1,43 @@
+// The processes being traced: an existing one (-p) or a command we launch.
+//
+// A launched command is started under PTRACE_TRACEME, so the kernel stops
+// it right after execve: its executable is mapped, none of its code has
+// run, and the probes can be attached before its first span.  Then it is
+// released with PTRACE_DETACH and runs untraced by ptrace.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "unique_fd.hpp"
+
+namespace lstrace {
+
+struct TracedProcess {
+    int pid = -1;
+    std::string binary;  // what libbpf attaches to: /proc/PID/exe
+    UniqueFd pidfd;      // readable once the process has exited
+    bool launched = false;
+};
+
+// Throws FatalError(no_target) when the PID does not exist.
+TracedProcess open_existing_process(int pid);
+
+// Starts `command` (PATH is searched) stopped after exec.  Throws
+// FatalError(no_target) when it cannot be executed.
+TracedProcess launch_stopped(const std::vector<std::string>& command);
+
+// Lets a launched process run.
+void resume_launched(const TracedProcess& process);
+
+// Throws FatalError(no_probes), listing the probes the binary does have,
+// when it declares no langswarm probe.
+void require_langswarm_probes(const TracedProcess& process);
+
+// Reaps a launched child that has exited; returns "exit status N" or
+// "killed by signal NAME".
+std::string reap_launched(const TracedProcess& process);
+
+bool process_exited(const TracedProcess& process);
+
+}  // namespace lstrace

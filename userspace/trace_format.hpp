@@ -1,0 +1,38 @@
+// The structured trace event of the LangSwarm tracing standard, one JSON
+// object per finished span (docs/records.md and docs/trace-record.schema.json
+// describe every field).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "span_record.hpp"
+
+namespace lstrace {
+
+// "2026-01-15T10:30:45.123456Z" for nanoseconds since the Unix epoch.
+std::string format_timestamp(std::int64_t unix_ns);
+
+// The standard's execution_time_category: very_fast < 1 ms <= fast < 10 ms
+// <= normal < 100 ms <= slow < 1 s <= very_slow.
+const char* execution_time_category(double duration_ms);
+
+// The standard's memory_category: minimal < 1 KiB <= small < 1 MiB <=
+// moderate < 10 MiB <= large < 100 MiB <= very_large.
+const char* memory_category(std::int64_t delta_bytes);
+
+// Lower-case hex, zero padded: 16 chars for a span id, 32 for a trace id.
+std::string hex_id(std::uint64_t id);
+std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo);
+
+// The record; `realtime_offset_ns` turns CLOCK_MONOTONIC into Unix time.
+nlohmann::ordered_json to_json(const SpanRecord& span, std::int64_t realtime_offset_ns);
+
+// The record as one line of JSONL (with the trailing newline).  Strings
+// that are not valid UTF-8 are repaired with U+FFFD, so the line is always
+// valid JSON.
+std::string to_json_line(const SpanRecord& span, std::int64_t realtime_offset_ns);
+
+}  // namespace lstrace
