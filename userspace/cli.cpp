@@ -203,6 +203,11 @@ CommandLine parse_command_line(int argc, char** argv)
         cl.list = parse_list(argc - 1, argv + 1, cl.verbose, help);
         if (help)
             cl.subcommand = Subcommand::help;
+    } else if (sub == "summary") {
+        cl.subcommand = Subcommand::summary;
+        if (argc != 3 || argv[2][0] == '-')
+            usage_error("summary takes one trace file");
+        cl.summary_path = argv[2];
     } else {
         usage_error("unknown command '" + sub + "'");
     }
@@ -217,6 +222,7 @@ USAGE
   lstrace-bpf record [OPTIONS] -p PID[,PID...]     attach to running processes
   lstrace-bpf record [OPTIONS] [--] COMMAND [ARGS]  launch COMMAND and trace it
   lstrace-bpf list PATH | -p PID                    list the USDT probes of a binary
+  lstrace-bpf summary TRACE.jsonl                   per-operation table of a trace
   lstrace-bpf --help | --version
 
 RECORD OPTIONS
@@ -237,11 +243,13 @@ EXAMPLES
   sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
   sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
   lstrace-bpf list ./build/examples/langswarm_demo
+  lstrace-bpf summary trace.jsonl
 
 EXIT CODES
   0 success   1 internal error   2 usage error   3 not permitted (needs root)
   4 target not found or not executable   5 no langswarm probes in the target
   6 BPF load or attach failed   7 output file cannot be written
+  8 malformed input file (summary)
 )";
 }
 

@@ -23,12 +23,13 @@ struct ListOptions {
     std::string path;
 };
 
-enum class Subcommand { help, version, record, list };
+enum class Subcommand { help, version, record, list, summary };
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::help;
     RecordOptions record;
     ListOptions list;
+    std::string summary_path;  // summary FILE
     bool verbose = false;
 };
 

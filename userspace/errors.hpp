@@ -16,6 +16,7 @@ enum class ExitCode : int {
     no_probes = 5,     // the target has no langswarm probes
     bpf = 6,           // BPF object could not be loaded or attached
     output = 7,        // the output file cannot be written
+    bad_input = 8,     // an input file (trace) is malformed
 };
 
 class FatalError : public std::runtime_error {

@@ -10,6 +10,7 @@
 #include "list_probes.hpp"
 #include "log.hpp"
 #include "recorder.hpp"
+#include "trace_summary.hpp"
 
 #ifndef LSTRACE_VERSION
 #define LSTRACE_VERSION "unknown"
@@ -30,6 +31,8 @@ int main(int argc, char** argv)
             return 0;
         case Subcommand::list:
             return run_list(cl.list);
+        case Subcommand::summary:
+            return run_summary(cl.summary_path);
         case Subcommand::record:
             return run_record(cl.record);
         }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -116,4 +117,22 @@ TEST_CASE("not root", "[root][bad-input]")
     CHECK(r.exit_code == kPermission);
     check_one_line_error(r, "needs root");
     CHECK(no_leftovers(tmp));
+}
+
+TEST_CASE("summary of a malformed trace file", "[bad-input]")
+{
+    TempDir tmp;
+    const std::string path = tmp.path("bad.jsonl");
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f);
+        std::fputs("{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\nnot json\n", f);
+        std::fclose(f);
+    }
+    RunResult r = run({LSTRACE_BIN, "summary", path});
+    CHECK(r.exit_code == 8);
+    check_one_line_error(r, "line 2: invalid JSON");
+    RunResult missing = run({LSTRACE_BIN, "summary", tmp.path("missing.jsonl")});
+    CHECK(missing.exit_code == kNoTarget);
+    check_one_line_error(missing, "cannot open");
 }

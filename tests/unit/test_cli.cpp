@@ -81,6 +81,16 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
     CHECK(code_of({"list"}) == ExitCode::usage);
     CHECK(code_of({"list", "a", "b"}) == ExitCode::usage);
     CHECK(code_of({"list", "a", "-p", "1"}) == ExitCode::usage);
+    CHECK(code_of({"summary"}) == ExitCode::usage);
+    CHECK(code_of({"summary", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"summary", "--x"}) == ExitCode::usage);
+}
+
+TEST_CASE("summary takes one trace file", "[cli]")
+{
+    auto cl = parse({"summary", "trace.jsonl"});
+    CHECK(cl.subcommand == Subcommand::summary);
+    CHECK(cl.summary_path == "trace.jsonl");
 }
 
 TEST_CASE("usage errors carry a one-line message naming the problem", "[cli]")

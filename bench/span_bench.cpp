@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+//
+// span_bench - per-span cost of the lstrace probe API.
+//
+// Times a tight loop of N spans, each one
+//
+//     auto span = tracer.trace_operation("bench", "op", "benchmark span");
+//     span.set_tag("i", i);
+//
+// with CLOCK_MONOTONIC around the loop, R times, and prints one JSON line per
+// mode to stdout with the median (and every run's) ns per span:
+//
+//   baseline  the same loop with the probe code compiled out (a span type
+//             with the same shape that does nothing): the no-probes floor
+//   detached  the real <lstrace/lstrace.hpp>, no recorder attached
+//   attached  the real header with a recorder attached; waits (polling
+//             lstrace::enabled()) until one is, e.g. run it under
+//             `lstrace-bpf record -o FILE -- span_bench attached`
+//   rusage    an in-process alternative: getrusage(RUSAGE_THREAD) at span
+//             begin and end (timing spans in-process with CPU time and
+//             page-fault counts)
+//
+// Every mode runs the same compiler barrier per iteration, so the loop is
+// never optimised away and the difference between modes is the span code.
+// One untimed warm-up pass of min(N, 100000) spans precedes the timed runs.
+//
+// Usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]
+//                           [--wait SECONDS] [--cpu CPU]
+//
+// Default SPANS: 2,000,000 for baseline and detached, 200,000 for attached
+// and rusage.  Exit status: 0 ok, 2 usage error, 3 attached mode found no
+// recorder (or lost it while running), or detached mode found one.
+#include <lstrace/lstrace.hpp>
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Keeps `v` (and everything before it) alive; costs no instruction.
+template <typename T>
+inline void keep(const T& v)
+{
+    __asm__ __volatile__("" : : "r"(v) : "memory");
+}
+
+// --- baseline: the probes compiled out ------------------------------------
+struct NullSpan {
+    template <typename V>
+    NullSpan& set_tag(const char*, V) noexcept
+    {
+        return *this;
+    }
+};
+struct NullTracer {
+    NullSpan trace_operation(const char*, const char*, const char* = "") const noexcept
+    {
+        return NullSpan{};
+    }
+};
+
+// --- rusage: in-process CPU time and fault accounting ----------------------
+volatile std::int64_t g_rusage_sink;
+
+class RusageSpan {
+public:
+    RusageSpan() noexcept { ::getrusage(RUSAGE_THREAD, &begin_); }
+    ~RusageSpan()
+    {
+        struct rusage end;
+        ::getrusage(RUSAGE_THREAD, &end);
+        const std::int64_t cpu_us =
+            (end.ru_utime.tv_sec - begin_.ru_utime.tv_sec + end.ru_stime.tv_sec -
+             begin_.ru_stime.tv_sec) * 1000000LL +
+            (end.ru_utime.tv_usec - begin_.ru_utime.tv_usec) +
+            (end.ru_stime.tv_usec - begin_.ru_stime.tv_usec);
+        const std::int64_t faults = (end.ru_minflt - begin_.ru_minflt) +
+                                    (end.ru_majflt - begin_.ru_majflt);
+        g_rusage_sink = cpu_us + faults + tag_;
+    }
+    RusageSpan(const RusageSpan&) = delete;
+    RusageSpan& operator=(const RusageSpan&) = delete;
+
+    template <typename V>
+    RusageSpan& set_tag(const char*, V v) noexcept
+    {
+        tag_ = static_cast<std::int64_t>(v);
+        return *this;
+    }
+
+private:
+    struct rusage begin_;
+    std::int64_t tag_ = 0;
+};
+struct RusageTracer {
+    RusageSpan trace_operation(const char*, const char*, const char* = "") const noexcept
+    {
+        return RusageSpan{};  // guaranteed copy elision (C++17)
+    }
+};
+
+// --- the measured loop --------------------------------------------------------
+template <typename TracerT>
+__attribute__((noinline)) void span_loop(const TracerT& tracer, std::uint64_t n)
+{
+    for (std::uint64_t i = 0; i < n; ++i) {
+        auto span = tracer.trace_operation("bench", "op", "benchmark span");
+        span.set_tag("i", i);
+        keep(i);
+    }
+}
+
+double now_ns()
+{
+    struct timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+struct Options {
+    std::vector<std::string> modes;
+    std::uint64_t spans = 0;  // 0: the mode's default
+    std::uint64_t warmup = UINT64_MAX;  // UINT64_MAX: min(spans, 100000)
+    unsigned runs = 5;
+    double wait_s = 10.0;
+    int cpu = -1;
+};
+
+[[noreturn]] void usage(const char* msg)
+{
+    if (msg)
+        std::fprintf(stderr, "span_bench: %s\n", msg);
+    std::fprintf(stderr,
+                 "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
+                 "                  [--wait SECONDS] [--cpu CPU]\n"
+                 "MODE: baseline | detached | attached | rusage\n");
+    std::exit(msg ? 2 : 0);
+}
+
+std::uint64_t parse_u64(const char* opt, const char* s)
+{
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s, &end, 10);
+    if (!*s || *s == '-' || errno || *end) {
+        std::string m = std::string("invalid value for ") + opt + ": '" + s + "'";
+        usage(m.c_str());
+    }
+    return v;
+}
+
+Options parse(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> const char* {
+            if (i + 1 >= argc)
+                usage((a + " needs a value").c_str());
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            usage(nullptr);
+        } else if (a == "-n" || a == "--spans") {
+            o.spans = parse_u64(a.c_str(), value());
+            if (o.spans == 0)
+                usage("-n must be > 0");
+        } else if (a == "-r" || a == "--runs") {
+            const std::uint64_t r = parse_u64(a.c_str(), value());
+            if (r == 0 || r > 1000)
+                usage("-r must be 1..1000");
+            o.runs = static_cast<unsigned>(r);
+        } else if (a == "--warmup") {
+            o.warmup = parse_u64(a.c_str(), value());
+        } else if (a == "--wait") {
+            o.wait_s = static_cast<double>(parse_u64(a.c_str(), value()));
+        } else if (a == "--cpu") {
+            o.cpu = static_cast<int>(parse_u64(a.c_str(), value()));
+        } else if (a == "baseline" || a == "detached" || a == "attached" || a == "rusage") {
+            o.modes.push_back(a);
+        } else {
+            usage(("unknown argument '" + a + "'").c_str());
+        }
+    }
+    if (o.modes.empty())
+        usage("no MODE given");
+    return o;
+}
+
+// Waits until a recorder has armed this process's probes.
+bool wait_for_recorder(double timeout_s)
+{
+    const double deadline = now_ns() + timeout_s * 1e9;
+    while (!lstrace::enabled()) {
+        if (now_ns() >= deadline)
+            return false;
+        ::usleep(1000);
+    }
+    return true;
+}
+
+template <typename TracerT>
+int bench(const std::string& mode, const TracerT& tracer, const Options& o,
+          std::uint64_t default_spans, bool needs_recorder, bool forbids_recorder)
+{
+    const std::uint64_t n = o.spans ? o.spans : default_spans;
+    const std::uint64_t warmup = o.warmup == UINT64_MAX ? std::min<std::uint64_t>(n, 100000)
+                                                        : o.warmup;
+    if (needs_recorder && !wait_for_recorder(o.wait_s)) {
+        std::fprintf(stderr,
+                     "span_bench: %s: no recorder attached after %.0f s (run it under "
+                     "'lstrace-bpf record -- span_bench attached')\n",
+                     mode.c_str(), o.wait_s);
+        return 3;
+    }
+    if (forbids_recorder && lstrace::enabled()) {
+        std::fprintf(stderr, "span_bench: %s: a recorder is attached; not measuring\n",
+                     mode.c_str());
+        return 3;
+    }
+
+    span_loop(tracer, warmup);
+    std::vector<double> per_span;
+    for (unsigned r = 0; r < o.runs; ++r) {
+        const double t0 = now_ns();
+        span_loop(tracer, n);
+        const double t1 = now_ns();
+        per_span.push_back((t1 - t0) / static_cast<double>(n));
+    }
+    // Each timed span must have seen the same state as the first one.
+    if (needs_recorder && !lstrace::enabled()) {
+        std::fprintf(stderr, "span_bench: %s: the recorder detached during the run\n",
+                     mode.c_str());
+        return 3;
+    }
+    if (forbids_recorder && lstrace::enabled()) {
+        std::fprintf(stderr, "span_bench: %s: a recorder attached during the run\n",
+                     mode.c_str());
+        return 3;
+    }
+
+    std::vector<double> sorted = per_span;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t m = sorted.size();
+    const double median = m % 2 ? sorted[m / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
+
+    std::printf("{\"mode\":\"%s\",\"spans\":%" PRIu64 ",\"runs\":%u,\"warmup_spans\":%" PRIu64
+                ",\"total_spans\":%" PRIu64 ",\"median_ns_per_span\":%.3f"
+                ",\"min_ns_per_span\":%.3f,\"all_ns_per_span\":[",
+                mode.c_str(), n, o.runs, warmup, warmup + n * o.runs, median, sorted.front());
+    for (std::size_t i = 0; i < per_span.size(); ++i)
+        std::printf("%s%.3f", i ? "," : "", per_span[i]);
+    std::printf("]}\n");
+    std::fflush(stdout);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const Options o = parse(argc, argv);
+    if (o.cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(o.cpu, &set);
+        if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
+            std::fprintf(stderr, "span_bench: cannot pin to CPU %d: %s\n", o.cpu,
+                         std::strerror(errno));
+            return 2;
+        }
+    }
+
+    const auto tracer = lstrace::get_tracer("span_bench");
+    int rc = 0;
+    for (const std::string& mode : o.modes) {
+        int r = 0;
+        if (mode == "baseline")
+            r = bench(mode, NullTracer{}, o, 2000000, false, false);
+        else if (mode == "detached")
+            r = bench(mode, tracer, o, 2000000, false, true);
+        else if (mode == "attached")
+            r = bench(mode, tracer, o, 200000, true, false);
+        else
+            r = bench(mode, RusageTracer{}, o, 200000, false, false);
+        if (r)
+            rc = r;
+    }
+    return rc;
+}
