@@ -31,8 +31,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
-#include "core_fixes.bpf.h"
 #include "lstrace_abi.h"
+#include "mm_rss.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

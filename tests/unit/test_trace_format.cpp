@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <string>
 
 #include "lstrace/probe_abi.h"
@@ -178,4 +179,36 @@ TEST_CASE("truncated strings are flagged", "[format]")
     s.flags = LSTRACE_F_TRUNCATED;
     const json j = json::parse(to_json_line(s, 0));
     CHECK(j["metadata"]["truncated"] == true);
+}
+
+TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[format]")
+{
+    std::ifstream in(SCHEMA_FILE);
+    REQUIRE(in);
+    const json schema = json::parse(in);
+    SpanRecord s = sample_span();
+    s.status = LSTRACE_STATUS_ERROR;
+    s.errors = {{"A", "a"}, {"B", "b"}};
+    s.flags = LSTRACE_F_TRUNCATED | LSTRACE_F_THREAD_CHANGED;
+    const json j = json::parse(to_json_line(s, 0));
+
+    // every required field is produced, and nothing the schema does not know
+    auto check_object = [](const json& value, const json& sch, const std::string& where) {
+        for (const auto& key : sch["required"])
+            CHECK(value.contains(key.get<std::string>()));
+        if (sch.contains("additionalProperties") && sch["additionalProperties"] == false)
+            for (const auto& item : value.items()) {
+                INFO(where << "." << item.key());
+                CHECK(sch["properties"].contains(item.key()));
+            }
+    };
+    check_object(j, schema, "record");
+    check_object(j["metadata"], schema["properties"]["metadata"], "metadata");
+    check_object(j["resources"], schema["properties"]["resources"], "resources");
+    for (const char* tag : {"success", "error_type", "error_message", "error_count",
+                            "execution_time_category", "memory_category"}) {
+        INFO(tag);
+        CHECK(j["tags"].contains(tag));
+        CHECK(schema["properties"]["tags"]["properties"].contains(tag));
+    }
 }
