@@ -187,11 +187,13 @@ over() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 fmt_ns() { awk -v v="$1" 'BEGIN { if (v < 10) printf "%.3f", v; else if (v < 100) printf "%.2f", v; else printf "%.0f", v }'; }
 
 modes=(baseline detached detached-c rusage attached)
-desc_baseline="probe code compiled out"
-desc_detached="lstrace.hpp, no recorder"
-desc_detached_c="lstrace.h C API, no recorder"
-desc_rusage="getrusage(RUSAGE_THREAD) at begin+end"
-desc_attached="lstrace.hpp under lstrace-bpf record"
+declare -A desc=(
+    [baseline]="probe code compiled out"
+    [detached]="lstrace.hpp, no recorder"
+    [detached-c]="lstrace.h C API, no recorder"
+    [rusage]="getrusage(RUSAGE_THREAD) at begin+end"
+    [attached]="lstrace.hpp under lstrace-bpf record"
+)
 
 echo
 echo "## lstrace per-span cost ($date_utc)"
@@ -207,8 +209,7 @@ for m in "${modes[@]}"; do
     rb=$(ratio "$med" "$base")
     rd=$(ratio "$med" "$det")
     ob=$(over "$med" "$base")
-    d="desc_${m//-/_}"
-    printf '| %s (%s) | %s | %s× | %s× | %s |\n' "$m" "${!d}" "$(fmt_ns "$med")" "$rb" "$rd" "$(fmt_ns "$ob")"
+    printf '| %s (%s) | %s | %s× | %s× | %s |\n' "$m" "${desc[$m]}" "$(fmt_ns "$med")" "$rb" "$rd" "$(fmt_ns "$ob")"
     results_json+="${results_json:+,}${l%\}},\"ratio_vs_baseline\":$rb,\"ratio_vs_detached\":$rd,\"ns_over_baseline\":$ob}"
 done
 echo
@@ -224,7 +225,9 @@ echo "- recorder (attached run, -b $buffer_mib MiB): $rec_recorded spans recorde
 if $verified; then
     echo "- verification: OK"
 else
-    echo "- verification: FAILED: $(IFS=';'; echo "${problems[*]}")"
+    printf -- '- verification: FAILED:'
+    printf ' %s;' "${problems[@]}"
+    echo
 fi
 
 problems_json=""

@@ -222,20 +222,14 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	if (!have_cpu || (start->flags & LSTRACE_F_NO_ONCPU))
 		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
 
-	struct lstrace_span_figures *b = &start->at_begin;
-	struct lstrace_span_figures *d = &e->delta;
-	d->oncpu_ns = at_end.oncpu_ns - b->oncpu_ns;
-	d->vol_ctxsw = at_end.vol_ctxsw - b->vol_ctxsw;
-	d->invol_ctxsw = at_end.invol_ctxsw - b->invol_ctxsw;
-	d->minor_faults = at_end.minor_faults - b->minor_faults;
-	d->major_faults = at_end.major_faults - b->major_faults;
-	d->read_bytes = at_end.read_bytes - b->read_bytes;
-	d->write_bytes = at_end.write_bytes - b->write_bytes;
-	d->read_syscalls = at_end.read_syscalls - b->read_syscalls;
-	d->write_syscalls = at_end.write_syscalls - b->write_syscalls;
-	d->storage_read_bytes = at_end.storage_read_bytes - b->storage_read_bytes;
-	d->storage_write_bytes = at_end.storage_write_bytes - b->storage_write_bytes;
-	d->rss_bytes = at_end.rss_bytes - b->rss_bytes;
+	/* every figure is a 64-bit counter (lstrace_abi.h): subtract them as
+	 * an array; RSS is signed, and two's complement makes that the same */
+	const __u64 *end_vals = (const __u64 *)&at_end;
+	const __u64 *begin_vals = (const __u64 *)&start->at_begin;
+	__u64 *delta = (__u64 *)&e->delta;
+#pragma unroll
+	for (__u32 i = 0; i < sizeof(struct lstrace_span_figures) / sizeof(__u64); i++)
+		delta[i] = end_vals[i] - begin_vals[i];
 	bpf_map_delete_elem(&span_starts, &key);
 	bpf_ringbuf_submit(e, 0);
 	return 0;

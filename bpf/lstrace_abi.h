@@ -68,7 +68,8 @@ struct lstrace_event_header {
 	__u64 span_id;
 };
 
-/* Per-thread and per-process kernel counters, or their difference. */
+/* Per-thread and per-process kernel counters, or their difference.  Every
+ * field is 64 bits: BPF subtracts them as an array. */
 struct lstrace_span_figures {
 	__u64 oncpu_ns;         /* time this thread ran on a CPU */
 	__u64 vol_ctxsw;        /* task->nvcsw */

@@ -49,6 +49,23 @@ std::string bad_option_message(int argc, char** argv)
     return std::string("unknown option '") + arg + "'";
 }
 
+// Options every subcommand takes (-v, -h) and getopt's error codes.
+void common_option(int c, char** argv, int argc, bool& verbose, bool& help)
+{
+    switch (c) {
+    case 'v':
+        verbose = true;
+        return;
+    case 'h':
+        help = true;
+        return;
+    case ':':
+        usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
+    default:
+        usage_error(bad_option_message(argc, argv));
+    }
+}
+
 RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
 {
     static const option long_opts[] = {
@@ -92,16 +109,10 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             o.buffer_mib = static_cast<std::uint32_t>(*v);
             break;
         }
-        case 'v':
-            verbose = true;
-            break;
-        case 'h':
-            help = true;
-            return o;
-        case ':':
-            usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
         default:
-            usage_error(bad_option_message(argc, argv));
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
         }
     }
     for (int i = optind; i < argc; ++i)
@@ -134,16 +145,10 @@ ListOptions parse_list(int argc, char** argv, bool& verbose, bool& help)
             o.pid = pids.front();
             break;
         }
-        case 'v':
-            verbose = true;
-            break;
-        case 'h':
-            help = true;
-            return o;
-        case ':':
-            usage_error(std::string("option '") + argv[optind - 1] + "' needs a value");
         default:
-            usage_error(bad_option_message(argc, argv));
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
         }
     }
     if (optind < argc)

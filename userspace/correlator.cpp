@@ -16,15 +16,6 @@ std::string field(const char (&chars)[N])
     return std::string(chars, strnlen(chars, N));
 }
 
-template <typename Event>
-bool read_event(const void* data, std::size_t size, Event& out)
-{
-    if (size < sizeof(Event))
-        return false;
-    std::memcpy(&out, data, sizeof(Event));
-    return true;
-}
-
 }  // namespace
 
 void Correlator::consume(const void* data, std::size_t size)
@@ -41,35 +32,35 @@ void Correlator::consume(const void* data, std::size_t size)
     }
     bool ok = false;
     switch (h.type) {
-    case LSTRACE_EV_SPAN_BEGIN: {
-        lstrace_span_begin_event e;
-        if ((ok = read_event(data, size, e)))
-            on_begin(e);
+    case LSTRACE_EV_SPAN_BEGIN:
+        ok = dispatch(data, size, &Correlator::on_begin);
         break;
-    }
-    case LSTRACE_EV_SPAN_TAG: {
-        lstrace_span_tag_event e;
-        if ((ok = read_event(data, size, e)))
-            on_tag(e);
+    case LSTRACE_EV_SPAN_TAG:
+        ok = dispatch(data, size, &Correlator::on_tag);
         break;
-    }
-    case LSTRACE_EV_SPAN_ERROR: {
-        lstrace_span_error_event e;
-        if ((ok = read_event(data, size, e)))
-            on_error(e);
+    case LSTRACE_EV_SPAN_ERROR:
+        ok = dispatch(data, size, &Correlator::on_error);
         break;
-    }
-    case LSTRACE_EV_SPAN_END: {
-        lstrace_span_end_event e;
-        if ((ok = read_event(data, size, e)))
-            on_end(e);
+    case LSTRACE_EV_SPAN_END:
+        ok = dispatch(data, size, &Correlator::on_end);
         break;
-    }
     default:
         break;
     }
     if (!ok)
         ++stats_.malformed_events;
+}
+
+template <typename Event>
+bool Correlator::dispatch(const void* data, std::size_t size,
+                          void (Correlator::*handler)(const Event&))
+{
+    if (size < sizeof(Event))
+        return false;
+    Event e;
+    std::memcpy(&e, data, sizeof(Event));
+    (this->*handler)(e);
+    return true;
 }
 
 SpanRecord* Correlator::find(const lstrace_event_header& h)

@@ -60,6 +60,10 @@ private:
     void on_error(const lstrace_span_error_event& e);
     void on_end(const lstrace_span_end_event& e);
     SpanRecord* find(const lstrace_event_header& h);
+    // Copies a raw record into an Event and hands it to `handler`; false
+    // when the record is too short for it.
+    template <typename Event>
+    bool dispatch(const void* data, std::size_t size, void (Correlator::*handler)(const Event&));
 
     Sink sink_;
     std::unordered_map<Key, SpanRecord, KeyHash> open_;
