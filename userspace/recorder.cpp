@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "bpf_session.hpp"
 #include "clock.hpp"
@@ -103,64 +105,17 @@ void require_root()
 
 constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTargetBase = 100;
 
-}  // namespace
-
-int run_record(const RecordOptions& options)
+// Streams events until a stop condition, then (for a launched command) asks
+// it to exit and keeps reading for a grace period so its last spans land.
+StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
+                                std::optional<double> duration_s)
 {
-    require_root();
-
-    // Stop signals are read from a signalfd; block them first so that a
-    // Ctrl-C during setup still ends in an orderly shutdown.
-    const sigset_t signals = stop_signals();
-    if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
-        system_error("sigprocmask");
-    UniqueFd sigfd(::signalfd(-1, &signals, SFD_CLOEXEC));
-    if (!sigfd.valid())
-        system_error("signalfd");
-
-    TraceOutput output(options.output);
-
-    std::vector<TracedProcess> targets;
-    for (int pid : options.pids) {
-        targets.push_back(open_existing_process(pid));
-        require_langswarm_probes(targets.back());
-    }
-
-    BpfSession bpf(BpfConfig{options.buffer_mib << 20});
-    bpf.attach_scheduler();
-
-    const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
-    Correlator correlator([&](const SpanRecord& r) {
-        output.write(to_json_line(r, realtime_offset));
-    });
-    RingReader ring(bpf.events_map_fd(),
-                    [&](const void* data, std::size_t size) { correlator.consume(data, size); });
-
-    if (!options.command.empty()) {
-        targets.push_back(launch_stopped(options.command));
-        TracedProcess& child = targets.back();
-        try {
-            require_langswarm_probes(child);
-            bpf.attach_process(child.pid, child.binary);
-        } catch (...) {
-            ::kill(child.pid, SIGKILL);
-            reap_launched(child);
-            throw;
-        }
-        resume_launched(child);
-    } else {
-        for (const TracedProcess& t : targets)
-            bpf.attach_process(t.pid, t.binary);
-    }
-    const auto attached_at = std::chrono::steady_clock::now();
-    spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
-
     EventLoop loop;
     loop.add(ring.epoll_fd(), kTagRing);
-    loop.add(sigfd.get(), kTagSignal);
+    loop.add(sigfd, kTagSignal);
     UniqueFd timer;
-    if (options.duration_s) {
-        timer = make_duration_timer(*options.duration_s);
+    if (duration_s) {
+        timer = make_duration_timer(*duration_s);
         loop.add(timer.get(), kTagTimer);
     }
     for (std::size_t i = 0; i < targets.size(); ++i)
@@ -178,24 +133,19 @@ int run_record(const RecordOptions& options)
                 ring.drain();
             } else if (tag == kTagSignal) {
                 signalfd_siginfo si;
-                if (::read(sigfd.get(), &si, sizeof(si)) == sizeof(si))
+                if (::read(sigfd, &si, sizeof(si)) == sizeof(si))
                     spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
                 if (reason == StopReason::none)
                     reason = StopReason::signal;
             } else if (tag == kTagTimer) {
                 if (reason == StopReason::none)
                     reason = StopReason::duration;
-            } else if (tag >= kTagTargetBase) {
-                const std::size_t i = tag - kTagTargetBase;
-                if (!exited[i]) {
-                    exited[i] = true;
-                    --running;
-                }
+            } else if (tag >= kTagTargetBase && !exited[tag - kTagTargetBase]) {
+                exited[tag - kTagTargetBase] = true;
+                --running;
             }
         }
         if (reason != StopReason::none && !grace_deadline) {
-            // A launched command goes down with the recording, and its last
-            // spans are still worth having: ask it to stop and wait a bit.
             bool waiting = false;
             for (std::size_t i = 0; i < targets.size(); ++i) {
                 if (targets[i].launched && !exited[i]) {
@@ -209,8 +159,89 @@ int run_record(const RecordOptions& options)
                              std::chrono::milliseconds(kLaunchedGraceMs);
         }
     }
-    if (reason == StopReason::none)
-        reason = StopReason::targets_exited;
+    return reason == StopReason::none ? StopReason::targets_exited : reason;
+}
+
+// Starts the command stopped after exec, attaches, lets it run; kills it if
+// it cannot be traced, so a failed record leaves nothing running.
+void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
+                       std::vector<TracedProcess>& targets)
+{
+    targets.push_back(launch_stopped(command));
+    TracedProcess& child = targets.back();
+    try {
+        require_langswarm_probes(child);
+        bpf.attach_process(child.pid, child.binary);
+    } catch (...) {
+        ::kill(child.pid, SIGKILL);
+        reap_launched(child);
+        throw;
+    }
+    resume_launched(child);
+}
+
+void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
+                   const std::string& output, double seconds, const std::string& target_status)
+{
+    const auto& st = correlator.stats();
+    const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
+    const std::uint64_t other_lost = lost[LSTRACE_CNT_LOST_TAG] + lost[LSTRACE_CNT_LOST_ERROR];
+    std::fprintf(stderr,
+                 "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %zu still "
+                 "open, %llu ended without a recorded begin, %llu tags/errors lost%s\n",
+                 static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
+                 static_cast<unsigned long long>(spans_lost), correlator.open_spans(),
+                 static_cast<unsigned long long>(st.ends_without_begin),
+                 static_cast<unsigned long long>(other_lost), target_status.c_str());
+    if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
+        spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
+                     lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
+    if (st.malformed_events)
+        spdlog::warn("{} malformed events ignored", st.malformed_events);
+}
+
+}  // namespace
+
+int run_record(const RecordOptions& options)
+{
+    require_root();
+
+    // Stop signals are read from a signalfd; block them first so that a
+    // Ctrl-C during setup still ends in an orderly shutdown.
+    const sigset_t signals = stop_signals();
+    if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
+        system_error("sigprocmask");
+    UniqueFd sigfd(::signalfd(-1, &signals, SFD_CLOEXEC));
+    if (!sigfd.valid())
+        system_error("signalfd");
+
+    // Everything that can be checked is checked before BPF is loaded.
+    TraceOutput output(options.output);
+    std::vector<TracedProcess> targets;
+    for (int pid : options.pids) {
+        targets.push_back(open_existing_process(pid));
+        require_langswarm_probes(targets.back());
+    }
+
+    BpfSession bpf(BpfConfig{options.buffer_mib << 20});
+    bpf.attach_scheduler();
+
+    const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
+    Correlator correlator(
+        [&](const SpanRecord& r) { output.write(to_json_line(r, realtime_offset)); });
+    RingReader ring(bpf.events_map_fd(),
+                    [&](const void* data, std::size_t size) { correlator.consume(data, size); });
+
+    if (!options.command.empty()) {
+        launch_and_attach(options.command, bpf, targets);
+    } else {
+        for (const TracedProcess& t : targets)
+            bpf.attach_process(t.pid, t.binary);
+    }
+    const auto attached_at = std::chrono::steady_clock::now();
+    spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
+
+    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s);
 
     bpf.detach();
     ring.drain();
@@ -225,23 +256,9 @@ int run_record(const RecordOptions& options)
             target_status = "; command " + reap_launched(t);
         }
     }
-    const auto& st = correlator.stats();
-    const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
-    const std::uint64_t other_lost = lost[LSTRACE_CNT_LOST_TAG] + lost[LSTRACE_CNT_LOST_ERROR];
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
-    std::fprintf(stderr,
-                 "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %zu still "
-                 "open, %llu ended without a recorded begin, %llu tags/errors lost%s\n",
-                 static_cast<unsigned long long>(st.spans_recorded), output.path().c_str(), seconds,
-                 static_cast<unsigned long long>(spans_lost), correlator.open_spans(),
-                 static_cast<unsigned long long>(st.ends_without_begin),
-                 static_cast<unsigned long long>(other_lost), target_status.c_str());
-    if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
-        spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
-                     lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
-    if (st.malformed_events)
-        spdlog::warn("{} malformed events ignored", st.malformed_events);
+    print_summary(correlator, lost, output.path(), seconds, target_status);
     return static_cast<int>(ExitCode::ok);
 }
 

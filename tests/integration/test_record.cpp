@@ -277,3 +277,41 @@ TEST_CASE("the C API records spans, tags of every type and errors", "[root][reco
     CHECK(parent["metadata"]["process_id"] ==
           std::to_string(read_json(tmp.path("truth.json"))["pid"].get<int>()));
 }
+
+TEST_CASE("SIGINT stops the recorder with every record flushed", "[root][record]")
+{
+    TempDir tmp;
+    const std::string truth_path = tmp.path("truth.json");
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", truth_path});
+    REQUIRE(wait_for_file(truth_path + ".ready", 10));
+    const pid_t recorder =
+        spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("trace.jsonl")});
+    usleep(1500 * 1000);
+    kill(recorder, SIGINT);
+    const int status = wait_for(recorder, 10);
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));  // complete, valid lines
+    CHECK(records.size() >= 100);
+}
+
+TEST_CASE("a duration limit ends a launched command with SIGTERM and keeps its last spans",
+          "[root][record]")
+{
+    TempDir tmp;
+    RunResult res = run({LSTRACE_BIN, "record", "--duration", "1", "-o", tmp.path("trace.jsonl"),
+                         "--", WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    CHECK(res.err.find("command exit status 0") != std::string::npos);  // it handled SIGTERM
+    const json truth = read_json(tmp.path("truth.json"));
+    std::vector<long> recorded, traced = truth["traced_seqs"].get<std::vector<long>>();
+    for (const json& r : read_jsonl(tmp.path("trace.jsonl")))
+        recorded.push_back(r["tags"]["seq"].get<long>());
+    std::sort(recorded.begin(), recorded.end());
+    // traced from its first instruction to its exit: exactly the same spans
+    CHECK(recorded == traced);
+    CHECK(recorded.size() >= 200);
+}
