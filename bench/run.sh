@@ -14,7 +14,8 @@
 #                     script builds nothing, e.g. first run
 #                       cmake -S . -B build && cmake --build build -j \
 #                           --target span_bench lstrace-bpf
-#   --json FILE       where to write the results (default: bench/results.json)
+#   --json FILE       where to write the results (default:
+#                     BUILD_DIR/bench-results.json)
 #   --runs R          timed runs per mode; the median is reported (default 5)
 #   --spans N         spans per run of baseline, detached, detached-c
 #                     (default: span_bench's, 2,000,000)
@@ -48,7 +49,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
-json_out="$here/results.json"
+json_out=""  # default: $build/bench-results.json, set after parsing
 runs=5
 spans=""
 rusage_spans=""
@@ -239,6 +240,7 @@ problems_json=""
 for p in ${problems[@]+"${problems[@]}"}; do
     problems_json+="${problems_json:+,}$(json_str "$p")"
 done
+json_out=${json_out:-$build/bench-results.json}
 mkdir -p "$(dirname "$json_out")"
 cat >"$json_out.tmp" <<EOF
 {

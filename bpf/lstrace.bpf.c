@@ -38,6 +38,14 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the loader between open and load. */
 const volatile __u64 page_size = 4096;
+/* Wake the consumer only once this many bytes wait in the ring buffer; below
+ * that it drains on its own timer.  A wakeup per event would cost the traced
+ * thread an irq_work and the consumer a context switch per span. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* span_start.flags bit (private to BPF): the span's begin event was lost,
+ * so the span was counted as lost once and its end is not sent. */
+#define SPAN_BEGIN_LOST (1u << 31)
 
 struct span_key {
 	__u32 tgid;
@@ -84,6 +92,12 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									     : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count(__u32 which)
 {
@@ -166,14 +180,17 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 
 	if (!read_figures(&start.at_begin, start.tid, now))
 		start.flags |= LSTRACE_F_NO_ONCPU;
-	if (bpf_map_update_elem(&span_starts, &key, &start, BPF_ANY))
-		count(LSTRACE_CNT_SPAN_MAP_FULL);
 
 	struct lstrace_span_begin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_BEGIN);
-		return 0;
+		start.flags |= SPAN_BEGIN_LOST;
 	}
+	if (bpf_map_update_elem(&span_starts, &key, &start, BPF_ANY))
+		count(LSTRACE_CNT_SPAN_MAP_FULL);
+	if (!e)
+		return 0;
+
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
 	e->parent_span_id = parent_span_id;
 	e->trace_id_hi = trace_id_hi;
@@ -183,7 +200,7 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 	trunc |= copy_user_str(e->operation, sizeof(e->operation), operation);
 	trunc |= copy_user_str(e->description, sizeof(e->description), description);
 	e->hdr.flags = trunc;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -195,10 +212,17 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct lstrace_span_figures at_end = {};
 	bool have_cpu = read_figures(&at_end, (__u32)id, now);
+	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
 
+	if (start && (start->flags & SPAN_BEGIN_LOST)) {
+		bpf_map_delete_elem(&span_starts, &key);
+		return 0;
+	}
 	struct lstrace_span_end_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count(LSTRACE_CNT_LOST_END);
+		/* a span that began before the attach is not ours to lose */
+		if (start)
+			count(LSTRACE_CNT_LOST_END);
 		bpf_map_delete_elem(&span_starts, &key);
 		return 0;
 	}
@@ -206,13 +230,12 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	e->status = status;
 	e->rss_end_bytes = at_end.rss_bytes;
 
-	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
 	if (!start) {
 		e->hdr.flags |= LSTRACE_F_NO_BEGIN;
 		e->begin_ts_ns = 0;
 		e->begin_tid = 0;
 		__builtin_memset(&e->delta, 0, sizeof(e->delta));
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, submit_flags());
 		return 0;
 	}
 	e->begin_ts_ns = start->ts_ns;
@@ -231,7 +254,7 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	for (__u32 i = 0; i < sizeof(struct lstrace_span_figures) / sizeof(__u64); i++)
 		delta[i] = end_vals[i] - begin_vals[i];
 	bpf_map_delete_elem(&span_starts, &key);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -254,7 +277,7 @@ int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 
 	else
 		e->str[0] = '\0';
 	e->hdr.flags = trunc;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -270,7 +293,7 @@ int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *m
 	__u32 trunc = copy_user_str(e->error_type, sizeof(e->error_type), error_type);
 	trunc |= copy_user_str(e->message, sizeof(e->message), message);
 	e->hdr.flags = trunc;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 

@@ -49,8 +49,9 @@ enum lstrace_event_flags {
 
 /* Indexes of the per-CPU `counters` map: events BPF could not deliver. */
 enum lstrace_counter {
-	LSTRACE_CNT_LOST_BEGIN = 0,  /* ring buffer full at span_begin */
-	LSTRACE_CNT_LOST_END = 1,    /* ring buffer full at span_end */
+	/* Each lost span is counted exactly once: */
+	LSTRACE_CNT_LOST_BEGIN = 0,  /* ring buffer full at span_begin (its end is then not sent) */
+	LSTRACE_CNT_LOST_END = 1,    /* begin sent, ring buffer full at span_end */
 	LSTRACE_CNT_LOST_TAG = 2,    /* ring buffer full at span_tag */
 	LSTRACE_CNT_LOST_ERROR = 3,  /* ring buffer full at span_error */
 	LSTRACE_CNT_SPAN_MAP_FULL = 4,   /* no room for a begin snapshot */

@@ -13,6 +13,11 @@ namespace lstrace::usdt {
 
 inline constexpr const char* kProvider = "langswarm";
 
+// The probes the recorder attaches (docs/probes.md), in attach order: the
+// recording gate goes last.
+inline constexpr const char* kRequiredProbes[] = {"span_end", "span_tag", "span_error",
+                                                  "span_begin", "recording"};
+
 struct ProbeNote {
     std::string provider;
     std::string name;

@@ -36,6 +36,7 @@ BpfSession::BpfSession(const BpfConfig& config)
     if (!skel_)
         throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
     skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));
+    skel_->rodata->wakeup_bytes = config.wakeup_bytes;
     int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
@@ -66,11 +67,11 @@ void BpfSession::attach_process(int pid, const std::string& binary)
         bpf_program* prog;
         const char* probe;
     } order[] = {
-        {skel_->progs.on_span_end, "span_end"},
-        {skel_->progs.on_span_tag, "span_tag"},
-        {skel_->progs.on_span_error, "span_error"},
-        {skel_->progs.on_span_begin, "span_begin"},
-        {skel_->progs.on_recording_gate, "recording"},
+        {skel_->progs.on_span_end, usdt::kRequiredProbes[0]},
+        {skel_->progs.on_span_tag, usdt::kRequiredProbes[1]},
+        {skel_->progs.on_span_error, usdt::kRequiredProbes[2]},
+        {skel_->progs.on_span_begin, usdt::kRequiredProbes[3]},
+        {skel_->progs.on_recording_gate, usdt::kRequiredProbes[4]},
     };
     for (const auto& p : order) {
         bpf_link* link = bpf_program__attach_usdt(p.prog, pid, binary.c_str(), usdt::kProvider,

@@ -22,6 +22,9 @@ namespace lstrace {
 
 struct BpfConfig {
     std::uint32_t ringbuf_bytes = 16u << 20;
+    // BPF wakes the consumer once this much is waiting (see wakeup_bytes in
+    // bpf/lstrace.bpf.c); below it the consumer drains on its timer.
+    std::uint32_t wakeup_bytes = 2u << 20;
 };
 
 class BpfSession {

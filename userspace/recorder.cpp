@@ -32,6 +32,9 @@ namespace {
 // recorder stops waiting for its last spans.
 constexpr int kLaunchedGraceMs = 2000;
 
+// How often the ring buffer is drained when BPF does not wake us.
+constexpr int kDrainIntervalMs = 50;
+
 enum class StopReason { none, signal, duration, targets_exited };
 
 sigset_t stop_signals()
@@ -128,10 +131,10 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
     while (running > 0) {
         if (grace_deadline && std::chrono::steady_clock::now() >= *grace_deadline)
             break;
-        for (std::uint64_t tag : loop.wait(100)) {
-            if (tag == kTagRing) {
-                ring.drain();
-            } else if (tag == kTagSignal) {
+        const auto ready = loop.wait(kDrainIntervalMs);
+        ring.drain();  // woken by BPF (a backlog) or by the timer
+        for (std::uint64_t tag : ready) {
+            if (tag == kTagSignal) {
                 signalfd_siginfo si;
                 if (::read(sigfd, &si, sizeof(si)) == sizeof(si))
                     spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
@@ -186,11 +189,17 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     const auto& st = correlator.stats();
     const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
     const std::uint64_t other_lost = lost[LSTRACE_CNT_LOST_TAG] + lost[LSTRACE_CNT_LOST_ERROR];
+    // a span whose end event was lost is open in the correlator: it is
+    // reported once, as lost
+    const std::uint64_t open = correlator.open_spans();
+    const std::uint64_t still_open =
+        open > lost[LSTRACE_CNT_LOST_END] ? open - lost[LSTRACE_CNT_LOST_END] : 0;
     std::fprintf(stderr,
-                 "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %zu still "
+                 "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %llu still "
                  "open, %llu ended without a recorded begin, %llu tags/errors lost%s\n",
                  static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
-                 static_cast<unsigned long long>(spans_lost), correlator.open_spans(),
+                 static_cast<unsigned long long>(spans_lost),
+                 static_cast<unsigned long long>(still_open),
                  static_cast<unsigned long long>(st.ends_without_begin),
                  static_cast<unsigned long long>(other_lost), target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
@@ -223,7 +232,9 @@ int run_record(const RecordOptions& options)
         require_langswarm_probes(targets.back());
     }
 
-    BpfSession bpf(BpfConfig{options.buffer_mib << 20});
+    // Wake the consumer when an eighth of the buffer is used; otherwise it
+    // drains every kDrainIntervalMs.
+    BpfSession bpf(BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8});
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -124,8 +125,20 @@ void require_langswarm_probes(const TracedProcess& process)
         throw FatalError(ExitCode::no_probes, "cannot read probes of PID " +
                                                   std::to_string(process.pid) + ": " +
                                                   notes.error().message);
-    if (!usdt::probe_names(notes.value(), usdt::kProvider).empty())
-        return;
+    const auto langswarm = usdt::probe_names(notes.value(), usdt::kProvider);
+    if (!langswarm.empty()) {
+        std::vector<std::string> missing;
+        for (const char* probe : usdt::kRequiredProbes)
+            if (!std::binary_search(langswarm.begin(), langswarm.end(),
+                                    std::string(usdt::kProvider) + ":" + probe))
+                missing.push_back(std::string(usdt::kProvider) + ":" + probe);
+        if (missing.empty())
+            return;
+        throw FatalError(ExitCode::no_probes,
+                         process.binary + " (PID " + std::to_string(process.pid) +
+                             ") lacks " + join(missing, ", ") +
+                             ": it was built with an incompatible lstrace header");
+    }
     char target[4096];
     const ssize_t n = ::readlink(process.binary.c_str(), target, sizeof(target) - 1);
     const std::string path = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : process.binary;

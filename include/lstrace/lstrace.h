@@ -144,8 +144,11 @@ static inline uint64_t lstrace__next_id(void)
  * unarmed, and spans begun through those would be missed.)  In C++ the
  * functions are inline, hence COMDAT: the linker keeps one copy, and the
  * probe notes, which sdt.h places in the function's section group, go with
- * it.  C has no such merging: each C translation unit that uses the API
- * carries its own copy.  noipa (GCC) keeps the compiler from cloning the
+ * it.  C has no such merging: each C translation unit that includes this
+ * header carries its own copy; harmless, because the recorder attaches
+ * every site before it raises the langswarm:recording gate.  All are
+ * `used`, so every probe exists in every instrumented object even if the
+ * program never calls, say, lstrace_span_error().  noipa (GCC) keeps the compiler from cloning the
  * function with constant arguments, which would duplicate the site.
  *
  * Strings are read by BPF without being able to fault pages in, so each
@@ -159,9 +162,9 @@ static inline uint64_t lstrace__next_id(void)
 #define LSTRACE__NOIPA __attribute__((noipa))
 #endif
 #ifdef __cplusplus
-#define LSTRACE__PROBE_FN inline LSTRACE__NOIPA __attribute__((visibility("hidden")))
+#define LSTRACE__PROBE_FN inline LSTRACE__NOIPA __attribute__((used, visibility("hidden")))
 #else
-#define LSTRACE__PROBE_FN static LSTRACE__NOIPA __attribute__((unused))
+#define LSTRACE__PROBE_FN static LSTRACE__NOIPA __attribute__((used))
 #endif
 
 static inline void lstrace__fault_in(const char *s, size_t max)
@@ -185,8 +188,8 @@ LSTRACE__PROBE_FN void lstrace__probe_span_begin(uint64_t span_id, uint64_t pare
 		    tracer, component, operation, description);
 }
 
-/* Never called; kept (used) so that its probe site and note exist. */
-LSTRACE__PROBE_FN __attribute__((used)) void lstrace__probe_recording(void)
+/* Never called; it exists for its probe site and note. */
+LSTRACE__PROBE_FN void lstrace__probe_recording(void)
 {
 	STAP_PROBE(langswarm, recording);
 }

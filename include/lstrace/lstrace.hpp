@@ -39,9 +39,11 @@ class Span {
 public:
     Span(const char* tracer, const char* component, const char* operation,
          const char* description) noexcept
-        : uncaught_at_begin_(std::uncaught_exceptions())
     {
         lstrace_span_begin_traced(&raw_, tracer, component, operation, description);
+        // only recorded spans pay for the exception bookkeeping (a libstdc++ call)
+        if (raw_.span_id != 0)
+            uncaught_at_begin_ = std::uncaught_exceptions();
     }
 
     ~Span()
@@ -105,7 +107,7 @@ public:
 
 private:
     lstrace_span raw_{};
-    int uncaught_at_begin_;
+    int uncaught_at_begin_ = 0;
 };
 
 // Names the source of spans (the standard's get_tracer(__name__)); the name
