@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mm_rss.bpf.h - the resident set size of an mm, read from BPF.
+ * mm_rss.bpf.h - the exact resident set size of an mm, read from BPF.
  *
  * Since v6.2 each RSS counter is a percpu_counter: a global `count` plus a
- * per-CPU delta that is folded into `count` once it exceeds the batch
- * (max(32, 2 x CPUs) pages).  We read `count`, as the kernel's own
- * get_mm_counter() does, so a reading can lag the exact value by up to
- * batch pages per CPU for each of the three counters; a span's RSS delta
- * inherits that (docs/records.md).  Summing the per-CPU parts needs each
- * CPU's per-CPU offset, which BPF can only learn through a per-CPU kernel
- * symbol (bpf_per_cpu_ptr on a __ksym); kernels built without
- * CONFIG_KALLSYMS_ALL, like the one this was developed on, do not expose
- * any, so the exact sum is not attempted.
+ * per-CPU delta that is folded into `count` only once it exceeds the batch
+ * (max(32, 2 x CPUs) pages).  `count` alone (the kernel's get_mm_counter)
+ * misses up to a batch per CPU: a span touching 3 fresh pages shows an RSS
+ * change of 0.  So we add the per-CPU parts, as percpu_counter_sum() does.
+ *
+ * CPU n's part lives at counters + __per_cpu_offset[n].  BPF cannot read
+ * that array, and per-CPU kernel symbols (bpf_per_cpu_ptr on a __ksym) need
+ * CONFIG_KALLSYMS_ALL, which kernels often lack.  But the offset is the same
+ * for every per-CPU allocation, including our own per-CPU array map: its
+ * base pointer (bpf_array.pptrs[0]) and bpf_map_lookup_percpu_elem()'s
+ * address for CPU n differ by exactly that offset.  The offsets are
+ * computed once, checked by a write and read-back, and cached; if anything
+ * fails the global counts are used alone.
  */
 #ifndef LSTRACE_MM_RSS_BPF_H
 #define LSTRACE_MM_RSS_BPF_H
@@ -25,6 +29,87 @@
 #define LSTRACE_MM_ANONPAGES 1
 #define LSTRACE_MM_SHMEMPAGES 3
 
+/* Machines with more possible CPUs use the global counts only. */
+#define LSTRACE_MAX_CPUS 64
+
+/* Set by the loader: libbpf_num_possible_cpus(). */
+const volatile __u32 nr_cpus = 1;
+
+/* A per-CPU array whose per-CPU addresses reveal each CPU's offset. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} percpu_offset_probe SEC(".maps");
+
+__u64 percpu_offsets[LSTRACE_MAX_CPUS];
+int percpu_offsets_state; /* 0 unknown, 1 ready, -1 unavailable */
+
+/* A pointer's value as a plain number: copied by a helper from the stack
+ * slot it was spilled to, so the verifier sees a scalar (root only). */
+static __always_inline __u64 address_of(volatile __u64 *spilled)
+{
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)spilled);
+	return addr;
+}
+
+static __always_inline void init_percpu_offsets(void)
+{
+	/* The verifier forbids loads past struct bpf_array's fixed part, so
+	 * read pptrs[0] with a helper, through the map's address as a plain
+	 * number (copied off the stack, where the pointer was spilled). */
+	volatile __u64 map_ptr = (__u64)&percpu_offset_probe;
+	__u64 map_addr, base = 0;
+	__u32 zero = 0;
+
+	map_addr = address_of(&map_ptr);
+	if (bpf_probe_read_kernel(&base, sizeof(base),
+				  (const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)))) {
+		percpu_offsets_state = -1;
+		return;
+	}
+
+	for (__u32 cpu = 0; cpu < LSTRACE_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		void *v = bpf_map_lookup_percpu_elem(&percpu_offset_probe, &zero, cpu);
+		if (!v) {
+			percpu_offsets_state = -1;
+			return;
+		}
+		volatile __u64 v_ptr = (__u64)v;
+		percpu_offsets[cpu] = address_of(&v_ptr) - base;
+	}
+	/* Check the arithmetic once: a value stored through this CPU's slot
+	 * must read back at base + this CPU's offset. */
+	__u64 *mine = bpf_map_lookup_elem(&percpu_offset_probe, &zero);
+	__u32 this_cpu = bpf_get_smp_processor_id();
+	__u64 seen = 0;
+	if (!mine || this_cpu >= LSTRACE_MAX_CPUS) {
+		percpu_offsets_state = -1;
+		return;
+	}
+	*mine = 0x6c73747261636521ULL;
+	bpf_probe_read_kernel(&seen, sizeof(seen), (const void *)(base + percpu_offsets[this_cpu]));
+	percpu_offsets_state = seen == *mine ? 1 : -1;
+}
+
+static __always_inline long percpu_counter_exact(struct percpu_counter *pc)
+{
+	long sum = BPF_CORE_READ(pc, count);
+	__u64 counters = (__u64)BPF_CORE_READ(pc, counters);
+
+	if (percpu_offsets_state != 1 || !counters)
+		return sum;
+	for (__u32 cpu = 0; cpu < LSTRACE_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		__s32 part = 0;
+		bpf_probe_read_kernel(&part, sizeof(part), (void *)(counters + percpu_offsets[cpu]));
+		sum += part;
+	}
+	return sum;
+}
+
 /* Resident pages of the mm (file + anon + shmem). */
 static __always_inline long mm_resident_pages(struct mm_struct *mm)
 {
@@ -37,9 +122,15 @@ static __always_inline long mm_resident_pages(struct mm_struct *mm)
 		       BPF_CORE_READ(old, rss_stat.count[LSTRACE_MM_ANONPAGES].counter) +
 		       BPF_CORE_READ(old, rss_stat.count[LSTRACE_MM_SHMEMPAGES].counter);
 	}
-	return BPF_CORE_READ(mm, rss_stat[LSTRACE_MM_FILEPAGES].count) +
-	       BPF_CORE_READ(mm, rss_stat[LSTRACE_MM_ANONPAGES].count) +
-	       BPF_CORE_READ(mm, rss_stat[LSTRACE_MM_SHMEMPAGES].count);
+	/* bpf_map_lookup_percpu_elem() arrived in v5.19; older kernels keep
+	 * the global counts (the check is resolved at load time) */
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem))
+		percpu_offsets_state = -1;
+	else if (percpu_offsets_state == 0 && nr_cpus <= LSTRACE_MAX_CPUS)
+		init_percpu_offsets();
+	return percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_FILEPAGES]) +
+	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_ANONPAGES]) +
+	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_SHMEMPAGES]);
 }
 
 #endif /* LSTRACE_MM_RSS_BPF_H */

@@ -37,6 +37,11 @@ BpfSession::BpfSession(const BpfConfig& config)
         throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
     skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));
     skel_->rodata->wakeup_bytes = config.wakeup_bytes;
+    const int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0)
+        throw FatalError(ExitCode::bpf,
+                         "cannot count the possible CPUs: " + libbpf_error_text(ncpus));
+    skel_->rodata->nr_cpus = static_cast<__u32>(ncpus);
     int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
@@ -92,6 +97,11 @@ void BpfSession::detach()
     for (auto it = links_.rbegin(); it != links_.rend(); ++it)
         it->reset();
     links_.clear();
+}
+
+bool BpfSession::rss_exact() const
+{
+    return skel_->bss->percpu_offsets_state >= 0;
 }
 
 int BpfSession::events_map_fd() const

@@ -50,6 +50,10 @@ public:
 
     int events_map_fd() const;
 
+    // False when BPF could not work out the per-CPU offsets and RSS figures
+    // are the kernel's fast, approximate counts (see bpf/mm_rss.bpf.h).
+    bool rss_exact() const;
+
     // LSTRACE_CNT_* summed over CPUs.
     std::array<std::uint64_t, LSTRACE_CNT_MAX> counters() const;
 

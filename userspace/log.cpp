@@ -13,22 +13,27 @@ namespace {
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args)
 {
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof(buf), format, args);
+    // Verifier logs arrive as one message of many KiB: size it first.
+    va_list copy;
+    va_copy(copy, args);
+    const int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
     if (n < 0)
         return n;
-    std::string msg(buf);
+    std::string msg(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(msg.data(), msg.size(), format, args);
+    msg.resize(static_cast<std::size_t>(n));
     while (!msg.empty() && msg.back() == '\n')
         msg.pop_back();
     switch (level) {
     case LIBBPF_WARN:
-        spdlog::warn("libbpf: {}", msg);
+        spdlog::warn("{}", msg);
         break;
     case LIBBPF_INFO:
-        spdlog::info("libbpf: {}", msg);
+        spdlog::info("{}", msg);
         break;
     case LIBBPF_DEBUG:
-        spdlog::debug("libbpf: {}", msg);
+        spdlog::debug("{}", msg);
         break;
     }
     return n;

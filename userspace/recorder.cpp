@@ -270,6 +270,9 @@ int run_record(const RecordOptions& options)
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
     print_summary(correlator, lost, output.path(), seconds, target_status);
+    if (!bpf.rss_exact())
+        spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
+                     "(per-CPU counter parts could not be read)");
     return static_cast<int>(ExitCode::ok);
 }
 

@@ -156,6 +156,24 @@ json memory_span()
             {"rss_delta", rss1 - rss0}};
 }
 
+// A few fresh anonymous pages: small enough that the kernel's per-CPU RSS
+// counters have not folded them into the global count yet.
+json small_memory_span()
+{
+    constexpr std::size_t kPages = 3;
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    void* p = mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        die("mmap");
+    auto span = tracer.trace_operation("test", "touch_pages", "touch 3 fresh pages");
+    const rusage ru0 = thread_usage();
+    for (std::size_t i = 0; i < kPages; ++i)
+        static_cast<volatile char*>(p)[i * page] = 1;
+    const rusage ru1 = thread_usage();
+    return {{"bytes", kPages * page}, {"minor_faults", ru1.ru_minflt - ru0.ru_minflt}};
+}
+
 json nested_spans()
 {
     auto outer = tracer.trace_operation("orchestrator", "run", "outer span");
@@ -190,6 +208,7 @@ void run_all(json& truth)
     truth["read"] = read_span(path);
     unlink(path.c_str());
     truth["memory"] = memory_span();
+    truth["small_memory"] = small_memory_span();
     truth["nested"] = nested_spans();
 }
 
