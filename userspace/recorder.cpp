@@ -238,8 +238,12 @@ int run_record(const RecordOptions& options)
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
-    Correlator correlator(
-        [&](const SpanRecord& r) { output.write(to_json_line(r, realtime_offset)); });
+    std::string line;  // reused: no allocation per record once it has grown
+    Correlator correlator([&](const SpanRecord& r) {
+        line.clear();
+        append_json_line(line, r, realtime_offset);
+        output.write(line);
+    });
     RingReader ring(bpf.events_map_fd(),
                     [&](const void* data, std::size_t size) { correlator.consume(data, size); });
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "json_writer.hpp"
 #include "lstrace/probe_abi.h"
 
 namespace lstrace {
@@ -65,105 +66,177 @@ std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo)
 
 namespace {
 
-nlohmann::ordered_json tag_json(const TagValue& v)
-{
-    return std::visit([](const auto& x) { return nlohmann::ordered_json(x); }, v);
-}
-
 double ns_to_ms(std::uint64_t ns)
 {
     return static_cast<double>(ns) / 1e6;
 }
 
-nlohmann::ordered_json resources_json(const lstrace_span_figures& f, double duration_ms,
-                                      bool have_oncpu)
+void write_tag_value(JsonWriter& w, const TagValue& v)
 {
-    nlohmann::ordered_json r;
+    std::visit([&](const auto& x) { w.value(x); }, v);
+}
+
+void write_resources(JsonWriter& w, const lstrace_span_figures& f, double duration_ms,
+                     bool have_oncpu)
+{
+    w.begin_object();
     if (have_oncpu) {
         const double cpu_ms = ns_to_ms(f.oncpu_ns);
-        r["cpu_time_ms"] = cpu_ms;
-        r["offcpu_time_ms"] = duration_ms > cpu_ms ? duration_ms - cpu_ms : 0.0;
+        w.key("cpu_time_ms");
+        w.value(cpu_ms);
+        w.key("offcpu_time_ms");
+        w.value(duration_ms > cpu_ms ? duration_ms - cpu_ms : 0.0);
     } else {
-        r["cpu_time_ms"] = nullptr;
-        r["offcpu_time_ms"] = nullptr;
+        w.key("cpu_time_ms");
+        w.null();
+        w.key("offcpu_time_ms");
+        w.null();
     }
-    r["voluntary_ctx_switches"] = f.vol_ctxsw;
-    r["involuntary_ctx_switches"] = f.invol_ctxsw;
-    r["minor_faults"] = f.minor_faults;
-    r["major_faults"] = f.major_faults;
-    r["rss_delta_bytes"] = f.rss_bytes;
-    r["read_bytes"] = f.read_bytes;
-    r["write_bytes"] = f.write_bytes;
-    r["read_syscalls"] = f.read_syscalls;
-    r["write_syscalls"] = f.write_syscalls;
-    r["storage_read_bytes"] = f.storage_read_bytes;
-    r["storage_write_bytes"] = f.storage_write_bytes;
-    return r;
+    const struct {
+        const char* name;
+        std::uint64_t value;
+    } counters[] = {
+        {"voluntary_ctx_switches", f.vol_ctxsw},   {"involuntary_ctx_switches", f.invol_ctxsw},
+        {"minor_faults", f.minor_faults},          {"major_faults", f.major_faults},
+    };
+    for (const auto& c : counters) {
+        w.key(c.name);
+        w.value(c.value);
+    }
+    w.key("rss_delta_bytes");
+    w.value(static_cast<std::int64_t>(f.rss_bytes));
+    const struct {
+        const char* name;
+        std::uint64_t value;
+    } io[] = {
+        {"read_bytes", f.read_bytes},
+        {"write_bytes", f.write_bytes},
+        {"read_syscalls", f.read_syscalls},
+        {"write_syscalls", f.write_syscalls},
+        {"storage_read_bytes", f.storage_read_bytes},
+        {"storage_write_bytes", f.storage_write_bytes},
+    };
+    for (const auto& c : io) {
+        w.key(c.name);
+        w.value(c.value);
+    }
+    w.end_object();
 }
 
 }  // namespace
 
-nlohmann::ordered_json to_json(const SpanRecord& s, std::int64_t realtime_offset_ns)
+void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns)
 {
     const double duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
     const bool have_figures = !(s.flags & LSTRACE_F_NO_BEGIN);
     const bool have_oncpu = have_figures && !(s.flags & LSTRACE_F_NO_ONCPU);
-
-    nlohmann::ordered_json j;
-    j["timestamp"] = format_timestamp(static_cast<std::int64_t>(s.begin_ns) + realtime_offset_ns);
-    j["trace_id"] = hex_trace_id(s.trace_id_hi, s.trace_id_lo);
-    j["span_id"] = hex_id(s.span_id);
-    j["parent_span_id"] = s.parent_span_id ? nlohmann::ordered_json(hex_id(s.parent_span_id))
-                                           : nlohmann::ordered_json(nullptr);
-    j["component"] = s.component;
-    j["operation"] = s.operation;
-    j["description"] = s.description;
-    j["duration_ms"] = duration_ms;
-
-    nlohmann::ordered_json tags = nlohmann::ordered_json::object();
-    for (const Tag& t : s.tags)
-        tags[t.key] = tag_json(t.value);
     const bool success = s.status == LSTRACE_STATUS_OK;
-    tags["success"] = success;
-    if (!s.errors.empty()) {
-        tags["error_type"] = s.errors.back().type;
-        tags["error_message"] = s.errors.back().message;
-        if (s.errors.size() > 1)
-            tags["error_count"] = s.errors.size();
-    }
-    if (s.status == LSTRACE_STATUS_EXCEPTION)
-        tags["exception_unwinding"] = true;
-    tags["execution_time_category"] = execution_time_category(duration_ms);
-    if (have_figures)
-        tags["memory_category"] = memory_category(s.resources.rss_bytes);
-    j["tags"] = std::move(tags);
+    const bool unwinding = s.status == LSTRACE_STATUS_EXCEPTION;
 
-    nlohmann::ordered_json meta;
-    meta["thread_id"] = std::to_string(s.tid);
-    meta["process_id"] = std::to_string(s.tgid);
-    meta["memory_usage"] = s.rss_end_bytes;
-    if (have_oncpu && duration_ms > 0)
-        meta["cpu_usage"] = 100.0 * ns_to_ms(s.resources.oncpu_ns) / duration_ms;
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("timestamp");
+    w.value(format_timestamp(static_cast<std::int64_t>(s.begin_ns) + realtime_offset_ns));
+    w.key("trace_id");
+    w.value(hex_trace_id(s.trace_id_hi, s.trace_id_lo));
+    w.key("span_id");
+    w.value(hex_id(s.span_id));
+    w.key("parent_span_id");
+    if (s.parent_span_id)
+        w.value(hex_id(s.parent_span_id));
     else
-        meta["cpu_usage"] = nullptr;
-    if (!s.tracer.empty())
-        meta["tracer"] = s.tracer;
-    if (s.flags & LSTRACE_F_TRUNCATED)
-        meta["truncated"] = true;
-    if (s.flags & LSTRACE_F_THREAD_CHANGED)
-        meta["ended_on_other_thread"] = true;
-    j["metadata"] = std::move(meta);
+        w.null();
+    w.key("component");
+    w.value(s.component);
+    w.key("operation");
+    w.value(s.operation);
+    w.key("description");
+    w.value(s.description);
+    w.key("duration_ms");
+    w.value(duration_ms);
 
-    j["resources"] = have_figures ? resources_json(s.resources, duration_ms, have_oncpu)
-                                  : nlohmann::ordered_json(nullptr);
-    return j;
+    // The recorder's own tags win over application tags of the same name
+    // (the standard's decorator sets "success" itself, for one).
+    const auto recorder_writes = [&](const std::string& k) {
+        return k == "success" || k == "execution_time_category" ||
+               (k == "memory_category" && have_figures) ||
+               ((k == "error_type" || k == "error_message") && !s.errors.empty()) ||
+               (k == "error_count" && s.errors.size() > 1) ||
+               (k == "exception_unwinding" && unwinding);
+    };
+    w.key("tags");
+    w.begin_object();
+    for (const Tag& t : s.tags) {
+        if (recorder_writes(t.key))
+            continue;
+        w.key(t.key);
+        write_tag_value(w, t.value);
+    }
+    w.key("success");
+    w.value(success);
+    if (!s.errors.empty()) {
+        w.key("error_type");
+        w.value(s.errors.back().type);
+        w.key("error_message");
+        w.value(s.errors.back().message);
+        if (s.errors.size() > 1) {
+            w.key("error_count");
+            w.value(static_cast<std::uint64_t>(s.errors.size()));
+        }
+    }
+    if (unwinding) {
+        w.key("exception_unwinding");
+        w.value(true);
+    }
+    w.key("execution_time_category");
+    w.value(execution_time_category(duration_ms));
+    if (have_figures) {
+        w.key("memory_category");
+        w.value(memory_category(s.resources.rss_bytes));
+    }
+    w.end_object();
+
+    w.key("metadata");
+    w.begin_object();
+    w.key("thread_id");
+    w.value(std::to_string(s.tid));
+    w.key("process_id");
+    w.value(std::to_string(s.tgid));
+    w.key("memory_usage");
+    w.value(static_cast<std::int64_t>(s.rss_end_bytes));
+    w.key("cpu_usage");
+    if (have_oncpu && duration_ms > 0)
+        w.value(100.0 * ns_to_ms(s.resources.oncpu_ns) / duration_ms);
+    else
+        w.null();
+    if (!s.tracer.empty()) {
+        w.key("tracer");
+        w.value(s.tracer);
+    }
+    if (s.flags & LSTRACE_F_TRUNCATED) {
+        w.key("truncated");
+        w.value(true);
+    }
+    if (s.flags & LSTRACE_F_THREAD_CHANGED) {
+        w.key("ended_on_other_thread");
+        w.value(true);
+    }
+    w.end_object();
+
+    w.key("resources");
+    if (have_figures)
+        write_resources(w, s.resources, duration_ms, have_oncpu);
+    else
+        w.null();
+    w.end_object();
+    out.push_back('\n');
 }
 
 std::string to_json_line(const SpanRecord& s, std::int64_t realtime_offset_ns)
 {
-    std::string line = to_json(s, realtime_offset_ns)
-                           .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    line.push_back('\n');
+    std::string line;
+    line.reserve(1024);
+    append_json_line(line, s, realtime_offset_ns);
     return line;
 }
 

@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "span_record.hpp"
 
 namespace lstrace {
@@ -27,12 +25,14 @@ const char* memory_category(std::int64_t delta_bytes);
 std::string hex_id(std::uint64_t id);
 std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo);
 
-// The record; `realtime_offset_ns` turns CLOCK_MONOTONIC into Unix time.
-nlohmann::ordered_json to_json(const SpanRecord& span, std::int64_t realtime_offset_ns);
+// Appends the record as one line of JSONL (with the trailing newline);
+// `realtime_offset_ns` turns CLOCK_MONOTONIC into Unix time.  Strings that
+// are not valid UTF-8 are repaired with U+FFFD, so the line is always valid
+// JSON.  Tags the recorder writes itself (success, error_*, categories)
+// replace application tags of the same name.
+void append_json_line(std::string& out, const SpanRecord& span, std::int64_t realtime_offset_ns);
 
-// The record as one line of JSONL (with the trailing newline).  Strings
-// that are not valid UTF-8 are repaired with U+FFFD, so the line is always
-// valid JSON.
+// The same, as a new string.
 std::string to_json_line(const SpanRecord& span, std::int64_t realtime_offset_ns);
 
 }  // namespace lstrace

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "lstrace/probe_abi.h"
 #include "trace_format.hpp"
 
@@ -211,4 +213,22 @@ TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[fo
         CHECK(j["tags"].contains(tag));
         CHECK(schema["properties"]["tags"]["properties"].contains(tag));
     }
+}
+
+TEST_CASE("the recorder's own tags replace application tags of the same name", "[format]")
+{
+    SpanRecord s = sample_span();
+    s.tags.push_back({"success", true});  // the standard's decorator sets it too
+    s.tags.push_back({"execution_time_category", std::string("mine")});
+    s.status = LSTRACE_STATUS_ERROR;
+    const std::string line = to_json_line(s, 0);
+    std::size_t count = 0;
+    for (std::size_t p = line.find("\"success\""); p != std::string::npos;
+         p = line.find("\"success\"", p + 1))
+        ++count;
+    CHECK(count == 1);
+    const json j = json::parse(line);
+    CHECK(j["tags"]["success"] == false);
+    CHECK(j["tags"]["execution_time_category"] == "normal");
+    CHECK(j["tags"]["model"] == "small");
 }
