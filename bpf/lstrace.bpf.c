@@ -73,7 +73,9 @@ struct {
 } events SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	/* LRU: snapshots of spans that never end (their thread died, or the
+	 * application leaked them) must not fill the table for good */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct span_key);
 	__type(value, struct span_start);
@@ -133,12 +135,15 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, __u32 t
 	f->invol_ctxsw = task->nivcsw;
 	f->minor_faults = task->min_flt;
 	f->major_faults = task->maj_flt;
-	f->read_bytes = task->ioac.rchar;
-	f->write_bytes = task->ioac.wchar;
-	f->read_syscalls = task->ioac.syscr;
-	f->write_syscalls = task->ioac.syscw;
-	f->storage_read_bytes = task->ioac.read_bytes;
-	f->storage_write_bytes = task->ioac.write_bytes;
+	/* task->ioac exists with CONFIG_TASK_XACCT; without it I/O stays 0 */
+	if (bpf_core_field_exists(task->ioac)) {
+		f->read_bytes = task->ioac.rchar;
+		f->write_bytes = task->ioac.wchar;
+		f->read_syscalls = task->ioac.syscr;
+		f->write_syscalls = task->ioac.syscw;
+		f->storage_read_bytes = task->ioac.read_bytes;
+		f->storage_write_bytes = task->ioac.write_bytes;
+	}
 	f->rss_bytes = mm_resident_pages(task->mm) * (__s64)page_size;
 	return have_cpu;
 }
@@ -165,7 +170,12 @@ static __always_inline __u32 copy_user_str(char *dst, __u32 size, const char *sr
 		dst[0] = '\0';
 		return 0;
 	}
-	return n == size ? LSTRACE_F_TRUNCATED : 0;
+	if (n < size)
+		return 0;
+	/* the field is full: cut, unless the string ended exactly there */
+	char last = 1;
+	bpf_probe_read_user(&last, 1, src + size - 1);
+	return last ? LSTRACE_F_TRUNCATED : 0;
 }
 
 SEC("usdt")

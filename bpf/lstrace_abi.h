@@ -43,7 +43,8 @@ enum lstrace_event_flags {
 	LSTRACE_F_NO_BEGIN = 1u << 1,
 	/* SPAN_END: on-CPU time unknown (per-thread table full) */
 	LSTRACE_F_NO_ONCPU = 1u << 2,
-	/* SPAN_END: the span ended on another thread than it began */
+	/* SPAN_END: the span ended on another thread than it began; the
+	 * per-thread figures are meaningless and are not reported */
 	LSTRACE_F_THREAD_CHANGED = 1u << 3,
 };
 

@@ -14,8 +14,8 @@
  * for every per-CPU allocation, including our own per-CPU array map: its
  * base pointer (bpf_array.pptrs[0]) and bpf_map_lookup_percpu_elem()'s
  * address for CPU n differ by exactly that offset.  The offsets are
- * computed once, checked by a write and read-back, and cached; if anything
- * fails the global counts are used alone.
+ * computed once and cached; every per-CPU read is checked for plausibility
+ * (below), and if anything fails the global counts are used alone.
  */
 #ifndef LSTRACE_MM_RSS_BPF_H
 #define LSTRACE_MM_RSS_BPF_H
@@ -44,7 +44,7 @@ struct {
 } percpu_offset_probe SEC(".maps");
 
 __u64 percpu_offsets[LSTRACE_MAX_CPUS];
-int percpu_offsets_state; /* 0 unknown, 1 ready, -1 unavailable */
+int percpu_offsets_state; /* 0 not computed yet, 1 ready, -1 unavailable */
 
 /* A pointer's value as a plain number: copied by a helper from the stack
  * slot it was spilled to, so the verifier sees a scalar (root only). */
@@ -81,30 +81,33 @@ static __always_inline void init_percpu_offsets(void)
 		volatile __u64 v_ptr = (__u64)v;
 		percpu_offsets[cpu] = address_of(&v_ptr) - base;
 	}
-	/* Check the arithmetic once: a value stored through this CPU's slot
-	 * must read back at base + this CPU's offset. */
-	__u64 *mine = bpf_map_lookup_elem(&percpu_offset_probe, &zero);
-	__u32 this_cpu = bpf_get_smp_processor_id();
-	__u64 seen = 0;
-	if (!mine || this_cpu >= LSTRACE_MAX_CPUS) {
-		percpu_offsets_state = -1;
-		return;
-	}
-	*mine = 0x6c73747261636521ULL;
-	bpf_probe_read_kernel(&seen, sizeof(seen), (const void *)(base + percpu_offsets[this_cpu]));
-	percpu_offsets_state = seen == *mine ? 1 : -1;
+	percpu_offsets_state = 1;
 }
 
+/*
+ * count + the per-CPU parts.  A per-CPU part is always smaller than the
+ * batch (it is folded into count on reaching it), which makes a cheap
+ * plausibility check: a failed read or an impossible part means the offsets
+ * are wrong on this kernel, and from then on only the global counts are
+ * used (the recorder then warns that RSS is approximate).
+ */
 static __always_inline long percpu_counter_exact(struct percpu_counter *pc)
 {
-	long sum = BPF_CORE_READ(pc, count);
+	long count = BPF_CORE_READ(pc, count);
 	__u64 counters = (__u64)BPF_CORE_READ(pc, counters);
+	const long batch = nr_cpus * 2 > 32 ? nr_cpus * 2 : 32;
+	long sum = count;
 
 	if (percpu_offsets_state != 1 || !counters)
-		return sum;
+		return count;
 	for (__u32 cpu = 0; cpu < LSTRACE_MAX_CPUS && cpu < nr_cpus; cpu++) {
 		__s32 part = 0;
-		bpf_probe_read_kernel(&part, sizeof(part), (void *)(counters + percpu_offsets[cpu]));
+		if (bpf_probe_read_kernel(&part, sizeof(part),
+					  (void *)(counters + percpu_offsets[cpu])) ||
+		    part >= batch || part <= -batch) {
+			percpu_offsets_state = -1;
+			return count;
+		}
 		sum += part;
 	}
 	return sum;
@@ -124,9 +127,10 @@ static __always_inline long mm_resident_pages(struct mm_struct *mm)
 	}
 	/* bpf_map_lookup_percpu_elem() arrived in v5.19; older kernels keep
 	 * the global counts (the check is resolved at load time) */
-	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem))
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_map_lookup_percpu_elem) ||
+	    nr_cpus > LSTRACE_MAX_CPUS)
 		percpu_offsets_state = -1;
-	else if (percpu_offsets_state == 0 && nr_cpus <= LSTRACE_MAX_CPUS)
+	else if (percpu_offsets_state == 0)
 		init_percpu_offsets();
 	return percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_FILEPAGES]) +
 	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_ANONPAGES]) +

@@ -101,7 +101,7 @@ void BpfSession::detach()
 
 bool BpfSession::rss_exact() const
 {
-    return skel_->bss->percpu_offsets_state >= 0;
+    return skel_->bss->percpu_offsets_state == 1;
 }
 
 int BpfSession::events_map_fd() const

@@ -50,8 +50,9 @@ public:
 
     int events_map_fd() const;
 
-    // False when BPF could not work out the per-CPU offsets and RSS figures
-    // are the kernel's fast, approximate counts (see bpf/mm_rss.bpf.h).
+    // True once BPF has summed per-CPU RSS counter parts; false before the
+    // first span or when it could not (RSS figures then are the kernel's
+    // fast, approximate counts: see bpf/mm_rss.bpf.h).
     bool rss_exact() const;
 
     // LSTRACE_CNT_* summed over CPUs.

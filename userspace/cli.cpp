@@ -2,6 +2,7 @@
 
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +13,8 @@
 
 namespace lstrace {
 namespace {
+
+constexpr double kMaxDurationSeconds = 366.0 * 24 * 3600;
 
 [[noreturn]] void usage_error(const std::string& message)
 {
@@ -95,9 +98,9 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             break;
         case 'd': {
             auto v = parse_number(optarg);
-            if (!v || *v <= 0 || !std::isfinite(*v))
+            if (!v || *v <= 0 || !std::isfinite(*v) || *v > kMaxDurationSeconds)
                 usage_error(std::string("invalid --duration '") + optarg +
-                            "': expected seconds > 0");
+                            "': expected seconds > 0 (at most a year)");
             o.duration_s = *v;
             break;
         }
@@ -117,6 +120,9 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
     }
     for (int i = optind; i < argc; ++i)
         o.command.emplace_back(argv[i]);
+    // the same PID twice would attach every probe twice
+    std::sort(o.pids.begin(), o.pids.end());
+    o.pids.erase(std::unique(o.pids.begin(), o.pids.end()), o.pids.end());
     if (o.pids.empty() && o.command.empty())
         usage_error("record needs -p PID or a command to launch");
     if (!o.pids.empty() && !o.command.empty())

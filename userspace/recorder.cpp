@@ -67,6 +67,13 @@ public:
         if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
             system_error("epoll_ctl");
     }
+    // Stops watching `fd`: level-triggered sources that stay readable (an
+    // exited process's pidfd) must be removed or the loop spins.
+    void remove(int fd)
+    {
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr) != 0)
+            system_error("epoll_ctl");
+    }
     // Tags of the ready sources; empty on timeout.
     std::vector<std::uint64_t> wait(int timeout_ms)
     {
@@ -141,10 +148,12 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
                 if (reason == StopReason::none)
                     reason = StopReason::signal;
             } else if (tag == kTagTimer) {
+                loop.remove(timer.get());
                 if (reason == StopReason::none)
                     reason = StopReason::duration;
             } else if (tag >= kTagTargetBase && !exited[tag - kTagTargetBase]) {
                 exited[tag - kTagTargetBase] = true;
+                loop.remove(targets[tag - kTagTargetBase].pidfd.get());
                 --running;
             }
         }
@@ -165,21 +174,43 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
     return reason == StopReason::none ? StopReason::targets_exited : reason;
 }
 
-// Starts the command stopped after exec, attaches, lets it run; kills it if
-// it cannot be traced, so a failed record leaves nothing running.
+// Kills and reaps every launched command still running when it goes out of
+// scope: whatever fails after the launch, a failed record leaves nothing
+// running.  finish() is the orderly path and reports how each one ended.
+class LaunchedCommands {
+public:
+    explicit LaunchedCommands(std::vector<TracedProcess>& targets) : targets_(targets) {}
+    ~LaunchedCommands() { finish(); }
+    LaunchedCommands(const LaunchedCommands&) = delete;
+    LaunchedCommands& operator=(const LaunchedCommands&) = delete;
+
+    // "; command exit status N" (empty when nothing was launched).
+    std::string finish()
+    {
+        std::string status;
+        for (TracedProcess& t : targets_) {
+            if (!t.launched)
+                continue;
+            if (!process_exited(t))
+                ::kill(t.pid, SIGKILL);
+            status = "; command " + reap_launched(t);
+            t.launched = false;
+        }
+        return status;
+    }
+
+private:
+    std::vector<TracedProcess>& targets_;
+};
+
+// Starts the command stopped after exec, attaches, lets it run.
 void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
                        std::vector<TracedProcess>& targets)
 {
     targets.push_back(launch_stopped(command));
-    TracedProcess& child = targets.back();
-    try {
-        require_langswarm_probes(child);
-        bpf.attach_process(child.pid, child.binary);
-    } catch (...) {
-        ::kill(child.pid, SIGKILL);
-        reap_launched(child);
-        throw;
-    }
+    const TracedProcess& child = targets.back();
+    require_langswarm_probes(child);
+    bpf.attach_process(child.pid, child.binary);
     resume_launched(child);
 }
 
@@ -214,6 +245,8 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
 int run_record(const RecordOptions& options)
 {
     require_root();
+    // A closed stdout (-o - | head) must be a write error, not a silent death.
+    ::signal(SIGPIPE, SIG_IGN);
 
     // Stop signals are read from a signalfd; block them first so that a
     // Ctrl-C during setup still ends in an orderly shutdown.
@@ -247,6 +280,7 @@ int run_record(const RecordOptions& options)
     RingReader ring(bpf.events_map_fd(),
                     [&](const void* data, std::size_t size) { correlator.consume(data, size); });
 
+    LaunchedCommands launched(targets);
     if (!options.command.empty()) {
         launch_and_attach(options.command, bpf, targets);
     } else {
@@ -263,18 +297,11 @@ int run_record(const RecordOptions& options)
     const auto lost = bpf.counters();
     output.commit();
 
-    std::string target_status;
-    for (TracedProcess& t : targets) {
-        if (t.launched) {
-            if (!process_exited(t))
-                ::kill(t.pid, SIGKILL);
-            target_status = "; command " + reap_launched(t);
-        }
-    }
+    const std::string target_status = launched.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
     print_summary(correlator, lost, output.path(), seconds, target_status);
-    if (!bpf.rss_exact())
+    if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");
     return static_cast<int>(ExitCode::ok);

@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "bpf_session.hpp"
 #include "errors.hpp"
@@ -26,7 +27,13 @@ RingReader::~RingReader() = default;
 
 int RingReader::on_record(void* ctx, void* data, std::size_t size)
 {
-    static_cast<RingReader*>(ctx)->callback_(data, size);
+    auto* self = static_cast<RingReader*>(ctx);
+    try {
+        self->callback_(data, size);
+    } catch (...) {
+        self->failure_ = std::current_exception();
+        return -ECANCELED;  // stops ring_buffer__consume
+    }
     return 0;
 }
 
@@ -38,6 +45,8 @@ int RingReader::epoll_fd() const
 std::size_t RingReader::drain()
 {
     int n = ring_buffer__consume(rb_.get());
+    if (failure_)
+        std::rethrow_exception(std::exchange(failure_, nullptr));
     if (n < 0)
         throw FatalError(ExitCode::internal,
                          "reading the BPF ring buffer failed: " + libbpf_error_text(n));

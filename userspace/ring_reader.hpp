@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -23,7 +24,9 @@ public:
     // Readable when records are waiting.
     int epoll_fd() const;
 
-    // Consumes every record available now; returns how many.
+    // Consumes every record available now; returns how many.  An exception
+    // thrown by the callback is rethrown here (it must not unwind through
+    // libbpf's C frames).
     std::size_t drain();
 
 private:
@@ -33,6 +36,7 @@ private:
         void operator()(ring_buffer* rb) const noexcept;
     };
     Callback callback_;
+    std::exception_ptr failure_;
     std::unique_ptr<ring_buffer, Deleter> rb_;
 };
 

@@ -78,21 +78,42 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) == 0)
-            ::execvp(argv[0], argv.data());
+        ::signal(SIGPIPE, SIG_DFL);  // the recorder ignores it; exec keeps ignored signals
+        if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
+            // e.g. Yama ptrace_scope=3; say so rather than "cannot execute"
+            const int e = -errno;
+            (void)!::write(err_write.get(), &e, sizeof(e));
+            ::_exit(127);
+        }
+        ::execvp(argv[0], argv.data());
         const int e = errno;
         (void)!::write(err_write.get(), &e, sizeof(e));
         ::_exit(127);
     }
     err_write.reset();
 
+    // Wait for the SIGTRAP that follows a successful execve; a signal that
+    // reaches the child before it is passed on.
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    for (;;) {
+        if (::waitpid(pid, &status, 0) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (!WIFSTOPPED(status) || WSTOPSIG(status) == SIGTRAP)
+            break;
+        ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(long(WSTOPSIG(status))));
     }
     if (!WIFSTOPPED(status)) {
         int child_errno = 0;
         const bool got = ::read(err_read.get(), &child_errno, sizeof(child_errno)) ==
                          static_cast<ssize_t>(sizeof(child_errno));
+        if (got && child_errno < 0)
+            throw FatalError(ExitCode::permission,
+                             "cannot start '" + command.front() + "' stopped for attaching: "
+                             "PTRACE_TRACEME failed (" + std::strerror(-child_errno) +
+                             "); start it yourself and use -p PID");
         throw FatalError(ExitCode::no_target,
                          "cannot execute '" + command.front() +
                              "': " + (got ? std::strerror(child_errno) : "it exited at once"));
@@ -132,8 +153,18 @@ void require_langswarm_probes(const TracedProcess& process)
             if (!std::binary_search(langswarm.begin(), langswarm.end(),
                                     std::string(usdt::kProvider) + ":" + probe))
                 missing.push_back(std::string(usdt::kProvider) + ":" + probe);
-        if (missing.empty())
+        const bool all_have_semaphores =
+            std::all_of(notes->begin(), notes->end(), [](const usdt::ProbeNote& n) {
+                return n.provider != usdt::kProvider || n.semaphore != 0;
+            });
+        if (missing.empty() && all_have_semaphores)
             return;
+        if (missing.empty())
+            throw FatalError(ExitCode::no_probes,
+                             process.binary + " (PID " + std::to_string(process.pid) +
+                                 ") has langswarm probes without USDT semaphores: it included "
+                                 "<sys/sdt.h> before <lstrace/lstrace.h>, so recording could "
+                                 "never be enabled");
         throw FatalError(ExitCode::no_probes,
                          process.binary + " (PID " + std::to_string(process.pid) +
                              ") lacks " + join(missing, ", ") +

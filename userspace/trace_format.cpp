@@ -128,7 +128,8 @@ void write_resources(JsonWriter& w, const lstrace_span_figures& f, double durati
 void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns)
 {
     const double duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
-    const bool have_figures = !(s.flags & LSTRACE_F_NO_BEGIN);
+    // per-thread counters of two different threads do not subtract
+    const bool have_figures = !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED));
     const bool have_oncpu = have_figures && !(s.flags & LSTRACE_F_NO_ONCPU);
     const bool success = s.status == LSTRACE_STATUS_OK;
     const bool unwinding = s.status == LSTRACE_STATUS_EXCEPTION;

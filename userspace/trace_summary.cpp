@@ -17,6 +17,20 @@ double number_or_zero(const nlohmann::json& j, const char* key)
     return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
+// A counter field: a non-negative integer, or 0 when it is anything else
+// (casting a negative or huge double to an integer is undefined).
+std::uint64_t counter_or_zero(const nlohmann::json& j, const char* key)
+{
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+std::int64_t signed_or_zero(const nlohmann::json& j, const char* key)
+{
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
 std::string human_bytes(double bytes)
 {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -65,11 +79,11 @@ Result<bool> TraceSummary::add(const nlohmann::json& r)
     if (res != r.end() && res->is_object()) {
         s.cpu_ms += number_or_zero(*res, "cpu_time_ms");
         s.offcpu_ms += number_or_zero(*res, "offcpu_time_ms");
-        s.read_bytes += static_cast<std::uint64_t>(number_or_zero(*res, "read_bytes"));
-        s.write_bytes += static_cast<std::uint64_t>(number_or_zero(*res, "write_bytes"));
-        s.minor_faults += static_cast<std::uint64_t>(number_or_zero(*res, "minor_faults"));
-        s.major_faults += static_cast<std::uint64_t>(number_or_zero(*res, "major_faults"));
-        s.rss_delta_bytes += static_cast<std::int64_t>(number_or_zero(*res, "rss_delta_bytes"));
+        s.read_bytes += counter_or_zero(*res, "read_bytes");
+        s.write_bytes += counter_or_zero(*res, "write_bytes");
+        s.minor_faults += counter_or_zero(*res, "minor_faults");
+        s.major_faults += counter_or_zero(*res, "major_faults");
+        s.rss_delta_bytes += signed_or_zero(*res, "rss_delta_bytes");
     }
     return true;
 }

@@ -6,8 +6,10 @@
  * below places a USDT probe site (a single nop plus an ELF note in
  * .note.stapsdt) that `lstrace-bpf record` attaches to.  When no recorder is
  * attached, every call costs one load of a USDT semaphore and a
- * not-taken branch: ids are not generated, arguments are not evaluated and
- * the probe nop is never reached.
+ * not-taken branch: ids are not generated, strings are not read and the
+ * probe nop is never reached.  (The arguments of a call are still
+ * evaluated by the caller, as for any function: guard expensive ones with
+ * lstrace_span_recording() / span.recording().)
  *
  * Usage (C):
  *
@@ -38,11 +40,15 @@
 #ifndef LSTRACE_LSTRACE_H
 #define LSTRACE_LSTRACE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 
+#if defined(_SYS_SDT_H) && !defined(_SDT_HAS_SEMAPHORES)
+#error "<sys/sdt.h> was included before <lstrace/lstrace.h> without _SDT_HAS_SEMAPHORES: the langswarm probes would have no semaphores and would never be enabled; include lstrace.h first"
+#endif
 #ifndef _SDT_HAS_SEMAPHORES
 #define _SDT_HAS_SEMAPHORES 1
 #endif
@@ -95,23 +101,39 @@ struct lstrace_span {
 	uint64_t parent_span_id; /* 0: root span */
 	uint64_t trace_id_hi;
 	uint64_t trace_id_lo;
-	struct lstrace_span *parent; /* enclosing recorded span on this thread */
-	int32_t status;              /* LSTRACE_STATUS_* */
+	int32_t status;          /* LSTRACE_STATUS_* */
 	int32_t reserved_;
+};
+
+/* A span's identity: what a child span inherits. */
+struct lstrace_context {
+	uint64_t span_id; /* 0: no recorded span */
+	uint64_t trace_id_hi;
+	uint64_t trace_id_lo;
 };
 
 /*
  * Per-thread state shared by every object of the process that includes
- * this header (weak, default visibility: one definition wins), so that
- * spans nest across shared-library boundaries.
+ * this header (weak, default visibility even under -fvisibility=hidden: one
+ * definition wins), so that spans nest across shared-library boundaries.
+ * The current span is kept by value, not as a pointer to the caller's
+ * struct: a span ended out of order, or on another thread, can leave the
+ * thread with a stale parent but never with a dangling pointer.
  */
-__attribute__((weak)) __thread struct lstrace_span *lstrace__current_span;
-__attribute__((weak)) __thread uint64_t lstrace__id_state;
+__attribute__((weak, visibility("default"))) __thread struct lstrace_context lstrace__current;
+__attribute__((weak, visibility("default"))) __thread uint64_t lstrace__id_state;
+__attribute__((weak, visibility("default"))) int lstrace__atfork_registered;
 
-/* Current recorded span of the calling thread, or NULL. */
-static inline struct lstrace_span *lstrace_current_span(void)
+/* The calling thread's current recorded span ({0} when there is none). */
+static inline struct lstrace_context lstrace_current_context(void)
 {
-	return lstrace__current_span;
+	return lstrace__current;
+}
+
+/* A forked child must not repeat its parent's id sequence. */
+static inline void lstrace__atfork_child(void)
+{
+	lstrace__id_state = 0;
 }
 
 /*
@@ -127,6 +149,8 @@ static inline uint64_t lstrace__next_id(void)
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
 			seed = (uint64_t)(uintptr_t)&seed * 0xff51afd7ed558ccdULL;
 		lstrace__id_state = seed ^ (uint64_t)(uintptr_t)&lstrace__id_state;
+		if (!__atomic_exchange_n(&lstrace__atfork_registered, 1, __ATOMIC_RELAXED))
+			pthread_atfork(NULL, NULL, lstrace__atfork_child);
 	}
 	uint64_t z = (lstrace__id_state += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -226,19 +250,20 @@ static inline void lstrace_span_begin_traced(struct lstrace_span *span, const ch
 	span->reserved_ = 0;
 	if (!LSTRACE_ENABLED())
 		return;
-	struct lstrace_span *parent = lstrace__current_span;
+	const struct lstrace_context parent = lstrace__current;
 	span->span_id = lstrace__next_id();
-	if (parent) {
-		span->parent_span_id = parent->span_id;
-		span->trace_id_hi = parent->trace_id_hi;
-		span->trace_id_lo = parent->trace_id_lo;
+	if (parent.span_id) {
+		span->parent_span_id = parent.span_id;
+		span->trace_id_hi = parent.trace_id_hi;
+		span->trace_id_lo = parent.trace_id_lo;
 	} else {
 		span->parent_span_id = 0;
 		span->trace_id_hi = lstrace__next_id();
 		span->trace_id_lo = lstrace__next_id();
 	}
-	span->parent = parent;
-	lstrace__current_span = span;
+	lstrace__current.span_id = span->span_id;
+	lstrace__current.trace_id_hi = span->trace_id_hi;
+	lstrace__current.trace_id_lo = span->trace_id_lo;
 	lstrace__probe_span_begin(span->span_id, span->parent_span_id, span->trace_id_hi,
 				  span->trace_id_lo, tracer ? tracer : "", component ? component : "",
 				  operation ? operation : "", description ? description : "");
@@ -256,8 +281,15 @@ static inline void lstrace_span_end(struct lstrace_span *span)
 	if (!span->span_id)
 		return;
 	lstrace__probe_span_end(span->span_id, span->status);
-	if (lstrace__current_span == span)
-		lstrace__current_span = span->parent;
+	/* LIFO on the thread that began it: the parent becomes current again
+	 * (ended elsewhere or out of order, the thread's state is left alone) */
+	if (lstrace__current.span_id == span->span_id) {
+		lstrace__current.span_id = span->parent_span_id;
+		if (!span->parent_span_id) {
+			lstrace__current.trace_id_hi = 0;
+			lstrace__current.trace_id_lo = 0;
+		}
+	}
 	span->span_id = 0;
 }
 

@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -135,4 +137,26 @@ TEST_CASE("summary of a malformed trace file", "[bad-input]")
     RunResult missing = run({LSTRACE_BIN, "summary", tmp.path("missing.jsonl")});
     CHECK(missing.exit_code == kNoTarget);
     check_one_line_error(missing, "cannot open");
+}
+
+TEST_CASE("a full disk mid-recording: exit 7, no file, the launched command killed",
+          "[root][bad-input]")
+{
+    TempDir tmp;
+    const std::string dir = tmp.path("full");
+    REQUIRE(mkdir(dir.c_str(), 0755) == 0);
+    REQUIRE(mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") == 0);
+    const std::string marker = tmp.path("still-running-marker");
+    RunResult r = run({LSTRACE_BIN, "record", "-o", dir + "/trace.jsonl", "--", WORKLOADS_BIN,
+                       "loop", marker});
+    // the loop never ends by itself: only the recorder's cleanup can stop it
+    const bool orphan_left = wait_for_file(marker + ".ready", 0) &&
+                             std::system(("pgrep -f '" + marker + "' >/dev/null").c_str()) == 0;
+    std::system(("pkill -KILL -f '" + marker + "'").c_str());
+    const bool dir_empty = std::filesystem::is_empty(dir);
+    umount2(dir.c_str(), MNT_DETACH);
+    CHECK(r.exit_code == kOutput);
+    check_one_line_error(r, "No space left on device");
+    CHECK_FALSE(orphan_left);
+    CHECK(dir_empty);  // the temporary file was removed too
 }

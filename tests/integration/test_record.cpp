@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -75,10 +77,10 @@ TEST_CASE("launch mode records every span and exits cleanly", "[root][record]")
     const Recording& rec = all_workloads();
     INFO(rec.result.err);
     REQUIRE(rec.result.exit_code == 0);
-    CHECK(rec.result.err.find("11 spans recorded") != std::string::npos);
+    CHECK(rec.result.err.find("13 spans recorded") != std::string::npos);
     CHECK(rec.result.err.find(" 0 spans lost, 0 still open") != std::string::npos);
     CHECK(rec.result.err.find("command exit status 0") != std::string::npos);
-    REQUIRE(rec.records.size() == 11);
+    REQUIRE(rec.records.size() == 13);
 }
 
 TEST_CASE("records have the structured trace event format", "[root][record]")
@@ -167,6 +169,18 @@ TEST_CASE("RSS change is exact even for a few pages", "[root][record]")
     INFO(r.dump() << "\ntruth " << rec.truth["small_memory"].dump());
     CHECK(r["resources"]["minor_faults"] == rec.truth["small_memory"]["minor_faults"]);
     CHECK(r["resources"]["rss_delta_bytes"] == rec.truth["small_memory"]["bytes"]);
+}
+
+TEST_CASE("names that fill the probe buffer exactly are not flagged; longer ones are cut",
+          "[root][record]")
+{
+    const Recording& rec = all_workloads();
+    const json& fits = find_op(rec.records, "fits");
+    const json& cut = find_op(rec.records, "cut");
+    CHECK(fits["component"] == rec.truth["names"]["fits"]);
+    CHECK_FALSE(fits["metadata"].contains("truncated"));
+    CHECK(cut["component"] == rec.truth["names"]["cut_prefix"]);
+    CHECK(cut["metadata"]["truncated"] == true);
 }
 
 TEST_CASE("nested spans share the trace and point at their parents", "[root][record]")
@@ -325,4 +339,35 @@ TEST_CASE("a duration limit ends a launched command with SIGTERM and keeps its l
     // traced from its first instruction to its exit: exactly the same spans
     CHECK(recorded == traced);
     CHECK(recorded.size() >= 200);
+}
+
+TEST_CASE("the recorder idles while a traced process it outlived is gone", "[root][record]")
+{
+    // Two targets; the first exits at once.  An exited target's pidfd stays
+    // readable, so a recorder that kept watching it would spin on a CPU.
+    TempDir tmp;
+    const pid_t early = spawn({WORKLOADS_BIN, "loop", tmp.path("early.json")});
+    const pid_t late = spawn({WORKLOADS_BIN, "loop", tmp.path("late.json")});
+    REQUIRE(wait_for_file(tmp.path("early.json.ready"), 10));
+    REQUIRE(wait_for_file(tmp.path("late.json.ready"), 10));
+    const pid_t recorder = spawn({LSTRACE_BIN, "record", "-p",
+                                  std::to_string(early) + "," + std::to_string(late), "-o",
+                                  tmp.path("trace.jsonl"), "--duration", "2"});
+    usleep(300 * 1000);
+    kill(early, SIGTERM);
+    wait_for(early, 10);
+    int status = 0;
+    rusage usage{};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (wait4(recorder, &status, WNOHANG, &usage) == 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        usleep(20 * 1000);
+    kill(late, SIGTERM);
+    wait_for(late, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const double cpu_s = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    INFO("recorder CPU time over ~2 s: " << cpu_s << " s");
+    CHECK(cpu_s < 0.5);
 }

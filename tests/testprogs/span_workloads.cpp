@@ -174,6 +174,15 @@ json small_memory_span()
     return {{"bytes", kPages * page}, {"minor_faults", ru1.ru_minflt - ru0.ru_minflt}};
 }
 
+// Names at the probe buffers' edge: 63 bytes fit (with the NUL), 64 do not.
+json name_length_spans()
+{
+    const std::string fits(63, 'f'), cut(64, 'c');
+    { auto span = tracer.trace_operation(fits.c_str(), "fits", "63-byte component"); }
+    { auto span = tracer.trace_operation(cut.c_str(), "cut", "64-byte component"); }
+    return {{"fits", fits}, {"cut_prefix", cut.substr(0, 63)}};
+}
+
 json nested_spans()
 {
     auto outer = tracer.trace_operation("orchestrator", "run", "outer span");
@@ -209,6 +218,7 @@ void run_all(json& truth)
     unlink(path.c_str());
     truth["memory"] = memory_span();
     truth["small_memory"] = small_memory_span();
+    truth["names"] = name_length_spans();
     truth["nested"] = nested_spans();
 }
 

@@ -39,6 +39,7 @@ TEST_CASE("record with -p parses a PID list", "[cli]")
     auto cl = parse({"record", "-p", "12,34", "-p", "56", "-o", "out.jsonl", "--duration", "2.5"});
     REQUIRE(cl.subcommand == Subcommand::record);
     CHECK(cl.record.pids == std::vector<int>{12, 34, 56});
+    CHECK(parse({"record", "-p", "7,3,7", "-p", "3"}).record.pids == std::vector<int>{3, 7});
     CHECK(cl.record.output == "out.jsonl");
     REQUIRE(cl.record.duration_s);
     CHECK(*cl.record.duration_s == 2.5);
@@ -74,6 +75,7 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
     CHECK(code_of({"record", "-p", "1", "--duration", "0"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "abc"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "nan"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--duration", "1e30"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "3"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "2048"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "-o", ""}) == ExitCode::usage);

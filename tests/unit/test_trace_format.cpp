@@ -191,7 +191,7 @@ TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[fo
     SpanRecord s = sample_span();
     s.status = LSTRACE_STATUS_ERROR;
     s.errors = {{"A", "a"}, {"B", "b"}};
-    s.flags = LSTRACE_F_TRUNCATED | LSTRACE_F_THREAD_CHANGED;
+    s.flags = LSTRACE_F_TRUNCATED;
     const json j = json::parse(to_json_line(s, 0));
 
     // every required field is produced, and nothing the schema does not know
@@ -207,6 +207,9 @@ TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[fo
     check_object(j, schema, "record");
     check_object(j["metadata"], schema["properties"]["metadata"], "metadata");
     check_object(j["resources"], schema["properties"]["resources"], "resources");
+    s.flags = LSTRACE_F_THREAD_CHANGED;
+    const json moved = json::parse(to_json_line(s, 0));
+    check_object(moved["metadata"], schema["properties"]["metadata"], "metadata");
     for (const char* tag : {"success", "error_type", "error_message", "error_count",
                             "execution_time_category", "memory_category"}) {
         INFO(tag);
@@ -231,4 +234,16 @@ TEST_CASE("the recorder's own tags replace application tags of the same name", "
     CHECK(j["tags"]["success"] == false);
     CHECK(j["tags"]["execution_time_category"] == "normal");
     CHECK(j["tags"]["model"] == "small");
+}
+
+TEST_CASE("a span ended on another thread reports no per-thread figures", "[format]")
+{
+    SpanRecord s = sample_span();
+    s.flags = LSTRACE_F_THREAD_CHANGED;
+    s.resources.minor_faults = static_cast<std::uint64_t>(-1913);  // two threads' counters
+    const json j = json::parse(to_json_line(s, 0));
+    CHECK(j["metadata"]["ended_on_other_thread"] == true);
+    CHECK(j["resources"].is_null());
+    CHECK(j["metadata"]["cpu_usage"].is_null());
+    CHECK_FALSE(j["tags"].contains("memory_category"));
 }
