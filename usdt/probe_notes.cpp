@@ -4,7 +4,11 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -73,6 +77,20 @@ Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
     if (elf_getshdrstrndx(elf.get(), &shstrndx) != 0)
         return Error{path + ": malformed ELF section headers"};
 
+    // Allocated sections, to turn a semaphore's address into a file offset.
+    std::vector<GElf_Shdr> alloc_sections;
+    for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr) && (shdr.sh_flags & SHF_ALLOC) && shdr.sh_type != SHT_NOBITS)
+            alloc_sections.push_back(shdr);
+    }
+    const auto file_offset = [&](std::uint64_t addr) -> std::uint64_t {
+        for (const GElf_Shdr& sh : alloc_sections)
+            if (addr >= sh.sh_addr && addr < sh.sh_addr + sh.sh_size)
+                return addr - sh.sh_addr + sh.sh_offset;
+        return 0;
+    };
+
     std::vector<ProbeNote> notes;
     for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
         GElf_Shdr shdr;
@@ -94,10 +112,59 @@ Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
             ProbeNote note;
             if (!parse_note(base + desc_off, nhdr.n_descsz, is64, note))
                 return Error{path + ": malformed .note.stapsdt entry"};
+            if (note.semaphore)
+                note.semaphore_file_offset = file_offset(note.semaphore);
             notes.push_back(std::move(note));
         }
     }
     return notes;
+}
+
+Result<std::vector<std::pair<std::uint64_t, unsigned short>>> read_semaphores(
+    int pid, const std::string& mapped_path, const std::vector<ProbeNote>& notes)
+{
+    struct Mapping {
+        std::uint64_t start, end, offset;
+    };
+    std::vector<Mapping> maps;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+    if (!in)
+        return Error{"cannot read /proc/" + std::to_string(pid) + "/maps"};
+    std::string line;
+    while (std::getline(in, line)) {
+        // start-end perms offset dev inode   path
+        std::istringstream ls(line);
+        std::string range, perms, offset, dev, inode, path;
+        ls >> range >> perms >> offset >> dev >> inode;
+        std::getline(ls >> std::ws, path);
+        if (path != mapped_path)
+            continue;
+        const auto dash = range.find('-');
+        maps.push_back({std::stoull(range.substr(0, dash), nullptr, 16),
+                        std::stoull(range.substr(dash + 1), nullptr, 16),
+                        std::stoull(offset, nullptr, 16)});
+    }
+    UniqueFd mem(::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!mem.valid())
+        return Error{"cannot open /proc/" + std::to_string(pid) + "/mem: " + std::strerror(errno)};
+    std::vector<std::pair<std::uint64_t, unsigned short>> values;
+    for (const ProbeNote& n : notes) {
+        if (!n.semaphore_file_offset)
+            continue;
+        for (const Mapping& m : maps) {
+            if (n.semaphore_file_offset < m.offset ||
+                n.semaphore_file_offset >= m.offset + (m.end - m.start))
+                continue;
+            unsigned short v = 0;
+            const auto addr = static_cast<off_t>(m.start + (n.semaphore_file_offset - m.offset));
+            if (::pread(mem.get(), &v, sizeof(v), addr) != static_cast<ssize_t>(sizeof(v)))
+                return Error{"cannot read the semaphores of PID " + std::to_string(pid) + ": " +
+                             std::strerror(errno)};
+            values.emplace_back(n.semaphore, v);
+            break;
+        }
+    }
+    return values;
 }
 
 std::vector<std::string> probe_names(const std::vector<ProbeNote>& notes,

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "result.hpp"
@@ -24,10 +25,16 @@ struct ProbeNote {
     std::string arguments;   // e.g. "-8@%rax 8@%rdx"
     std::uint64_t pc = 0;        // link-time address of the probe's nop
     std::uint64_t semaphore = 0; // link-time address of its semaphore, 0 if none
+    std::uint64_t semaphore_file_offset = 0; // where the semaphore is in the file (0 if none)
 };
 
 // All probe notes of the ELF file at `path`, in file order.
 Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path);
+
+// The value of each semaphore in a running process: `mapped_path` is the
+// file as /proc/PID/maps names it.  Keys are ProbeNote::semaphore.
+Result<std::vector<std::pair<std::uint64_t, unsigned short>>> read_semaphores(
+    int pid, const std::string& mapped_path, const std::vector<ProbeNote>& notes);
 
 // The distinct "provider:name" strings of `notes` whose provider matches
 // (all providers when `provider` is empty), sorted.

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 #include <cctype>
 #include <chrono>
 #include <map>
@@ -370,4 +372,128 @@ TEST_CASE("the recorder idles while a traced process it outlived is gone", "[roo
                          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     INFO("recorder CPU time over ~2 s: " << cpu_s << " s");
     CHECK(cpu_s < 0.5);
+}
+
+namespace {
+
+// "lstrace-bpf: N spans recorded ... M spans lost, K still open" -> {N, M, K}
+std::array<long, 3> summary_counts(const std::string& err)
+{
+    std::array<long, 3> n{-1, -1, -1};
+    std::sscanf(err.c_str() + err.find("lstrace-bpf: "),
+                "lstrace-bpf: %ld spans recorded to %*s in %*s s, %ld spans lost, %ld still open",
+                &n[0], &n[1], &n[2]);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("overload: records plus reported losses equal the spans produced, exactly",
+          "[root][record]")
+{
+    TempDir tmp;
+    RunResult res = run({LSTRACE_BIN, "record", "-b", "1", "-o", tmp.path("trace.jsonl"), "--",
+                         WORKLOADS_BIN, "burst", tmp.path("truth.json")});
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const long produced = read_json(tmp.path("truth.json"))["spans"].get<long>();
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto [recorded, lost, open] = summary_counts(res.err);
+    INFO("produced " << produced << ", recorded " << recorded << ", lost " << lost);
+    CHECK(static_cast<long>(records.size()) == recorded);
+    CHECK(lost > 0);  // a 1 MiB buffer cannot hold this burst: the test must overload
+    CHECK(open == 0);
+    CHECK(recorded + lost == produced);
+}
+
+namespace {
+
+// The `recording` semaphore of a running process, from `lstrace-bpf list -p`.
+int recording_semaphore(pid_t pid)
+{
+    const RunResult r = run({LSTRACE_BIN, "list", "-p", std::to_string(pid)});
+    const auto line = r.out.find("langswarm:recording");
+    if (line == std::string::npos)
+        return -1;
+    const std::string rest = r.out.substr(line, r.out.find('\n', line) - line);
+    if (rest.find("disabled") != std::string::npos)
+        return 0;
+    const auto at = rest.find("enabled (semaphore ");
+    return at == std::string::npos ? -1 : std::atoi(rest.c_str() + at + 19);
+}
+
+bool wait_for_semaphore(pid_t pid, int value, int timeout_s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (recording_semaphore(pid) == value)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+std::vector<long> recorded_seqs(const std::string& trace)
+{
+    std::vector<long> seqs;
+    for (const json& r : read_jsonl(trace))
+        seqs.push_back(r["tags"]["seq"].get<long>());
+    std::sort(seqs.begin(), seqs.end());
+    return seqs;
+}
+
+}  // namespace
+
+TEST_CASE("two recorders on one process each get complete output", "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const std::string pid = std::to_string(app);
+    // B outlives A: A's detach must not turn tracing off under B.  (The
+    // kernel counts a semaphore once per armed uprobe, not per recorder, so
+    // it reads 1 with both attached.)
+    const pid_t b = spawn({LSTRACE_BIN, "record", "-p", pid, "-o", tmp.path("b.jsonl"), "-d", "3"});
+    REQUIRE(wait_for_semaphore(app, 1, 5));
+    const pid_t a =
+        spawn({LSTRACE_BIN, "record", "-p", pid, "-o", tmp.path("a.jsonl"), "-d", "1.5"});
+    const int sa = wait_for(a, 20);
+    CHECK(recording_semaphore(app) == 1);  // B is still attached
+    const int sb = wait_for(b, 20);
+    CHECK(wait_for_semaphore(app, 0, 5));  // both gone: the application is untraced again
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    REQUIRE(WIFEXITED(sa));
+    REQUIRE(WIFEXITED(sb));
+    CHECK(WEXITSTATUS(sa) == 0);
+    CHECK(WEXITSTATUS(sb) == 0);
+    for (const char* name : {"a.jsonl", "b.jsonl"}) {
+        const auto seqs = recorded_seqs(tmp.path(name));
+        INFO(name);
+        REQUIRE(seqs.size() >= 250);
+        CHECK(seqs.back() - seqs.front() + 1 == static_cast<long>(seqs.size()));  // no gap
+    }
+}
+
+TEST_CASE("a recorder killed with SIGKILL leaves the process untraced and running",
+          "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t recorder =
+        spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
+    REQUIRE(wait_for_semaphore(app, 1, 5));
+    kill(recorder, SIGKILL);
+    wait_for(recorder, 10);
+    CHECK(wait_for_semaphore(app, 0, 5));  // the kernel dropped the uprobes with the recorder
+    usleep(200 * 1000);
+    CHECK(kill(app, 0) == 0);  // still running
+    kill(app, SIGTERM);
+    const int status = wait_for(app, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    // the spans it made after the recorder died were not traced
+    const auto traced = read_json(tmp.path("truth.json"))["traced_seqs"].get<std::vector<long>>();
+    CHECK(traced.size() < 1000);
 }
