@@ -10,7 +10,7 @@ trace=${1:-$root/demo-trace.jsonl}
 "$root/tools/install-deps.sh"
 "$root/tools/build.sh"
 echo
-"$build/userspace/lstrace-bpf" record -o "$trace" -- "$build/examples/langswarm_demo"
+"$build/userspace/lstrace-bpf" record --force -o "$trace" -- "$build/examples/langswarm_demo"
 echo
 "$build/userspace/lstrace-bpf" summary "$trace"
 echo

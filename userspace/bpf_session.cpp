@@ -6,12 +6,18 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "errors.hpp"
 #include "lstrace.skel.h"
 #include "usdt/probe_notes.hpp"
 
 namespace lstrace {
+namespace {
+
+constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
+
+}  // namespace
 
 std::string libbpf_error_text(int err)
 {
@@ -32,7 +38,16 @@ void BpfSession::LinkDeleter::operator()(bpf_link* link) const noexcept
 
 BpfSession::BpfSession(const BpfConfig& config)
 {
-    skel_.reset(lstrace_bpf__open());
+    // CO-RE needs the kernel's type information: say so plainly if absent.
+    const std::string btf = config.btf_path.empty() ? kKernelBtf : config.btf_path;
+    if (::access(btf.c_str(), R_OK) != 0)
+        throw FatalError(ExitCode::no_btf,
+                         "no kernel BTF at " + btf + ": " + std::strerror(errno) +
+                             " (the kernel needs CONFIG_DEBUG_INFO_BTF=y, or pass --btf PATH)");
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+    if (!config.btf_path.empty())
+        open_opts.btf_custom_path = config.btf_path.c_str();
+    skel_.reset(lstrace_bpf__open_opts(&open_opts));
     if (!skel_)
         throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
     skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));

@@ -25,6 +25,8 @@ struct BpfConfig {
     // BPF wakes the consumer once this much is waiting (see wakeup_bytes in
     // bpf/lstrace.bpf.c); below it the consumer drains on its timer.
     std::uint32_t wakeup_bytes = 2u << 20;
+    // BTF for CO-RE; empty: the running kernel's /sys/kernel/btf/vmlinux
+    std::string btf_path;
 };
 
 class BpfSession {

@@ -76,6 +76,8 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         {"output", required_argument, nullptr, 'o'},
         {"duration", required_argument, nullptr, 'd'},
         {"buffer-size", required_argument, nullptr, 'b'},
+        {"force", no_argument, nullptr, 'f'},
+        {"btf", required_argument, nullptr, 'B'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -84,7 +86,7 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
     reset_getopt();
     int c;
     // '+': stop at the first non-option, which starts the command to launch
-    while ((c = getopt_long(argc, argv, "+:p:o:d:b:vh", long_opts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:p:o:d:b:fvh", long_opts, nullptr)) != -1) {
         switch (c) {
         case 'p': {
             auto more = parse_pid_list(optarg);
@@ -112,6 +114,14 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             o.buffer_mib = static_cast<std::uint32_t>(*v);
             break;
         }
+        case 'f':
+            o.force = true;
+            break;
+        case 'B':
+            if (!*optarg)
+                usage_error("--btf needs a file name");
+            o.btf_path = optarg;
+            break;
         default:
             common_option(c, argv, argc, verbose, help);
             if (help)
@@ -243,10 +253,14 @@ RECORD OPTIONS
   -d, --duration SECONDS  stop after this long (default: until Ctrl-C, SIGTERM,
                           SIGHUP or the traced processes exit)
   -b, --buffer-size MiB   BPF ring buffer size, a power of two (default: 16)
+  -f, --force             replace FILE if it exists (otherwise that is an error)
+      --btf PATH          kernel BTF for CO-RE relocations (default:
+                          /sys/kernel/btf/vmlinux), for kernels without it
   -v, --verbose           debug logging, including libbpf's
 
-Recording needs root (CAP_BPF and CAP_PERFMON). The trace file is written to a
-temporary name and renamed when complete. A one-line summary goes to stderr.
+Recording needs root (CAP_BPF and CAP_PERFMON). The trace file is created with
+mode 0600 (owned by the sudo user under sudo), written to a temporary name and
+renamed when complete. A one-line summary goes to stderr.
 When a launched COMMAND is still running as recording stops (duration, signal),
 it is sent SIGTERM.
 
@@ -260,7 +274,7 @@ EXIT CODES
   0 success   1 internal error   2 usage error   3 not permitted (needs root)
   4 target not found or not executable   5 no langswarm probes in the target
   6 BPF load or attach failed   7 output file cannot be written
-  8 malformed input file (summary)
+  8 malformed input file (summary)   9 the kernel has no BTF (see --btf)
 )";
 }
 

@@ -15,6 +15,8 @@ struct RecordOptions {
     std::string output = "trace.jsonl";   // -o FILE, "-" for stdout
     std::optional<double> duration_s;     // --duration SECONDS
     std::uint32_t buffer_mib = 16;        // --buffer-size MiB (power of two)
+    bool force = false;                   // --force: replace an existing output file
+    std::string btf_path;                 // --btf PATH: kernel BTF for CO-RE
     bool verbose = false;
 };
 

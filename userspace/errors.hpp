@@ -17,6 +17,7 @@ enum class ExitCode : int {
     bpf = 6,           // BPF object could not be loaded or attached
     output = 7,        // the output file cannot be written
     bad_input = 8,     // an input file (trace) is malformed
+    no_btf = 9,        // the kernel exposes no BTF (and no --btf was given)
 };
 
 class FatalError : public std::runtime_error {

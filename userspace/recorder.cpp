@@ -258,7 +258,7 @@ int run_record(const RecordOptions& options)
         system_error("signalfd");
 
     // Everything that can be checked is checked before BPF is loaded.
-    TraceOutput output(options.output);
+    TraceOutput output(options.output, options.force);
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
@@ -267,7 +267,8 @@ int run_record(const RecordOptions& options)
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
     // drains every kDrainIntervalMs.
-    BpfSession bpf(BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8});
+    BpfSession bpf(
+        BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8, options.btf_path});
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();

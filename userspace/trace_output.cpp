@@ -1,6 +1,8 @@
 #include "trace_output.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,19 +21,53 @@ constexpr std::size_t kBufferBytes = 1 << 20;
     throw FatalError(ExitCode::output, what + " " + path + ": " + std::strerror(errno));
 }
 
+// The user behind sudo, who should own the trace (SUDO_UID/SUDO_GID).
+bool sudo_user(uid_t& uid, gid_t& gid)
+{
+    const char* u = std::getenv("SUDO_UID");
+    const char* g = std::getenv("SUDO_GID");
+    if (!u || !g || ::geteuid() != 0)
+        return false;
+    char* end = nullptr;
+    const unsigned long uv = std::strtoul(u, &end, 10);
+    if (*u == '\0' || *end != '\0')
+        return false;
+    const unsigned long gv = std::strtoul(g, &end, 10);
+    if (*g == '\0' || *end != '\0')
+        return false;
+    uid = static_cast<uid_t>(uv);
+    gid = static_cast<gid_t>(gv);
+    return true;
+}
+
 }  // namespace
 
-TraceOutput::TraceOutput(std::string path) : path_(std::move(path))
+TraceOutput::TraceOutput(std::string path, bool overwrite)
+    : path_(std::move(path)), overwrite_(overwrite)
 {
     if (path_ == "-") {
         file_ = stdout;
         return;
     }
+    struct stat st;
+    if (!overwrite_ && ::lstat(path_.c_str(), &st) == 0) {
+        errno = EEXIST;
+        throw FatalError(ExitCode::output,
+                         "cannot create " + path_ + ": it exists (use --force to replace it)");
+    }
     std::string templ = path_ + ".tmp.XXXXXX";
+    // mkostemp: O_CREAT|O_EXCL, mode 0600, never follows a planted symlink
     const int fd = ::mkostemp(templ.data(), O_CLOEXEC);
     if (fd < 0)
         output_error("cannot create", path_);
     tmp_path_ = templ;
+    uid_t uid;
+    gid_t gid;
+    if (sudo_user(uid, gid) && ::fchown(fd, uid, gid) != 0) {
+        ::close(fd);
+        ::unlink(tmp_path_.c_str());
+        output_error("cannot hand the trace to the sudo user:", path_);
+    }
     file_ = ::fdopen(fd, "w");
     if (!file_) {
         ::close(fd);
@@ -70,7 +106,8 @@ void TraceOutput::commit()
         output_error("cannot close", path_);
     }
     file_ = nullptr;
-    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
+    const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, path_.c_str(), flags) != 0)
         output_error("cannot rename the trace into", path_);
     committed_ = true;
 }

@@ -1,8 +1,10 @@
 // The trace file.  Records go to a temporary file beside the target
-// (created 0600: traces can hold sensitive tags) through a large buffer;
+// (created O_EXCL, mode 0600: traces can hold sensitive tags, and handed to
+// the invoking user when run through sudo) through a large buffer;
 // commit() flushes, fsyncs and renames it into place, so the named file is
-// always complete.  Without commit() the temporary file is removed.
-// "-" writes straight to standard output.
+// always complete.  An existing file is never replaced unless `overwrite`
+// (checked at open and again, atomically, at the rename).  Without
+// commit() the temporary file is removed.  "-" writes to standard output.
 #pragma once
 
 #include <cstdio>
@@ -14,7 +16,7 @@ namespace lstrace {
 class TraceOutput {
 public:
     // Throws FatalError(ExitCode::output).
-    explicit TraceOutput(std::string path);
+    TraceOutput(std::string path, bool overwrite);
     ~TraceOutput();
     TraceOutput(const TraceOutput&) = delete;
     TraceOutput& operator=(const TraceOutput&) = delete;
@@ -29,6 +31,7 @@ private:
     std::string tmp_path_; // empty for stdout
     std::FILE* file_ = nullptr;
     bool committed_ = false;
+    bool overwrite_ = false;
 };
 
 }  // namespace lstrace

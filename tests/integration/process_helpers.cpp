@@ -127,6 +127,11 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path)
     return records;
 }
 
+std::string read_text(const std::string& path)
+{
+    return slurp(path);
+}
+
 nlohmann::json read_json(const std::string& path)
 {
     std::ifstream in(path);

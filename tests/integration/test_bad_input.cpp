@@ -160,3 +160,33 @@ TEST_CASE("a full disk mid-recording: exit 7, no file, the launched command kill
     CHECK_FALSE(orphan_left);
     CHECK(dir_empty);  // the temporary file was removed too
 }
+
+TEST_CASE("an existing trace file is not replaced without --force", "[root][bad-input]")
+{
+    TempDir tmp;
+    const std::string path = tmp.path("trace.jsonl");
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f);
+        std::fputs("precious\n", f);
+        std::fclose(f);
+    }
+    RunResult r = run({LSTRACE_BIN, "record", "-o", path, "--", C_SPANS_BIN});
+    CHECK(r.exit_code == kOutput);
+    check_one_line_error(r, "exists (use --force");
+    CHECK(read_text(path) == "precious\n");
+
+    RunResult forced = run({LSTRACE_BIN, "record", "--force", "-o", path, "--", C_SPANS_BIN});
+    CHECK(forced.exit_code == 0);
+    CHECK(read_jsonl(path).size() == 2);
+}
+
+TEST_CASE("a kernel without BTF is a clear error", "[root][bad-input]")
+{
+    TempDir tmp;
+    RunResult r = run({LSTRACE_BIN, "record", "--btf", "/nonexistent/vmlinux", "-o",
+                       tmp.path("trace.jsonl"), "--", C_SPANS_BIN});
+    CHECK(r.exit_code == 9);
+    check_one_line_error(r, "no kernel BTF at /nonexistent/vmlinux");
+    CHECK(no_leftovers(tmp));
+}

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -496,4 +497,18 @@ TEST_CASE("a recorder killed with SIGKILL leaves the process untraced and runnin
     // the spans it made after the recorder died were not traced
     const auto traced = read_json(tmp.path("truth.json"))["traced_seqs"].get<std::vector<long>>();
     CHECK(traced.size() < 1000);
+}
+
+TEST_CASE("the trace is private to its owner: mode 0600, the sudo user's", "[root][record]")
+{
+    TempDir tmp;
+    RunResult r = run({"/usr/bin/env", "SUDO_UID=65534", "SUDO_GID=65534", LSTRACE_BIN, "record",
+                       "-o", tmp.path("trace.jsonl"), "--", C_SPANS_BIN});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    struct stat st {};
+    REQUIRE(stat(tmp.path("trace.jsonl").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(st.st_uid == 65534u);
+    CHECK(st.st_gid == 65534u);
 }

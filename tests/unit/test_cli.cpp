@@ -57,6 +57,12 @@ TEST_CASE("record takes the command after -- or after the options", "[cli]")
     CHECK(cl2.verbose);
     CHECK(cl2.record.output == "trace.jsonl");
     CHECK(cl2.record.buffer_mib == 16);
+    CHECK_FALSE(cl2.record.force);
+    CHECK(cl2.record.btf_path.empty());
+
+    auto cl3 = parse({"record", "-f", "--btf", "/tmp/vmlinux", "-p", "1"});
+    CHECK(cl3.record.force);
+    CHECK(cl3.record.btf_path == "/tmp/vmlinux");
 }
 
 TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
@@ -80,6 +86,7 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "2048"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "-o", ""}) == ExitCode::usage);
     CHECK(code_of({"record", "-p"}) == ExitCode::usage);  // missing value
+    CHECK(code_of({"record", "-p", "1", "--btf", ""}) == ExitCode::usage);
     CHECK(code_of({"list"}) == ExitCode::usage);
     CHECK(code_of({"list", "a", "b"}) == ExitCode::usage);
     CHECK(code_of({"list", "a", "-p", "1"}) == ExitCode::usage);
