@@ -20,6 +20,7 @@
 #include "clock.hpp"
 #include "correlator.hpp"
 #include "errors.hpp"
+#include "privileges.hpp"
 #include "ring_reader.hpp"
 #include "target.hpp"
 #include "trace_format.hpp"
@@ -288,6 +289,8 @@ int run_record(const RecordOptions& options)
         for (const TracedProcess& t : targets)
             bpf.attach_process(t.pid, t.binary);
     }
+    // Loaded, attached, buffers mapped: nothing left that needs root's power.
+    drop_capabilities();
     const auto attached_at = std::chrono::steady_clock::now();
     spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
 

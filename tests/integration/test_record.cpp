@@ -512,3 +512,31 @@ TEST_CASE("the trace is private to its owner: mode 0600, the sudo user's", "[roo
     CHECK(st.st_uid == 65534u);
     CHECK(st.st_gid == 65534u);
 }
+
+TEST_CASE("once attached, the recorder holds no capability but CAP_DAC_OVERRIDE",
+          "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t recorder =
+        spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
+    REQUIRE(wait_for_semaphore(app, 1, 5));
+    usleep(100 * 1000);
+    const std::string status = read_text("/proc/" + std::to_string(recorder) + "/status");
+    kill(recorder, SIGTERM);
+    const int rs = wait_for(recorder, 10);
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    INFO(status);
+    CHECK(status.find("CapEff:\t0000000000000002") != std::string::npos);
+    CHECK(status.find("CapPrm:\t0000000000000002") != std::string::npos);
+    CHECK(status.find("CapInh:\t0000000000000000") != std::string::npos);
+    CHECK(status.find("CapBnd:\t0000000000000002") != std::string::npos);
+    CHECK(status.find("CapAmb:\t0000000000000000") != std::string::npos);
+    CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
+    // and it still finished its job without them
+    REQUIRE(WIFEXITED(rs));
+    CHECK(WEXITSTATUS(rs) == 0);
+    CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 10);
+}

@@ -1,0 +1,69 @@
+#include "privileges.hpp"
+
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "errors.hpp"
+
+namespace lstrace {
+namespace {
+
+constexpr int kKeep = CAP_DAC_OVERRIDE;
+
+[[noreturn]] void drop_failed(const std::string& what)
+{
+    throw FatalError(ExitCode::permission,
+                     "cannot drop privileges (" + what + "): " + std::strerror(errno));
+}
+
+int last_capability()
+{
+    std::ifstream in("/proc/sys/kernel/cap_last_cap");
+    int last = CAP_LAST_CAP;
+    in >> last;
+    return last;
+}
+
+}  // namespace
+
+void drop_capabilities()
+{
+    const int last = last_capability();
+    for (int cap = 0; cap <= last; ++cap) {
+        if (cap == kKeep)
+            continue;
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            drop_failed("bounding set");
+    }
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        drop_failed("ambient set");
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        drop_failed("no_new_privs");
+
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    data[kKeep / 32].effective = data[kKeep / 32].permitted = 1u << (kKeep % 32);
+    if (::syscall(SYS_capset, &header, data) != 0)
+        drop_failed("capset");
+
+    // Trust, but verify.
+    __user_cap_data_struct now[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capget, &header, now) != 0)
+        drop_failed("capget");
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+        if (now[i].effective != data[i].effective || now[i].permitted != data[i].permitted ||
+            now[i].inheritable != 0) {
+            errno = EPERM;
+            drop_failed("capabilities still held after capset");
+        }
+    }
+}
+
+}  // namespace lstrace

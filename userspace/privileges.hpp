@@ -1,0 +1,17 @@
+// Dropping privileges once the BPF programs are loaded and attached.
+//
+// After setup the recorder only reads its ring buffer and maps (through
+// file descriptors it already holds), signals and reaps its own child, and
+// finally renames its trace into place.  It keeps CAP_DAC_OVERRIDE for that
+// rename (the output directory may belong to another user) and gives up
+// every other capability: effective, permitted, inheritable, ambient and
+// the bounding set, with no_new_privs so nothing can bring them back.
+#pragma once
+
+namespace lstrace {
+
+// Throws FatalError(ExitCode::permission) if the drop fails or does not
+// hold: a recorder that cannot shed its privileges does not run.
+void drop_capabilities();
+
+}  // namespace lstrace
