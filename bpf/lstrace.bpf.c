@@ -88,6 +88,25 @@ struct {
 	__type(value, struct thread_clock);
 } threads SEC(".maps");
 
+/* Spans whose end event was lost (ring buffer full): counted once as lost,
+ * and the consumer looks here before calling a span it never saw end
+ * "aborted" or "still open". */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct span_key);
+	__type(value, __u8);
+} lost_ends SEC(".maps");
+
+/* The processes this recorder traces (filled by the loader): programs that
+ * fire for every task check it before doing anything else. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LSTRACE_CNT_MAX);
@@ -231,8 +250,11 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	struct lstrace_span_end_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		/* a span that began before the attach is not ours to lose */
-		if (start)
+		if (start) {
+			const __u8 yes = 1;
 			count(LSTRACE_CNT_LOST_END);
+			bpf_map_update_elem(&lost_ends, &key, &yes, BPF_ANY);
+		}
 		bpf_map_delete_elem(&span_starts, &key);
 		return 0;
 	}
@@ -340,10 +362,28 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 }
 
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_thread_exit, struct task_struct *task)
+int BPF_PROG(on_thread_exit, struct task_struct *task, bool group_dead)
 {
-	__u32 tid = task->pid;
+	__u32 tgid = task->tgid;
 
+	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return 0;
+	__u32 tid = task->pid;
 	bpf_map_delete_elem(&threads, &tid);
+
+	struct lstrace_thread_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_EXIT);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_THREAD_EXIT, 0, bpf_ktime_get_ns());
+	/* the tracepoint runs in the exiting task: fill_header saw its ids */
+	int code = task->exit_code;
+	if (group_dead && task->signal->group_exit_code)
+		code = task->signal->group_exit_code;
+	e->exit_code = code;
+	e->group_dead = group_dead;
+	/* a process's exit must reach the consumer promptly */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -13,6 +13,8 @@
  *   SPAN_ERROR  zero or more, at langswarm:span_error
  *   SPAN_END    the kernel-measured figures of the whole span, computed in
  *               BPF as (counters at span_end) - (counters at span_begin)
+ * and THREAD_EXIT when a thread of a traced process exits (spans it left
+ * open are aborted).
  */
 #ifndef LSTRACE_ABI_H
 #define LSTRACE_ABI_H
@@ -32,6 +34,7 @@ enum lstrace_event_type {
 	LSTRACE_EV_SPAN_END = 2,
 	LSTRACE_EV_SPAN_TAG = 3,
 	LSTRACE_EV_SPAN_ERROR = 4,
+	LSTRACE_EV_THREAD_EXIT = 5,
 };
 
 /* Bits of lstrace_event_header.flags. */
@@ -57,7 +60,8 @@ enum lstrace_counter {
 	LSTRACE_CNT_LOST_ERROR = 3,  /* ring buffer full at span_error */
 	LSTRACE_CNT_SPAN_MAP_FULL = 4,   /* no room for a begin snapshot */
 	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
-	LSTRACE_CNT_MAX = 6,
+	LSTRACE_CNT_LOST_EXIT = 6,   /* ring buffer full at a thread exit */
+	LSTRACE_CNT_MAX = 7,
 };
 
 struct lstrace_event_header {
@@ -120,6 +124,14 @@ struct lstrace_span_error_event {
 	struct lstrace_event_header hdr;
 	char error_type[LSTRACE_NAME_LEN];
 	char message[LSTRACE_VALUE_LEN];
+};
+
+/* A thread of a traced process exited (hdr.span_id is 0): its open spans,
+ * and with group_dead all of the process's, end here, aborted. */
+struct lstrace_thread_exit_event {
+	struct lstrace_event_header hdr;
+	__s32 exit_code;  /* wait(2) status: (code << 8) | termsig, 0x80 if core */
+	__u32 group_dead; /* the last thread: the process is gone */
 };
 
 #endif /* LSTRACE_ABI_H */

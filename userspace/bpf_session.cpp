@@ -83,6 +83,11 @@ void BpfSession::attach_scheduler()
 
 void BpfSession::attach_process(int pid, const std::string& binary)
 {
+    const __u32 tgid = static_cast<__u32>(pid);
+    const __u8 yes = 1;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.traced_tgids), &tgid, &yes, BPF_ANY) != 0)
+        throw FatalError(ExitCode::bpf, "cannot register PID " + std::to_string(pid) + ": " +
+                                            libbpf_error_text(-errno));
     const struct {
         bpf_program* prog;
         const char* probe;
@@ -112,6 +117,17 @@ void BpfSession::detach()
     for (auto it = links_.rbegin(); it != links_.rend(); ++it)
         it->reset();
     links_.clear();
+}
+
+bool BpfSession::end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const
+{
+    struct {
+        __u32 tgid;
+        __u32 pad;
+        __u64 span_id;
+    } key{tgid, 0, span_id};  // struct span_key in bpf/lstrace.bpf.c
+    __u8 value = 0;
+    return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost_ends), &key, &value) == 0;
 }
 
 bool BpfSession::rss_exact() const

@@ -57,6 +57,9 @@ public:
     // fast, approximate counts: see bpf/mm_rss.bpf.h).
     bool rss_exact() const;
 
+    // True when BPF lost the end event of this span (bpf `lost_ends`).
+    bool end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const;
+
     // LSTRACE_CNT_* summed over CPUs.
     std::array<std::uint64_t, LSTRACE_CNT_MAX> counters() const;
 

@@ -1,6 +1,8 @@
 #include "correlator.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "lstrace/probe_abi.h"
@@ -43,6 +45,9 @@ void Correlator::consume(const void* data, std::size_t size)
         break;
     case LSTRACE_EV_SPAN_END:
         ok = dispatch(data, size, &Correlator::on_end);
+        break;
+    case LSTRACE_EV_THREAD_EXIT:
+        ok = dispatch(data, size, &Correlator::on_thread_exit);
         break;
     default:
         break;
@@ -154,6 +159,50 @@ void Correlator::on_end(const lstrace_span_end_event& e)
     ++stats_.spans_recorded;
     sink_(r);
     open_.erase(it);
+}
+
+void Correlator::discard_lost_ends()
+{
+    for (auto it = open_.begin(); it != open_.end();)
+        it = end_was_lost(it->second) ? open_.erase(it) : std::next(it);
+}
+
+std::string describe_wait_status(int status)
+{
+    if ((status & 0x7f) == 0)
+        return "exit status " + std::to_string((status >> 8) & 0xff);
+    const char* abbrev = sigabbrev_np(status & 0x7f);
+    std::string text = "killed by signal " +
+                       (abbrev ? "SIG" + std::string(abbrev) : std::to_string(status & 0x7f));
+    if (status & 0x80)
+        text += " (core dumped)";
+    return text;
+}
+
+void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)
+{
+    // The thread's open spans end here; when the whole process is gone, so
+    // do all of its spans.  Innermost (latest begun) first, like real ends.
+    std::vector<decltype(open_)::iterator> victims;
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+        if (it->first.tgid == e.hdr.tgid && (e.group_dead || it->second.tid == e.hdr.tid))
+            victims.push_back(it);
+    std::sort(victims.begin(), victims.end(),
+              [](const auto& a, const auto& b) { return a->second.begin_ns > b->second.begin_ns; });
+    const std::string reason = e.group_dead ? describe_wait_status(e.exit_code) : "thread exited";
+    for (auto it : victims) {
+        SpanRecord& r = it->second;
+        if (end_was_lost(r)) {  // it did end; BPF counted it as lost
+            open_.erase(it);
+            continue;
+        }
+        r.end_ns = e.hdr.ts_ns;
+        r.aborted = true;
+        r.abort_reason = reason;
+        ++stats_.spans_aborted;
+        sink_(r);
+        open_.erase(it);
+    }
 }
 
 }  // namespace lstrace

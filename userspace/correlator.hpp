@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
 
 #include "span_record.hpp"
@@ -25,13 +26,27 @@ struct CorrelatorStats {
     std::uint64_t ends_without_begin = 0;
     std::uint64_t events_without_span = 0;
     std::uint64_t malformed_events = 0; // too short, unknown type or version
+    std::uint64_t spans_aborted = 0;    // recorded as aborted: their thread exited first
 };
+
+// "exit status 3", "killed by signal SIGSEGV (core dumped)" for a wait(2) status.
+std::string describe_wait_status(int status);
 
 class Correlator {
 public:
     using Sink = std::function<void(const SpanRecord&)>;
+    // True when BPF lost this span's end event (it is counted as lost then,
+    // and must not also be reported as aborted or still open).
+    using LostEndCheck = std::function<bool(std::uint32_t tgid, std::uint64_t span_id)>;
 
-    explicit Correlator(Sink sink) : sink_(std::move(sink)) {}
+    explicit Correlator(Sink sink, LostEndCheck lost_end = nullptr)
+        : sink_(std::move(sink)), lost_end_(std::move(lost_end))
+    {
+    }
+
+    // At the end of a recording: forgets the open spans whose end was lost,
+    // so that open_spans() counts only spans really still open.
+    void discard_lost_ends();
 
     // Feeds one raw ring-buffer record.
     void consume(const void* data, std::size_t size);
@@ -59,13 +74,20 @@ private:
     void on_tag(const lstrace_span_tag_event& e);
     void on_error(const lstrace_span_error_event& e);
     void on_end(const lstrace_span_end_event& e);
+    void on_thread_exit(const lstrace_thread_exit_event& e);
     SpanRecord* find(const lstrace_event_header& h);
     // Copies a raw record into an Event and hands it to `handler`; false
     // when the record is too short for it.
     template <typename Event>
     bool dispatch(const void* data, std::size_t size, void (Correlator::*handler)(const Event&));
 
+    bool end_was_lost(const SpanRecord& r) const
+    {
+        return lost_end_ && lost_end_(r.tgid, r.span_id);
+    }
+
     Sink sink_;
+    LostEndCheck lost_end_;
     std::unordered_map<Key, SpanRecord, KeyHash> open_;
     CorrelatorStats stats_;
 };

@@ -221,17 +221,16 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     const auto& st = correlator.stats();
     const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
     const std::uint64_t other_lost = lost[LSTRACE_CNT_LOST_TAG] + lost[LSTRACE_CNT_LOST_ERROR];
-    // a span whose end event was lost is open in the correlator: it is
-    // reported once, as lost
-    const std::uint64_t open = correlator.open_spans();
-    const std::uint64_t still_open =
-        open > lost[LSTRACE_CNT_LOST_END] ? open - lost[LSTRACE_CNT_LOST_END] : 0;
+    // (spans whose end event was lost were discarded: they count as lost)
+    const std::uint64_t still_open = correlator.open_spans();
     std::fprintf(stderr,
                  "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %llu still "
-                 "open, %llu ended without a recorded begin, %llu tags/errors lost%s\n",
+                 "open, %llu aborted by an exit, %llu ended without a recorded begin, %llu "
+                 "tags/errors lost%s\n",
                  static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
                  static_cast<unsigned long long>(spans_lost),
                  static_cast<unsigned long long>(still_open),
+                 static_cast<unsigned long long>(st.spans_aborted),
                  static_cast<unsigned long long>(st.ends_without_begin),
                  static_cast<unsigned long long>(other_lost), target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
@@ -274,11 +273,13 @@ int run_record(const RecordOptions& options)
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
     std::string line;  // reused: no allocation per record once it has grown
-    Correlator correlator([&](const SpanRecord& r) {
-        line.clear();
-        append_json_line(line, r, realtime_offset);
-        output.write(line);
-    });
+    Correlator correlator(
+        [&](const SpanRecord& r) {
+            line.clear();
+            append_json_line(line, r, realtime_offset);
+            output.write(line);
+        },
+        [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); });
     RingReader ring(bpf.events_map_fd(),
                     [&](const void* data, std::size_t size) { correlator.consume(data, size); });
 
@@ -298,6 +299,7 @@ int run_record(const RecordOptions& options)
 
     bpf.detach();
     ring.drain();
+    correlator.discard_lost_ends();
     const auto lost = bpf.counters();
     output.commit();
 

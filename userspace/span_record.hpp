@@ -43,6 +43,11 @@ struct SpanRecord {
     std::uint32_t flags = 0;        // LSTRACE_F_* of all the span's events
     lstrace_span_figures resources{}; // end minus begin; rss_bytes is the delta
     std::int64_t rss_end_bytes = 0;
+    // The span never ended: its thread or process exited first.  end_ns is
+    // the exit; there are no end figures.
+    bool aborted = false;
+    std::string abort_reason;  // e.g. "thread exited", "exit status 3"
+
 };
 
 }  // namespace lstrace

@@ -129,9 +129,10 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
 {
     const double duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
     // per-thread counters of two different threads do not subtract
-    const bool have_figures = !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED));
+    const bool have_figures =
+        !s.aborted && !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED));
     const bool have_oncpu = have_figures && !(s.flags & LSTRACE_F_NO_ONCPU);
-    const bool success = s.status == LSTRACE_STATUS_OK;
+    const bool success = s.status == LSTRACE_STATUS_OK && !s.aborted;
     const bool unwinding = s.status == LSTRACE_STATUS_EXCEPTION;
 
     JsonWriter w(out);
@@ -163,7 +164,8 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
                (k == "memory_category" && have_figures) ||
                ((k == "error_type" || k == "error_message") && !s.errors.empty()) ||
                (k == "error_count" && s.errors.size() > 1) ||
-               (k == "exception_unwinding" && unwinding);
+               (k == "exception_unwinding" && unwinding) ||
+               ((k == "aborted" || k == "abort_reason") && s.aborted);
     };
     w.key("tags");
     w.begin_object();
@@ -188,6 +190,12 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
     if (unwinding) {
         w.key("exception_unwinding");
         w.value(true);
+    }
+    if (s.aborted) {
+        w.key("aborted");
+        w.value(true);
+        w.key("abort_reason");
+        w.value(s.abort_reason);
     }
     w.key("execution_time_category");
     w.value(execution_time_category(duration_ms));

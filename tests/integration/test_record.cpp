@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <utility>
 #include <set>
 #include <string>
 
@@ -539,4 +540,41 @@ TEST_CASE("once attached, the recorder holds no capability but CAP_DAC_OVERRIDE"
     REQUIRE(WIFEXITED(rs));
     CHECK(WEXITSTATUS(rs) == 0);
     CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 10);
+}
+
+TEST_CASE("spans still open when their process or thread dies are written as aborted",
+          "[root][record]")
+{
+    const std::pair<const char*, const char*> cases[] = {
+        {"abort-exit", "exit status 3"},
+        {"abort-kill", "killed by signal SIGKILL"},
+    };
+    for (const auto& [mode, reason] : cases) {
+        TempDir tmp;
+        Recording rec = record_command(tmp, {WORKLOADS_BIN, mode, tmp.path("truth.json")});
+        INFO(mode << ": " << rec.result.err);
+        REQUIRE(rec.result.exit_code == 0);
+        CHECK(rec.result.err.find("0 still open, 2 aborted by an exit") != std::string::npos);
+        REQUIRE(rec.records.size() == 2);
+        CHECK(rec.records[0]["operation"] == "inner");  // innermost first
+        CHECK(rec.records[1]["operation"] == "outer");
+        for (const json& r : rec.records) {
+            CHECK(r["tags"]["aborted"] == true);
+            CHECK(r["tags"]["abort_reason"] == reason);
+            CHECK(r["tags"]["success"] == false);
+            CHECK(r["resources"].is_null());
+        }
+        CHECK(rec.records[0]["parent_span_id"] == rec.records[1]["span_id"]);
+    }
+
+    TempDir tmp;
+    Recording rec = record_command(tmp, {WORKLOADS_BIN, "abort-thread", tmp.path("truth.json")});
+    INFO(rec.result.err);
+    REQUIRE(rec.records.size() == 2);
+    const json& leaked = find_op(rec.records, "leaked");
+    CHECK(leaked["tags"]["aborted"] == true);
+    CHECK(leaked["tags"]["abort_reason"] == "thread exited");
+    const json& completed = find_op(rec.records, "completed");
+    CHECK(completed["tags"]["success"] == true);
+    CHECK_FALSE(completed["tags"].contains("aborted"));
 }

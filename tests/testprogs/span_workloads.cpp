@@ -7,6 +7,8 @@
 //                                      nested, error and exception spans
 //   span_workloads threads TRUTH.json  4 threads x 1000 spans
 //   span_workloads burst TRUTH.json    2 threads x 2 s of back-to-back spans
+//   span_workloads abort-exit|abort-kill|abort-thread TRUTH.json
+//                                      dies (or loses a thread) with spans open
 //   span_workloads loop TRUTH.json     numbered spans every ~2 ms until
 //                                      SIGTERM/SIGINT; the truth file lists
 //                                      the seq of every span begun while a
@@ -271,6 +273,30 @@ void run_burst(json& truth, int threads, double seconds)
     truth["spans"] = produced.load();
 }
 
+// Leaves spans open and dies: the recorder must write them as aborted.
+//   exit: two nested spans open, then _exit(3)
+//   kill: one span open, then SIGKILL to itself
+//   thread: a thread returns with a span open (C API, no RAII), while the
+//           main thread finishes a span normally
+[[noreturn]] void run_abort(const std::string& how, const std::string& truth_path)
+{
+    std::ofstream(truth_path) << json{{"pid", getpid()}}.dump() << "\n";
+    if (how == "thread") {
+        std::thread leaker([] {
+            static lstrace_span leaked;  // outlives the thread: never ended
+            lstrace_span_begin(&leaked, "abort", "leaked", "left open by its thread");
+        });
+        leaker.join();
+        { auto done = tracer.trace_operation("abort", "completed", "ends normally"); }
+        std::exit(0);
+    }
+    auto outer = tracer.trace_operation("abort", "outer", "open at death");
+    auto inner = tracer.trace_operation("abort", "inner", "open at death");
+    if (how == "kill")
+        kill(getpid(), SIGKILL);
+    _exit(3);
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path)
@@ -311,6 +337,8 @@ int main(int argc, char** argv)
         run_loop(truth, argv[2]);
     else if (mode == "burst")
         run_burst(truth, 2, 2.0);
+    else if (mode.rfind("abort-", 0) == 0)
+        run_abort(mode.substr(6), argv[2]);
     else {
         std::fprintf(stderr, "unknown mode %s\n", argv[1]);
         return 2;

@@ -217,3 +217,76 @@ TEST_CASE("strings that fill their whole field are not read past the end", "[cor
     CHECK(h.out[0].component == std::string(sizeof(b.component), 'x'));
     CHECK((h.out[0].flags & LSTRACE_F_TRUNCATED) != 0);
 }
+
+namespace {
+
+lstrace_thread_exit_event thread_exit(std::uint32_t tid, bool group_dead, int code,
+                                      std::uint64_t ts, std::uint32_t tgid = 100)
+{
+    lstrace_thread_exit_event e{};
+    e.hdr = header(LSTRACE_EV_THREAD_EXIT, 0, ts, tgid, tid);
+    e.exit_code = code;
+    e.group_dead = group_dead ? 1 : 0;
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("a thread's exit aborts only that thread's open spans", "[correlator]")
+{
+    Harness h;
+    auto on_101 = begin(1, 0, 10, "on-101");  // header() gives tid 101
+    auto on_102 = begin(2, 0, 11, "on-102");
+    on_102.hdr.tid = 102;
+    h.feed(on_101);
+    h.feed(on_102);
+    h.feed(thread_exit(102, false, 0, 50));
+    REQUIRE(h.out.size() == 1);
+    CHECK(h.out[0].operation == "on-102");
+    CHECK(h.out[0].aborted);
+    CHECK(h.out[0].abort_reason == "thread exited");
+    CHECK(h.out[0].end_ns == 50);
+    CHECK(h.c.open_spans() == 1);
+    CHECK(h.c.stats().spans_aborted == 1);
+}
+
+TEST_CASE("a process's exit aborts all its open spans, innermost first", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "outer"));
+    h.feed(begin(2, 1, 20, "inner"));
+    h.feed(begin(3, 0, 30, "other-process", 200));
+    h.feed(thread_exit(101, true, 3 << 8, 99));
+    REQUIRE(h.out.size() == 2);
+    CHECK(h.out[0].operation == "inner");
+    CHECK(h.out[1].operation == "outer");
+    CHECK(h.out[1].abort_reason == "exit status 3");
+    CHECK(h.c.open_spans() == 1);  // the other process's span is untouched
+}
+
+TEST_CASE("wait statuses are described like a shell would", "[correlator]")
+{
+    CHECK(describe_wait_status(0) == "exit status 0");
+    CHECK(describe_wait_status(3 << 8) == "exit status 3");
+    CHECK(describe_wait_status(9) == "killed by signal SIGKILL");
+    CHECK(describe_wait_status(11 | 0x80) == "killed by signal SIGSEGV (core dumped)");
+}
+
+TEST_CASE("spans whose end BPF lost are neither aborted nor still open", "[correlator]")
+{
+    std::vector<SpanRecord> out;
+    Correlator c([&](const SpanRecord& r) { out.push_back(r); },
+                 [](std::uint32_t, std::uint64_t span_id) { return span_id == 1 || span_id == 3; });
+    auto feed = [&](const auto& e) { c.consume(&e, sizeof(e)); };
+    feed(begin(1, 0, 10, "end-lost"));
+    feed(begin(2, 0, 11, "really-open"));
+    feed(thread_exit(101, false, 0, 20));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].operation == "really-open");
+    CHECK(c.stats().spans_aborted == 1);
+
+    feed(begin(3, 0, 30, "end-lost-too"));
+    feed(begin(4, 0, 31, "open-at-finish"));
+    c.discard_lost_ends();
+    CHECK(c.open_spans() == 1);
+}

@@ -247,3 +247,16 @@ TEST_CASE("a span ended on another thread reports no per-thread figures", "[form
     CHECK(j["metadata"]["cpu_usage"].is_null());
     CHECK_FALSE(j["tags"].contains("memory_category"));
 }
+
+TEST_CASE("an aborted span is a failure with its reason and no end figures", "[format]")
+{
+    SpanRecord s = sample_span();
+    s.aborted = true;
+    s.abort_reason = "killed by signal SIGKILL";
+    const json j = json::parse(to_json_line(s, 0));
+    CHECK(j["tags"]["success"] == false);
+    CHECK(j["tags"]["aborted"] == true);
+    CHECK(j["tags"]["abort_reason"] == "killed by signal SIGKILL");
+    CHECK(j["resources"].is_null());
+    CHECK(j["duration_ms"].get<double>() == Approx(12.5));
+}
