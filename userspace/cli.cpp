@@ -78,6 +78,8 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         {"buffer-size", required_argument, nullptr, 'b'},
         {"force", no_argument, nullptr, 'f'},
         {"btf", required_argument, nullptr, 'B'},
+        {"no-redact", no_argument, nullptr, 'N'},
+        {"redact-keys", required_argument, nullptr, 'K'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -122,6 +124,19 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
                 usage_error("--btf needs a file name");
             o.btf_path = optarg;
             break;
+        case 'N':
+            o.redact = false;
+            break;
+        case 'K': {
+            std::stringstream keys(optarg);
+            std::string key;
+            while (std::getline(keys, key, ','))
+                if (!key.empty())
+                    o.redact_keys.push_back(key);
+            if (o.redact_keys.empty())
+                usage_error("--redact-keys needs a comma-separated list of tag keys");
+            break;
+        }
         default:
             common_option(c, argv, argc, verbose, help);
             if (help)
@@ -256,6 +271,10 @@ RECORD OPTIONS
   -f, --force             replace FILE if it exists (otherwise that is an error)
       --btf PATH          kernel BTF for CO-RE relocations (default:
                           /sys/kernel/btf/vmlinux), for kernels without it
+      --redact-keys LIST  more tag keys whose values are secrets (comma-separated;
+                          api_key, token, secret, password, authorization, ...
+                          are redacted by default, also inside strings)
+      --no-redact         write secrets as they are
   -v, --verbose           debug logging, including libbpf's
 
 Recording needs root (CAP_BPF and CAP_PERFMON). The trace file is created with

@@ -17,6 +17,8 @@ struct RecordOptions {
     std::uint32_t buffer_mib = 16;        // --buffer-size MiB (power of two)
     bool force = false;                   // --force: replace an existing output file
     std::string btf_path;                 // --btf PATH: kernel BTF for CO-RE
+    bool redact = true;                   // --no-redact turns secret redaction off
+    std::vector<std::string> redact_keys; // --redact-keys a,b: more secret tag keys
     bool verbose = false;
 };
 

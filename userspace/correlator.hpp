@@ -34,7 +34,8 @@ std::string describe_wait_status(int status);
 
 class Correlator {
 public:
-    using Sink = std::function<void(const SpanRecord&)>;
+    // Gets each finished span; it may modify it (redaction) before writing.
+    using Sink = std::function<void(SpanRecord&)>;
     // True when BPF lost this span's end event (it is counted as lost then,
     // and must not also be reported as aborted or still open).
     using LostEndCheck = std::function<bool(std::uint32_t tgid, std::uint64_t span_id)>;

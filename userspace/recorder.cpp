@@ -21,6 +21,7 @@
 #include "correlator.hpp"
 #include "errors.hpp"
 #include "privileges.hpp"
+#include "redactor.hpp"
 #include "ring_reader.hpp"
 #include "target.hpp"
 #include "trace_format.hpp"
@@ -273,8 +274,11 @@ int run_record(const RecordOptions& options)
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
     std::string line;  // reused: no allocation per record once it has grown
+    const Redactor redactor(options.redact_keys);
     Correlator correlator(
-        [&](const SpanRecord& r) {
+        [&](SpanRecord& r) {
+            if (options.redact)
+                r.redactions = redactor.apply(r);
             line.clear();
             append_json_line(line, r, realtime_offset);
             output.write(line);

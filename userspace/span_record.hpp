@@ -47,6 +47,7 @@ struct SpanRecord {
     // the exit; there are no end figures.
     bool aborted = false;
     std::string abort_reason;  // e.g. "thread exited", "exit status 3"
+    int redactions = 0;        // values replaced by the Redactor
 
 };
 

@@ -230,6 +230,10 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         w.key("ended_on_other_thread");
         w.value(true);
     }
+    if (s.redactions > 0) {
+        w.key("redacted");
+        w.value(static_cast<std::int64_t>(s.redactions));
+    }
     w.end_object();
 
     w.key("resources");

@@ -578,3 +578,32 @@ TEST_CASE("spans still open when their process or thread dies are written as abo
     CHECK(completed["tags"]["success"] == true);
     CHECK_FALSE(completed["tags"].contains("aborted"));
 }
+
+TEST_CASE("secrets are redacted by default, in tags and in strings", "[root][record]")
+{
+    TempDir tmp;
+    RunResult res = run({LSTRACE_BIN, "record", "--redact-keys", "customer_id", "-o",
+                         tmp.path("trace.jsonl"), "--", WORKLOADS_BIN, "secrets",
+                         tmp.path("truth.json")});
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const std::string text = read_text(tmp.path("trace.jsonl"));
+    for (const auto& secret : read_json(tmp.path("truth.json"))["secrets"])
+        CHECK(text.find(secret.get<std::string>()) == std::string::npos);
+    CHECK(text.find("cust-789") == std::string::npos);  // --redact-keys
+    const json r = read_jsonl(tmp.path("trace.jsonl")).at(0);
+    CHECK(r["tags"]["api_key"] == "[REDACTED]");
+    CHECK(r["tags"]["headers"] == "Authorization: Bearer [REDACTED]");
+    CHECK(r["tags"]["prompt_tokens"] == 42);  // a count, not a token
+    CHECK(r["tags"]["error_message"] == "login failed: password=[REDACTED]");
+    CHECK(r["description"] == "POST /v1/chat with api_key=[REDACTED]");
+    CHECK(r["metadata"]["redacted"] == 5);
+
+    TempDir raw;
+    RunResult plain = run({LSTRACE_BIN, "record", "--no-redact", "-o", raw.path("trace.jsonl"),
+                           "--", WORKLOADS_BIN, "secrets", raw.path("truth.json")});
+    REQUIRE(plain.exit_code == 0);
+    const json p = read_jsonl(raw.path("trace.jsonl")).at(0);
+    CHECK(p["tags"]["api_key"] == "sk-test-123");
+    CHECK_FALSE(p["metadata"].contains("redacted"));
+}

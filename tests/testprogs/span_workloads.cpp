@@ -6,6 +6,7 @@
 //   span_workloads all TRUTH.json      cpu, sleep, write, read, memory,
 //                                      nested, error and exception spans
 //   span_workloads threads TRUTH.json  4 threads x 1000 spans
+//   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
 //   span_workloads burst TRUTH.json    2 threads x 2 s of back-to-back spans
 //   span_workloads abort-exit|abort-kill|abort-thread TRUTH.json
 //                                      dies (or loses a thread) with spans open
@@ -297,6 +298,18 @@ void run_burst(json& truth, int threads, double seconds)
     _exit(3);
 }
 
+// Credentials where LLM applications put them: tags, headers, messages.
+void run_secrets(json& truth)
+{
+    auto span = tracer.trace_operation("llm", "call", "POST /v1/chat with api_key=sk-test-123");
+    span.set_tag("api_key", "sk-test-123");
+    span.set_tag("headers", "Authorization: Bearer tok-456");
+    span.set_tag("customer_id", "cust-789");
+    span.set_tag("prompt_tokens", 42);
+    span.record_error("AuthError", "login failed: password=hunter2");
+    truth["secrets"] = {"sk-test-123", "tok-456", "hunter2"};
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path)
@@ -335,6 +348,8 @@ int main(int argc, char** argv)
         run_threads(truth);
     else if (mode == "loop")
         run_loop(truth, argv[2]);
+    else if (mode == "secrets")
+        run_secrets(truth);
     else if (mode == "burst")
         run_burst(truth, 2, 2.0);
     else if (mode.rfind("abort-", 0) == 0)
