@@ -394,14 +394,19 @@ TEST_CASE("overload: records plus reported losses equal the spans produced, exac
           "[root][record]")
 {
     TempDir tmp;
-    RunResult res = run({LSTRACE_BIN, "record", "-b", "1", "-o", tmp.path("trace.jsonl"), "--",
+    // Guarantee the overload: the recorder and the producers share one CPU
+    // (the producers inherit it), the recorder at the lowest priority; the
+    // burst raises its own threads to the highest.
+    RunResult res = run({"/usr/bin/taskset", "-c", "0", "/usr/bin/nice", "-n", "19", LSTRACE_BIN,
+                         "record", "-b", "1", "-o", tmp.path("trace.jsonl"), "--",
                          WORKLOADS_BIN, "burst", tmp.path("truth.json")});
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
     const long produced = read_json(tmp.path("truth.json"))["spans"].get<long>();
     const auto records = read_jsonl(tmp.path("trace.jsonl"));
     const auto [recorded, lost, open] = summary_counts(res.err);
-    INFO("produced " << produced << ", recorded " << recorded << ", lost " << lost);
+    INFO("produced " << produced << ", recorded " << recorded << ", lost " << lost
+                     << ", records " << records.size());
     CHECK(static_cast<long>(records.size()) == recorded);
     CHECK(lost > 0);  // a 1 MiB buffer cannot hold this burst: the test must overload
     CHECK(open == 0);
