@@ -37,6 +37,10 @@ constexpr int kLaunchedGraceMs = 2000;
 // How often the ring buffer is drained when BPF does not wake us.
 constexpr int kDrainIntervalMs = 50;
 
+// Records handled per loop turn, so signals, timers and exits are seen
+// even while producers outrun the consumer (tens of milliseconds of work).
+constexpr std::size_t kRecordsPerDrain = 32768;
+
 enum class StopReason { none, signal, duration, targets_exited };
 
 sigset_t stop_signals()
@@ -141,7 +145,7 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
         if (grace_deadline && std::chrono::steady_clock::now() >= *grace_deadline)
             break;
         const auto ready = loop.wait(kDrainIntervalMs);
-        ring.drain();  // woken by BPF (a backlog) or by the timer
+        ring.drain(kRecordsPerDrain);  // woken by BPF (a backlog) or by the timer
         for (std::uint64_t tag : ready) {
             if (tag == kTagSignal) {
                 signalfd_siginfo si;

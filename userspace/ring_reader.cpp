@@ -9,6 +9,13 @@
 #include "errors.hpp"
 
 namespace lstrace {
+namespace {
+
+// Returned by the callback to stop ring_buffer__consume once the drain's
+// budget is spent; libbpf passes it back from ring_buffer__consume.
+constexpr int kBudgetSpent = -EAGAIN;
+
+}  // namespace
 
 void RingReader::Deleter::operator()(ring_buffer* rb) const noexcept
 {
@@ -32,9 +39,9 @@ int RingReader::on_record(void* ctx, void* data, std::size_t size)
         self->callback_(data, size);
     } catch (...) {
         self->failure_ = std::current_exception();
-        return -ECANCELED;  // stops ring_buffer__consume
+        return -ECANCELED;  // stops ring_buffer__consume (this record counts as read)
     }
-    return 0;
+    return --self->budget_ == 0 ? kBudgetSpent : 0;
 }
 
 int RingReader::epoll_fd() const
@@ -42,11 +49,14 @@ int RingReader::epoll_fd() const
     return ring_buffer__epoll_fd(rb_.get());
 }
 
-std::size_t RingReader::drain()
+std::size_t RingReader::drain(std::size_t max_records)
 {
-    int n = ring_buffer__consume(rb_.get());
+    budget_ = max_records;
+    const int n = ring_buffer__consume(rb_.get());
     if (failure_)
         std::rethrow_exception(std::exchange(failure_, nullptr));
+    if (n == kBudgetSpent)
+        return max_records;
     if (n < 0)
         throw FatalError(ExitCode::internal,
                          "reading the BPF ring buffer failed: " + libbpf_error_text(n));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -24,10 +25,12 @@ public:
     // Readable when records are waiting.
     int epoll_fd() const;
 
-    // Consumes every record available now; returns how many.  An exception
-    // thrown by the callback is rethrown here (it must not unwind through
-    // libbpf's C frames).
-    std::size_t drain();
+    // Consumes the records available now, at most `max_records` (BPF may
+    // produce faster than we consume: an unbounded drain would never return
+    // to the event loop); returns how many.  An exception thrown by the
+    // callback is rethrown here (it must not unwind through libbpf's C
+    // frames).
+    std::size_t drain(std::size_t max_records = SIZE_MAX);
 
 private:
     static int on_record(void* ctx, void* data, std::size_t size);
@@ -37,6 +40,7 @@ private:
     };
     Callback callback_;
     std::exception_ptr failure_;
+    std::size_t budget_ = 0;  // records left in this drain
     std::unique_ptr<ring_buffer, Deleter> rb_;
 };
 

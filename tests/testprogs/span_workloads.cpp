@@ -7,6 +7,8 @@
 //                                      nested, error and exception spans
 //   span_workloads threads TRUTH.json  4 threads x 1000 spans
 //   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
+//   span_workloads soak TRUTH.json     8 threads of checkable spans for
+//                                      $SOAK_SECONDS (default 60)
 //   span_workloads burst TRUTH.json    2 threads x 2 s of back-to-back spans
 //   span_workloads abort-exit|abort-kill|abort-thread TRUTH.json
 //                                      dies (or loses a thread) with spans open
@@ -313,6 +315,54 @@ void run_secrets(json& truth)
     truth["secrets"] = {"sk-test-123", "tok-456", "hunter2"};
 }
 
+// 8 threads doing checkable work inside spans for `seconds`, while a test
+// attaches and detaches recorders over and over.  Each span folds its
+// index into a per-thread hash; the same fold without spans must agree.
+void run_soak(json& truth, double seconds)
+{
+    constexpr int kThreads = 8;
+    const auto fold = [](std::uint64_t h, std::uint64_t i) {
+        return (h ^ (i * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    };
+    std::atomic<bool> stop{false};
+    std::vector<std::uint64_t> hashes(kThreads), counts(kThreads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < kThreads; ++t) {
+        workers.emplace_back([&, t] {
+            std::uint64_t h = static_cast<std::uint64_t>(t), i = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                auto outer = tracer.trace_operation("soak", "outer", "soak span");
+                outer.set_tag("i", static_cast<std::int64_t>(i));
+                {
+                    auto inner = tracer.trace_operation("soak", "inner", "nested soak span");
+                    h = fold(h, i++);
+                    if (i % 97 == 0)
+                        inner.record_error("SoakError", "every 97th span fails");
+                }
+                if (i % 64 == 0)
+                    usleep(100);  // let recorders in and out mid-span
+            }
+            hashes[t] = h;
+            counts[t] = i;
+        });
+    }
+    usleep(static_cast<useconds_t>(seconds * 1e6));
+    stop = true;
+    for (auto& w : workers)
+        w.join();
+    bool same = true;
+    std::uint64_t total = 0;
+    for (int t = 0; t < kThreads; ++t) {
+        std::uint64_t h = static_cast<std::uint64_t>(t);
+        for (std::uint64_t i = 0; i < counts[t]; ++i)
+            h = fold(h, i);
+        same = same && h == hashes[t];
+        total += counts[t];
+    }
+    truth["results_unchanged"] = same;
+    truth["spans"] = total;
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path)
@@ -351,6 +401,8 @@ int main(int argc, char** argv)
         run_threads(truth);
     else if (mode == "loop")
         run_loop(truth, argv[2]);
+    else if (mode == "soak")
+        run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "secrets")
         run_secrets(truth);
     else if (mode == "burst")

@@ -1,0 +1,53 @@
+// Tier 2 (root): a minute of spans from 8 threads while recorders attach and
+// detach over and over.  The traced process must never crash, and the work
+// it does inside spans must come out the same as without tracing.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "process_helpers.hpp"
+
+using namespace lstrace::test;
+
+TEST_CASE("soak: repeated attach and detach never disturbs a busy process", "[root][soak]")
+{
+    const char* env = std::getenv("SOAK_SECONDS");
+    const int seconds = env ? std::atoi(env) : 60;
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "soak", tmp.path("truth.json")});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    int recordings = 0, failed_recordings = 0, round = 0;
+    while (std::chrono::steady_clock::now() + std::chrono::milliseconds(1500) < until) {
+        const std::string duration = round++ % 2 ? "0.3" : "1";
+        // alternately stopped by its duration and by SIGKILL mid-recording
+        if (round % 3 == 0) {
+            const pid_t r = spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "--force",
+                                   "-o", tmp.path("trace.jsonl")});
+            usleep(400 * 1000);
+            kill(r, SIGKILL);
+            wait_for(r, 10);
+        } else {
+            const RunResult r = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "--force",
+                                     "-d", duration, "-o", tmp.path("trace.jsonl")});
+            failed_recordings += r.exit_code != 0;
+            if (r.exit_code != 0)
+                WARN(r.err);
+        }
+        ++recordings;
+        REQUIRE(kill(app, 0) == 0);  // still alive
+    }
+    const int status = wait_for(app, seconds + 30);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const auto truth = read_json(tmp.path("truth.json"));
+    INFO(recordings << " recordings, " << truth["spans"] << " spans");
+    CHECK(truth["results_unchanged"] == true);
+    CHECK(failed_recordings == 0);
+    CHECK(recordings >= seconds / 2);
+}
