@@ -612,3 +612,28 @@ TEST_CASE("secrets are redacted by default, in tags and in strings", "[root][rec
     CHECK(p["tags"]["api_key"] == "sk-test-123");
     CHECK_FALSE(p["metadata"].contains("redacted"));
 }
+
+TEST_CASE("SIGINT stops the recorder promptly even while producers outrun it",
+          "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({"/usr/bin/env", "SOAK_SECONDS=20", WORKLOADS_BIN, "soak",
+                             tmp.path("truth.json")});
+    usleep(300 * 1000);
+    const pid_t recorder =
+        spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
+    REQUIRE(wait_for_semaphore(app, 1, 10));
+    usleep(1000 * 1000);  // the ring buffer is full by now: 8 threads, 2 CPUs
+    const auto sent = std::chrono::steady_clock::now();
+    kill(recorder, SIGINT);
+    const int status = wait_for(recorder, 20);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    kill(app, SIGKILL);
+    wait_for(app, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    INFO("stopped " << seconds << " s after SIGINT");
+    CHECK(seconds < 5.0);
+    CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 1000);  // flushed, valid JSONL
+}
