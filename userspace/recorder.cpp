@@ -214,9 +214,10 @@ void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
                        std::vector<TracedProcess>& targets)
 {
     targets.push_back(launch_stopped(command));
-    const TracedProcess& child = targets.back();
-    require_langswarm_probes(child);
-    bpf.attach_process(child.pid, child.binary);
+    TracedProcess& child = targets.back();
+    find_probe_objects(child);
+    for (const std::string& object : child.probe_objects)
+        bpf.attach_process(child.pid, object);
     resume_launched(child);
 }
 
@@ -267,7 +268,7 @@ int run_record(const RecordOptions& options)
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
-        require_langswarm_probes(targets.back());
+        find_probe_objects(targets.back());
     }
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
@@ -296,7 +297,8 @@ int run_record(const RecordOptions& options)
         launch_and_attach(options.command, bpf, targets);
     } else {
         for (const TracedProcess& t : targets)
-            bpf.attach_process(t.pid, t.binary);
+            for (const std::string& object : t.probe_objects)
+                bpf.attach_process(t.pid, object);
     }
     // Loaded, attached, buffers mapped: nothing left that needs root's power.
     drop_capabilities();

@@ -12,8 +12,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "errors.hpp"
 #include "usdt/probe_notes.hpp"
+#include "usdt/probe_objects.hpp"
 
 namespace lstrace {
 namespace {
@@ -139,44 +142,84 @@ void resume_launched(const TracedProcess& process)
                              std::strerror(errno));
 }
 
-void require_langswarm_probes(const TracedProcess& process)
+namespace {
+
+// Whether `path` carries langswarm probes; throws when it carries an
+// incompatible set (missing probes, no semaphores) that could never record.
+bool has_usable_probes(const std::string& path, const std::vector<usdt::ProbeNote>& notes,
+                       int pid)
 {
-    auto notes = usdt::read_probe_notes(process.binary);
-    if (!notes)
+    const auto langswarm = usdt::probe_names(notes, usdt::kProvider);
+    if (langswarm.empty())
+        return false;
+    std::vector<std::string> missing;
+    for (const char* probe : usdt::kRequiredProbes)
+        if (!std::binary_search(langswarm.begin(), langswarm.end(),
+                                std::string(usdt::kProvider) + ":" + probe))
+            missing.push_back(std::string(usdt::kProvider) + ":" + probe);
+    if (!missing.empty())
+        throw FatalError(ExitCode::no_probes, path + " (PID " + std::to_string(pid) + ") lacks " +
+                                                  join(missing, ", ") +
+                                                  ": it was built with an incompatible lstrace "
+                                                  "header");
+    const bool all_have_semaphores =
+        std::all_of(notes.begin(), notes.end(), [](const usdt::ProbeNote& n) {
+            return n.provider != usdt::kProvider || n.semaphore != 0;
+        });
+    if (!all_have_semaphores)
+        throw FatalError(ExitCode::no_probes,
+                         path + " (PID " + std::to_string(pid) +
+                             ") has langswarm probes without USDT semaphores: it included "
+                             "<sys/sdt.h> before <lstrace/lstrace.h>, so recording could never "
+                             "be enabled");
+    return true;
+}
+
+std::string real_path(const std::string& link)
+{
+    char target[4096];
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+    return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : link;
+}
+
+}  // namespace
+
+void find_probe_objects(TracedProcess& process)
+{
+    auto exe_notes = usdt::read_probe_notes(process.binary);
+    if (!exe_notes)
         throw FatalError(ExitCode::no_probes, "cannot read probes of PID " +
                                                   std::to_string(process.pid) + ": " +
-                                                  notes.error().message);
-    const auto langswarm = usdt::probe_names(notes.value(), usdt::kProvider);
-    if (!langswarm.empty()) {
-        std::vector<std::string> missing;
-        for (const char* probe : usdt::kRequiredProbes)
-            if (!std::binary_search(langswarm.begin(), langswarm.end(),
-                                    std::string(usdt::kProvider) + ":" + probe))
-                missing.push_back(std::string(usdt::kProvider) + ":" + probe);
-        const bool all_have_semaphores =
-            std::all_of(notes->begin(), notes->end(), [](const usdt::ProbeNote& n) {
-                return n.provider != usdt::kProvider || n.semaphore != 0;
-            });
-        if (missing.empty() && all_have_semaphores)
-            return;
-        if (missing.empty())
-            throw FatalError(ExitCode::no_probes,
-                             process.binary + " (PID " + std::to_string(process.pid) +
-                                 ") has langswarm probes without USDT semaphores: it included "
-                                 "<sys/sdt.h> before <lstrace/lstrace.h>, so recording could "
-                                 "never be enabled");
-        throw FatalError(ExitCode::no_probes,
-                         process.binary + " (PID " + std::to_string(process.pid) +
-                             ") lacks " + join(missing, ", ") +
-                             ": it was built with an incompatible lstrace header");
+                                                  exe_notes.error().message);
+    const std::string exe_path = real_path(process.binary);
+    process.probe_objects.clear();
+    if (has_usable_probes(exe_path, exe_notes.value(), process.pid))
+        process.probe_objects.push_back(process.binary);
+
+    // Shared libraries: those mapped now, or, for a command stopped right
+    // after exec, those its loader is about to map (uprobes on a file take
+    // effect when it is mapped).
+    auto libs = process.launched ? usdt::needed_libraries(exe_path) : usdt::mapped_files(process.pid);
+    std::size_t lib_count = 0;
+    if (libs) {
+        for (const std::string& lib : libs.value()) {
+            if (lib == exe_path)
+                continue;
+            ++lib_count;
+            auto notes = usdt::read_probe_notes(lib);
+            if (notes && has_usable_probes(lib, notes.value(), process.pid))
+                process.probe_objects.push_back(lib);
+        }
+    } else {
+        spdlog::warn("cannot list the libraries of PID {}: {}", process.pid, libs.error().message);
     }
-    char target[4096];
-    const ssize_t n = ::readlink(process.binary.c_str(), target, sizeof(target) - 1);
-    const std::string path = n > 0 ? std::string(target, static_cast<std::size_t>(n)) : process.binary;
-    const auto others = usdt::probe_names(notes.value());
+    if (!process.probe_objects.empty())
+        return;
+    const auto others = usdt::probe_names(exe_notes.value());
     throw FatalError(ExitCode::no_probes,
-                     path + " (PID " + std::to_string(process.pid) +
-                         ") has no langswarm probes; " +
+                     exe_path + " (PID " + std::to_string(process.pid) +
+                         ") has no langswarm probes, nor do its " + std::to_string(lib_count) +
+                         " libraries; " +
                          (others.empty() ? std::string("it has no USDT probes at all")
                                          : "its USDT probes are: " + join(others, ", ")));
 }

@@ -18,6 +18,9 @@ struct TracedProcess {
     std::string binary;  // what libbpf attaches to: /proc/PID/exe
     UniqueFd pidfd;      // readable once the process has exited
     bool launched = false;
+    // The files whose langswarm probes get attached: the executable and/or
+    // shared libraries (filled by find_probe_objects)
+    std::vector<std::string> probe_objects;
 };
 
 // Throws FatalError(no_target) when the PID does not exist.
@@ -30,9 +33,11 @@ TracedProcess launch_stopped(const std::vector<std::string>& command);
 // Lets a launched process run.
 void resume_launched(const TracedProcess& process);
 
-// Throws FatalError(no_probes), listing the probes the binary does have,
-// when it declares no langswarm probe.
-void require_langswarm_probes(const TracedProcess& process);
+// Finds the langswarm probes of the process: in its executable and in the
+// shared libraries it maps (or, launched, is about to load).  Throws
+// FatalError(no_probes), listing the probes the executable does have, when
+// there are none, or when a file carries an incompatible set.
+void find_probe_objects(TracedProcess& process);
 
 // Reaps a launched child that has exited; returns "exit status N" or
 // "killed by signal NAME".

@@ -637,3 +637,39 @@ TEST_CASE("SIGINT stops the recorder promptly even while producers outrun it",
     CHECK(seconds < 5.0);
     CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 1000);  // flushed, valid JSONL
 }
+
+TEST_CASE("probes in a shared library are found and recorded, launched and attached",
+          "[root][record]")
+{
+    {
+        TempDir tmp;
+        Recording rec = record_command(tmp, {LIB_USER_BIN, "once", tmp.path("truth.json")});
+        INFO(rec.result.err);
+        REQUIRE(rec.result.exit_code == 0);
+        CHECK(read_json(tmp.path("truth.json"))["recorded_by_app"] == 5);
+        REQUIRE(rec.records.size() == 10);  // 5 x (outer + inner)
+        for (const json& r : rec.records) {
+            CHECK(r["metadata"]["tracer"] == "tests.lib");
+            if (r["operation"] == "inner")
+                CHECK_FALSE(r["parent_span_id"].is_null());
+        }
+    }
+    TempDir tmp;
+    const pid_t app = spawn({LIB_USER_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
+                         tmp.path("trace.jsonl"), "-d", "1"});
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    CHECK(records.size() >= 200);
+    std::vector<long> seqs;
+    for (const json& r : records)
+        if (r["operation"] == "outer")
+            seqs.push_back(r["tags"]["seq"].get<long>());
+    std::sort(seqs.begin(), seqs.end());
+    REQUIRE_FALSE(seqs.empty());
+    CHECK(seqs.back() - seqs.front() + 1 == static_cast<long>(seqs.size()));
+}
