@@ -43,6 +43,15 @@ const volatile __u64 page_size = 4096;
  * thread an irq_work and the consumer a context switch per span. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
+/* Modes where probes are attached for every process mapping a file (not
+ * per PID): then each program checks traced_tgids first.  follow_children
+ * adds the children of traced processes (fork) and stops a traced process
+ * at exec until the loader has attached its new image; trace_any_process
+ * (--binary) takes every process that hits a probe. */
+const volatile bool filter_tgids = false;
+const volatile bool follow_children = false;
+const volatile bool trace_any_process = false;
+
 /* span_start.flags bit (private to BPF): the span's begin event was lost,
  * so the span was counted as lost once and its end is not sent. */
 #define SPAN_BEGIN_LOST (1u << 31)
@@ -113,6 +122,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* Whether the calling process is one this recorder traces. */
+static __always_inline bool traced(__u32 tgid)
+{
+	if (!filter_tgids)
+		return true; /* probes attached per PID: the kernel filtered */
+	if (bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return true;
+	if (!trace_any_process)
+		return false;
+	const __u8 yes = 1;
+	bpf_map_update_elem(&traced_tgids, &tgid, &yes, BPF_NOEXIST);
+	return true;
+}
 
 static __always_inline __u64 submit_flags(void)
 {
@@ -202,8 +225,10 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 	     __u64 trace_id_lo, const char *tracer, const char *component, const char *operation,
 	     const char *description)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
+	if (!traced(id >> 32))
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
 	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct span_start start = { .ts_ns = now, .tid = (__u32)id };
 
@@ -236,8 +261,10 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 SEC("usdt")
 int BPF_USDT(on_span_end, __u64 span_id, int status)
 {
-	__u64 now = bpf_ktime_get_ns();
 	__u64 id = bpf_get_current_pid_tgid();
+	if (!traced(id >> 32))
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
 	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct lstrace_span_figures at_end = {};
 	bool have_cpu = read_figures(&at_end, (__u32)id, now);
@@ -294,6 +321,8 @@ SEC("usdt")
 int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
 	     const char *str)
 {
+	if (!traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	struct lstrace_span_tag_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_TAG);
@@ -316,6 +345,8 @@ int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 
 SEC("usdt")
 int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *message)
 {
+	if (!traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	struct lstrace_span_error_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_ERROR);
@@ -385,5 +416,55 @@ int BPF_PROG(on_thread_exit, struct task_struct *task, bool group_dead)
 	e->group_dead = group_dead;
 	/* a process's exit must reach the consumer promptly */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* --follow: a traced process's new child process is traced too. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (!follow_children)
+		return 0;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	if (ctgid == ptgid || !bpf_map_lookup_elem(&traced_tgids, &ptgid))
+		return 0; /* a new thread, or not ours */
+	const __u8 yes = 1;
+	bpf_map_update_elem(&traced_tgids, &ctgid, &yes, BPF_ANY);
+
+	struct lstrace_process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_PROCESS);
+		return 0;
+	}
+	fill_header(&e->hdr, LSTRACE_EV_PROCESS_FORK, 0, bpf_ktime_get_ns());
+	e->hdr.tgid = ctgid;
+	e->hdr.tid = ctgid;
+	e->parent_tgid = ptgid;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* --follow: a traced process that execs stops (SIGSTOP, before its first
+ * user instruction) until the recorder has attached to its new image and
+ * sends SIGCONT, so none of its spans is missed. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!follow_children)
+		return 0;
+	__u32 tgid = task->tgid;
+	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return 0;
+	struct lstrace_process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_PROCESS);
+		return 0; /* not stopped: better unrecorded than stuck */
+	}
+	fill_header(&e->hdr, LSTRACE_EV_PROCESS_EXEC, 0, bpf_ktime_get_ns());
+	e->parent_tgid = 0;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_send_signal(19 /* SIGSTOP */);
 	return 0;
 }

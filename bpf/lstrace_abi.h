@@ -35,6 +35,8 @@ enum lstrace_event_type {
 	LSTRACE_EV_SPAN_TAG = 3,
 	LSTRACE_EV_SPAN_ERROR = 4,
 	LSTRACE_EV_THREAD_EXIT = 5,
+	LSTRACE_EV_PROCESS_FORK = 6, /* --follow: hdr.tgid is the new child */
+	LSTRACE_EV_PROCESS_EXEC = 7, /* --follow: hdr.tgid exec'd and is stopped */
 };
 
 /* Bits of lstrace_event_header.flags. */
@@ -61,7 +63,8 @@ enum lstrace_counter {
 	LSTRACE_CNT_SPAN_MAP_FULL = 4,   /* no room for a begin snapshot */
 	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
 	LSTRACE_CNT_LOST_EXIT = 6,   /* ring buffer full at a thread exit */
-	LSTRACE_CNT_MAX = 7,
+	LSTRACE_CNT_LOST_PROCESS = 7, /* ring buffer full at a fork or exec (--follow) */
+	LSTRACE_CNT_MAX = 8,
 };
 
 struct lstrace_event_header {
@@ -132,6 +135,13 @@ struct lstrace_thread_exit_event {
 	struct lstrace_event_header hdr;
 	__s32 exit_code;  /* wait(2) status: (code << 8) | termsig, 0x80 if core */
 	__u32 group_dead; /* the last thread: the process is gone */
+};
+
+/* PROCESS_FORK / PROCESS_EXEC (--follow). */
+struct lstrace_process_event {
+	struct lstrace_event_header hdr;
+	__u32 parent_tgid; /* FORK: the traced parent */
+	__u32 pad;
 };
 
 #endif /* LSTRACE_ABI_H */

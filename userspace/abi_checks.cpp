@@ -39,3 +39,8 @@ static_assert(offsetof(lstrace_span_tag_event, str) == 48 + LSTRACE_NAME_LEN);
 static_assert(sizeof(lstrace_span_error_event) == 32 + LSTRACE_NAME_LEN + LSTRACE_VALUE_LEN);
 static_assert(offsetof(lstrace_span_error_event, error_type) == 32);
 static_assert(offsetof(lstrace_span_error_event, message) == 32 + LSTRACE_NAME_LEN);
+
+static_assert(sizeof(lstrace_thread_exit_event) == 32 + 8);
+static_assert(offsetof(lstrace_thread_exit_event, exit_code) == 32);
+static_assert(sizeof(lstrace_process_event) == 32 + 8);
+static_assert(offsetof(lstrace_process_event, parent_tgid) == 32);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -52,6 +53,10 @@ BpfSession::BpfSession(const BpfConfig& config)
         throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
     skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));
     skel_->rodata->wakeup_bytes = config.wakeup_bytes;
+    all_processes_ = config.follow_children || config.any_process;
+    skel_->rodata->filter_tgids = all_processes_;
+    skel_->rodata->follow_children = config.follow_children;
+    skel_->rodata->trace_any_process = config.any_process;
     const int ncpus = libbpf_num_possible_cpus();
     if (ncpus <= 0)
         throw FatalError(ExitCode::bpf,
@@ -71,7 +76,8 @@ BpfSession::~BpfSession() = default;
 
 void BpfSession::attach_scheduler()
 {
-    for (bpf_program* prog : {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit}) {
+    for (bpf_program* prog : {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit,
+                              skel_->progs.on_fork, skel_->progs.on_exec}) {
         bpf_link* link = bpf_program__attach(prog);
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach ") +
@@ -81,13 +87,24 @@ void BpfSession::attach_scheduler()
     }
 }
 
-void BpfSession::attach_process(int pid, const std::string& binary)
+void BpfSession::trace_process(int pid)
 {
     const __u32 tgid = static_cast<__u32>(pid);
     const __u8 yes = 1;
     if (bpf_map_update_elem(bpf_map__fd(skel_->maps.traced_tgids), &tgid, &yes, BPF_ANY) != 0)
         throw FatalError(ExitCode::bpf, "cannot register PID " + std::to_string(pid) + ": " +
                                             libbpf_error_text(-errno));
+}
+
+void BpfSession::attach_process(int pid, const std::string& object)
+{
+    if (pid > 0)
+        trace_process(pid);
+    // Every-process mode: one attachment per file serves all processes.
+    const int attach_pid = all_processes_ ? -1 : pid;
+    const std::string key = std::to_string(attach_pid) + ":" + object;
+    if (std::find(attached_.begin(), attached_.end(), key) != attached_.end())
+        return;
     const struct {
         bpf_program* prog;
         const char* probe;
@@ -99,16 +116,17 @@ void BpfSession::attach_process(int pid, const std::string& binary)
         {skel_->progs.on_recording_gate, usdt::kRequiredProbes[4]},
     };
     for (const auto& p : order) {
-        bpf_link* link = bpf_program__attach_usdt(p.prog, pid, binary.c_str(), usdt::kProvider,
-                                                  p.probe, nullptr);
+        bpf_link* link = bpf_program__attach_usdt(p.prog, attach_pid, object.c_str(),
+                                                  usdt::kProvider, p.probe, nullptr);
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach to langswarm:") +
-                                                p.probe + " in " + binary + " (pid " +
-                                                std::to_string(pid) +
+                                                p.probe + " in " + object + " (pid " +
+                                                std::to_string(attach_pid) +
                                                 "): " + libbpf_error_text(-errno));
-        spdlog::debug("attached langswarm:{} in {} (pid {})", p.probe, binary, pid);
+        spdlog::debug("attached langswarm:{} in {} (pid {})", p.probe, object, attach_pid);
         links_.emplace_back(link);
     }
+    attached_.push_back(key);
 }
 
 void BpfSession::detach()
@@ -117,6 +135,7 @@ void BpfSession::detach()
     for (auto it = links_.rbegin(); it != links_.rend(); ++it)
         it->reset();
     links_.clear();
+    attached_.clear();
 }
 
 bool BpfSession::end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const

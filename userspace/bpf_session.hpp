@@ -27,6 +27,10 @@ struct BpfConfig {
     std::uint32_t wakeup_bytes = 2u << 20;
     // BTF for CO-RE; empty: the running kernel's /sys/kernel/btf/vmlinux
     std::string btf_path;
+    // --follow: children of traced processes are traced, across exec
+    bool follow_children = false;
+    // --binary: every process that runs or maps the attached files
+    bool any_process = false;
 };
 
 class BpfSession {
@@ -40,12 +44,17 @@ public:
     // The scheduler tracepoints that keep per-thread CPU clocks.
     void attach_scheduler();
 
-    // All langswarm probes of `binary` in process `pid`.  langswarm:recording
-    // is attached last: its semaphore is what the application checks before
-    // starting a span, so once it is set every other probe is live.  A
-    // uprobe raises its semaphore before its program is connected, so no
-    // probe can be its own gate.
-    void attach_process(int pid, const std::string& binary);
+    // All langswarm probes of `object` (an executable or shared library) for
+    // process `pid` (per PID; or, with follow_children / any_process, once
+    // per file for every process, filtered in BPF; pid <= 0 registers none).
+    // langswarm:recording is attached last: its semaphore is what the
+    // application checks before starting a span, so once it is set every
+    // other probe is live.  A uprobe raises its semaphore before its program
+    // is connected, so no probe can be its own gate.
+    void attach_process(int pid, const std::string& object);
+
+    // Registers a process as traced (the BPF programs' filter).
+    void trace_process(int pid);
 
     // Detaches every probe (the application sees enabled() turn false).
     void detach();
@@ -74,6 +83,8 @@ private:
 
     std::unique_ptr<lstrace_bpf, SkeletonDeleter> skel_;
     std::vector<LinkPtr> links_; // after skel_: destroyed first
+    std::vector<std::string> attached_;  // "pid:file" already attached
+    bool all_processes_ = false;
 };
 
 // libbpf's text for a negative error code.

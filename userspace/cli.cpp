@@ -79,6 +79,8 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         {"force", no_argument, nullptr, 'f'},
         {"btf", required_argument, nullptr, 'B'},
         {"no-redact", no_argument, nullptr, 'N'},
+        {"binary", required_argument, nullptr, 'X'},
+        {"follow", no_argument, nullptr, 'F'},
         {"redact-keys", required_argument, nullptr, 'K'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
@@ -127,6 +129,14 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         case 'N':
             o.redact = false;
             break;
+        case 'X':
+            if (!*optarg)
+                usage_error("--binary needs a file name");
+            o.binary = optarg;
+            break;
+        case 'F':
+            o.follow = true;
+            break;
         case 'K': {
             std::stringstream keys(optarg);
             std::string key;
@@ -148,10 +158,13 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
     // the same PID twice would attach every probe twice
     std::sort(o.pids.begin(), o.pids.end());
     o.pids.erase(std::unique(o.pids.begin(), o.pids.end()), o.pids.end());
-    if (o.pids.empty() && o.command.empty())
-        usage_error("record needs -p PID or a command to launch");
-    if (!o.pids.empty() && !o.command.empty())
-        usage_error("-p and a command to launch cannot be combined");
+    const int target_kinds = !o.pids.empty() + !o.command.empty() + !o.binary.empty();
+    if (target_kinds == 0)
+        usage_error("record needs -p PID, --binary PATH or a command to launch");
+    if (target_kinds > 1)
+        usage_error("-p, --binary and a command to launch cannot be combined");
+    if (o.follow && !o.binary.empty())
+        usage_error("--follow goes with -p or a command, not --binary");
     o.verbose = verbose;
     return o;
 }
@@ -257,12 +270,18 @@ const char* help_text()
 USAGE
   lstrace-bpf record [OPTIONS] -p PID[,PID...]     attach to running processes
   lstrace-bpf record [OPTIONS] [--] COMMAND [ARGS]  launch COMMAND and trace it
+  lstrace-bpf record [OPTIONS] --binary PATH        every process running PATH, now and later
   lstrace-bpf list PATH | -p PID                    list the USDT probes of a binary
   lstrace-bpf summary TRACE.jsonl                   per-operation table of a trace
   lstrace-bpf --help | --version
 
 RECORD OPTIONS
   -p, --pid PID[,PID...]  processes to attach to (no restart needed)
+      --binary PATH       trace every process that runs (or maps) PATH, now and
+                          later, until stopped
+      --follow            trace the children of traced processes too (fork and
+                          exec; an exec'ing child waits, stopped, until its new
+                          image is attached)
   -o, --output FILE       JSONL trace file, one record per finished span
                           (default: trace.jsonl; '-' writes to standard output)
   -d, --duration SECONDS  stop after this long (default: until Ctrl-C, SIGTERM,

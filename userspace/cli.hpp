@@ -11,6 +11,8 @@ namespace lstrace {
 
 struct RecordOptions {
     std::vector<int> pids;                // -p PID[,PID...]
+    std::string binary;                   // --binary PATH: every process running it
+    bool follow = false;                  // --follow: children too
     std::vector<std::string> command;     // after --
     std::string output = "trace.jsonl";   // -o FILE, "-" for stdout
     std::optional<double> duration_s;     // --duration SECONDS

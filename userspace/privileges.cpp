@@ -5,17 +5,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "errors.hpp"
 
 namespace lstrace {
 namespace {
 
-constexpr int kKeep = CAP_DAC_OVERRIDE;
 
 [[noreturn]] void drop_failed(const std::string& what)
 {
@@ -33,11 +34,18 @@ int last_capability()
 
 }  // namespace
 
-void drop_capabilities()
+void drop_capabilities(bool keep_attach)
 {
+    std::vector<int> keep = {CAP_DAC_OVERRIDE};
+    if (keep_attach)
+        // CAP_SYS_ADMIN too: creating a uprobe at run time was refused
+        // with CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE alone (EACCES, seen
+        // on 6.18)
+        keep.insert(keep.end(), {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_SYS_ADMIN});
+    const auto kept = [&](int cap) { return std::find(keep.begin(), keep.end(), cap) != keep.end(); };
     const int last = last_capability();
     for (int cap = 0; cap <= last; ++cap) {
-        if (cap == kKeep)
+        if (kept(cap))
             continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
             drop_failed("bounding set");
@@ -49,7 +57,10 @@ void drop_capabilities()
 
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-    data[kKeep / 32].effective = data[kKeep / 32].permitted = 1u << (kKeep % 32);
+    for (int cap : keep) {
+        data[cap / 32].effective |= 1u << (cap % 32);
+        data[cap / 32].permitted |= 1u << (cap % 32);
+    }
     if (::syscall(SYS_capset, &header, data) != 0)
         drop_failed("capset");
 

@@ -10,8 +10,13 @@
 
 namespace lstrace {
 
-// Throws FatalError(ExitCode::permission) if the drop fails or does not
-// hold: a recorder that cannot shed its privileges does not run.
-void drop_capabilities();
+// `keep_attach`: --follow attaches to the new image of a process that
+// execs, so it also keeps CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE (to read
+// that process's /proc entries) and CAP_SYS_ADMIN (the kernel asked for it
+// when creating uprobes at run time); still no_new_privs and a reduced
+// bounding set.  Throws FatalError(ExitCode::permission)
+// if the drop fails or does not hold: a recorder that cannot shed its
+// privileges does not run.
+void drop_capabilities(bool keep_attach);
 
 }  // namespace lstrace

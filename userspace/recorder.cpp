@@ -20,12 +20,14 @@
 #include "clock.hpp"
 #include "correlator.hpp"
 #include "errors.hpp"
+#include "follower.hpp"
 #include "privileges.hpp"
 #include "redactor.hpp"
 #include "ring_reader.hpp"
 #include "target.hpp"
 #include "trace_format.hpp"
 #include "trace_output.hpp"
+#include "usdt/probe_notes.hpp"
 
 namespace lstrace {
 namespace {
@@ -134,18 +136,27 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
         timer = make_duration_timer(*duration_s);
         loop.add(timer.get(), kTagTimer);
     }
-    for (std::size_t i = 0; i < targets.size(); ++i)
-        loop.add(targets[i].pidfd.get(), kTagTargetBase + i);
-
-    std::size_t running = targets.size();
-    std::vector<bool> exited(targets.size(), false);
+    // Targets can be added while streaming (--follow adopts children).
+    std::size_t running = 0;
+    std::vector<bool> exited;
+    const auto watch_new_targets = [&] {
+        for (std::size_t i = exited.size(); i < targets.size(); ++i) {
+            loop.add(targets[i].pidfd.get(), kTagTargetBase + i);
+            exited.push_back(false);
+            ++running;
+        }
+    };
+    watch_new_targets();
+    // --binary has no targets of its own: it runs until stopped
+    const bool until_stopped = targets.empty();
     StopReason reason = StopReason::none;
     std::optional<std::chrono::steady_clock::time_point> grace_deadline;
-    while (running > 0) {
+    while (running > 0 || until_stopped) {
         if (grace_deadline && std::chrono::steady_clock::now() >= *grace_deadline)
             break;
         const auto ready = loop.wait(kDrainIntervalMs);
         ring.drain(kRecordsPerDrain);  // woken by BPF (a backlog) or by the timer
+        watch_new_targets();
         for (std::uint64_t tag : ready) {
             if (tag == kTagSignal) {
                 signalfd_siginfo si;
@@ -215,10 +226,21 @@ void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
 {
     targets.push_back(launch_stopped(command));
     TracedProcess& child = targets.back();
-    find_probe_objects(child);
+    find_probe_objects(child, /*stopped_at_exec=*/true);
     for (const std::string& object : child.probe_objects)
         bpf.attach_process(child.pid, object);
     resume_launched(child);
+}
+
+// --binary: the file's probes, for every process that maps it.
+void attach_binary(const std::string& path, BpfSession& bpf)
+{
+    auto notes = usdt::read_probe_notes(path);
+    if (!notes)
+        throw FatalError(ExitCode::no_target, notes.error().message);
+    if (usdt::probe_names(notes.value(), usdt::kProvider).empty())
+        throw FatalError(ExitCode::no_probes, path + " has no langswarm probes");
+    bpf.attach_process(0, path);
 }
 
 void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
@@ -268,13 +290,13 @@ int run_record(const RecordOptions& options)
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
-        find_probe_objects(targets.back());
+        find_probe_objects(targets.back(), /*stopped_at_exec=*/false);
     }
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
     // drains every kDrainIntervalMs.
-    BpfSession bpf(
-        BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8, options.btf_path});
+    BpfSession bpf(BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8,
+                             options.btf_path, options.follow, !options.binary.empty()});
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
@@ -289,19 +311,24 @@ int run_record(const RecordOptions& options)
             output.write(line);
         },
         [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); });
-    RingReader ring(bpf.events_map_fd(),
-                    [&](const void* data, std::size_t size) { correlator.consume(data, size); });
+    Follower follower(bpf, targets);
+    RingReader ring(bpf.events_map_fd(), [&](const void* data, std::size_t size) {
+        if (!options.follow || !follower.consume(data, size))
+            correlator.consume(data, size);
+    });
 
     LaunchedCommands launched(targets);
     if (!options.command.empty()) {
         launch_and_attach(options.command, bpf, targets);
+    } else if (!options.binary.empty()) {
+        attach_binary(options.binary, bpf);
     } else {
         for (const TracedProcess& t : targets)
             for (const std::string& object : t.probe_objects)
                 bpf.attach_process(t.pid, object);
     }
     // Loaded, attached, buffers mapped: nothing left that needs root's power.
-    drop_capabilities();
+    drop_capabilities(/*keep_attach=*/options.follow);
     const auto attached_at = std::chrono::steady_clock::now();
     spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
 

@@ -184,7 +184,8 @@ std::string real_path(const std::string& link)
 
 }  // namespace
 
-void find_probe_objects(TracedProcess& process)
+
+void find_probe_objects(TracedProcess& process, bool stopped_at_exec)
 {
     auto exe_notes = usdt::read_probe_notes(process.binary);
     if (!exe_notes)
@@ -199,7 +200,7 @@ void find_probe_objects(TracedProcess& process)
     // Shared libraries: those mapped now, or, for a command stopped right
     // after exec, those its loader is about to map (uprobes on a file take
     // effect when it is mapped).
-    auto libs = process.launched ? usdt::needed_libraries(exe_path) : usdt::mapped_files(process.pid);
+    auto libs = stopped_at_exec ? usdt::needed_libraries(exe_path) : usdt::mapped_files(process.pid);
     std::size_t lib_count = 0;
     if (libs) {
         for (const std::string& lib : libs.value()) {

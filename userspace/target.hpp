@@ -37,7 +37,9 @@ void resume_launched(const TracedProcess& process);
 // shared libraries it maps (or, launched, is about to load).  Throws
 // FatalError(no_probes), listing the probes the executable does have, when
 // there are none, or when a file carries an incompatible set.
-void find_probe_objects(TracedProcess& process);
+// `stopped_at_exec`: the process is stopped right after execve (launched,
+// or followed), so its libraries are the ones its loader will map.
+void find_probe_objects(TracedProcess& process, bool stopped_at_exec);
 
 // Reaps a launched child that has exited; returns "exit status N" or
 // "killed by signal NAME".

@@ -673,3 +673,60 @@ TEST_CASE("probes in a shared library are found and recorded, launched and attac
     REQUIRE_FALSE(seqs.empty());
     CHECK(seqs.back() - seqs.front() + 1 == static_cast<long>(seqs.size()));
 }
+
+TEST_CASE("follow mode traces forked children and children that exec another program",
+          "[root][record]")
+{
+    TempDir tmp;
+    RunResult res = run({LSTRACE_BIN, "record", "--follow", "-o", tmp.path("trace.jsonl"), "--",
+                         WORKLOADS_BIN, "family", tmp.path("truth.json"), C_SPANS_BIN});
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const json truth = read_json(tmp.path("truth.json"));
+    CHECK(truth["children_ok"] == true);
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    std::map<std::string, std::string> pid_of;  // operation -> process_id
+    for (const json& r : records)
+        pid_of[r["operation"].get<std::string>()] = r["metadata"]["process_id"];
+    INFO(records.size() << " records");
+    CHECK(pid_of["parent"] == std::to_string(truth["parent_pid"].get<int>()));
+    CHECK(pid_of["forked"] == std::to_string(truth["forked_pid"].get<int>()));
+    // after exec: c_spans' own spans, in the child's (unchanged) PID
+    CHECK(pid_of["child"] == std::to_string(truth["execd_pid"].get<int>()));
+    CHECK(read_json(tmp.path("truth.json.exec.json"))["pid"] == truth["execd_pid"]);
+    CHECK(records.size() == 4);  // family.parent, family.forked, c parent + child
+
+    // and without --follow only the parent's span
+    TempDir plain;
+    RunResult alone = run({LSTRACE_BIN, "record", "-o", plain.path("trace.jsonl"), "--",
+                           WORKLOADS_BIN, "family", plain.path("truth.json"), C_SPANS_BIN});
+    REQUIRE(alone.exit_code == 0);
+    const auto only = read_jsonl(plain.path("trace.jsonl"));
+    REQUIRE(only.size() == 1);
+    CHECK(only[0]["operation"] == "parent");
+}
+
+TEST_CASE("binary mode traces every process running the file, started before or after",
+          "[root][record]")
+{
+    TempDir tmp;
+    const pid_t before = spawn({WORKLOADS_BIN, "loop", tmp.path("before.json")});
+    REQUIRE(wait_for_file(tmp.path("before.json.ready"), 10));
+    const pid_t recorder = spawn({LSTRACE_BIN, "record", "--binary", WORKLOADS_BIN, "-o",
+                                  tmp.path("trace.jsonl"), "-d", "2"});
+    REQUIRE(wait_for_semaphore(before, 1, 10));
+    const pid_t after = spawn({WORKLOADS_BIN, "loop", tmp.path("after.json")});
+    REQUIRE(wait_for_file(tmp.path("after.json.ready"), 10));
+    const int rs = wait_for(recorder, 20);
+    kill(before, SIGTERM);
+    kill(after, SIGTERM);
+    wait_for(before, 10);
+    wait_for(after, 10);
+    REQUIRE(WIFEXITED(rs));
+    CHECK(WEXITSTATUS(rs) == 0);
+    std::set<std::string> pids;
+    for (const json& r : read_jsonl(tmp.path("trace.jsonl")))
+        pids.insert(r["metadata"]["process_id"].get<std::string>());
+    CHECK(pids.count(std::to_string(before)) == 1);
+    CHECK(pids.count(std::to_string(after)) == 1);
+}

@@ -7,6 +7,8 @@
 //                                      nested, error and exception spans
 //   span_workloads threads TRUTH.json  4 threads x 1000 spans
 //   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
+//   span_workloads family TRUTH.json EXEC  fork a child with a span, and a
+//                                      child that execs EXEC (--follow)
 //   span_workloads soak TRUTH.json     8 threads of checkable spans for
 //                                      $SOAK_SECONDS (default 60)
 //   span_workloads burst TRUTH.json    2 threads x 2 s of back-to-back spans
@@ -20,6 +22,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,6 +366,33 @@ void run_soak(json& truth, double seconds)
     truth["spans"] = total;
 }
 
+// A process family for --follow: a span in the parent around a forked child
+// with a span of its own, and a child that execs another instrumented
+// program (`exec_path`, given its own truth file).
+void run_family(json& truth, const std::string& truth_path, const std::string& exec_path)
+{
+    auto parent = tracer.trace_operation("family", "parent", "around the children");
+    truth["parent_pid"] = getpid();
+    const pid_t forked = fork();
+    if (forked == 0) {
+        { auto span = tracer.trace_operation("family", "forked", "in a forked child"); }
+        _exit(0);
+    }
+    const pid_t execd = fork();
+    if (execd == 0) {
+        const std::string child_truth = truth_path + ".exec.json";
+        execl(exec_path.c_str(), exec_path.c_str(), child_truth.c_str(), nullptr);
+        _exit(127);
+    }
+    int s1 = 0, s2 = 0;
+    waitpid(forked, &s1, 0);
+    waitpid(execd, &s2, 0);
+    truth["forked_pid"] = forked;
+    truth["execd_pid"] = execd;
+    truth["children_ok"] = WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) &&
+                           WEXITSTATUS(s2) == 0;
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path)
@@ -389,8 +419,8 @@ void run_loop(json& truth, const std::string& truth_path)
 
 int main(int argc, char** argv)
 {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: %s all|threads|loop|burst TRUTH.json\n", argv[0]);
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: %s MODE TRUTH.json [ARG]\n", argv[0]);
         return 2;
     }
     const std::string mode = argv[1];
@@ -403,6 +433,8 @@ int main(int argc, char** argv)
         run_loop(truth, argv[2]);
     else if (mode == "soak")
         run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
+    else if (mode == "family" && argc == 4)
+        run_family(truth, argv[2], argv[3]);
     else if (mode == "secrets")
         run_secrets(truth);
     else if (mode == "burst")
