@@ -204,6 +204,16 @@ static __always_inline void fill_header(struct lstrace_event_header *h, __u16 ty
 	h->span_id = span_id;
 }
 
+/* The id of `pid` in the innermost PID namespace it belongs to. */
+static __always_inline __u32 ns_id(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &pid->numbers[level]);
+	return up.nr;
+}
+
 /* Copies a user string; flags truncation when it filled the whole field. */
 static __always_inline __u32 copy_user_str(char *dst, __u32 size, const char *src)
 {
@@ -246,6 +256,9 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 		return 0;
 
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
+	struct task_struct *task = bpf_get_current_task_btf();
+	e->ns_tid = ns_id(task->thread_pid);
+	e->ns_tgid = ns_id(task->group_leader->thread_pid);
 	e->parent_span_id = parent_span_id;
 	e->trace_id_hi = trace_id_hi;
 	e->trace_id_lo = trace_id_lo;

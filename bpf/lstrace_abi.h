@@ -99,6 +99,8 @@ struct lstrace_span_begin_event {
 	__u64 parent_span_id; /* 0: root span */
 	__u64 trace_id_hi;
 	__u64 trace_id_lo;
+	__u32 ns_tgid; /* process and thread ids in the process's own PID */
+	__u32 ns_tid;  /* namespace (equal to hdr's in the host's) */
 	char tracer[LSTRACE_NAME_LEN];
 	char component[LSTRACE_NAME_LEN];
 	char operation[LSTRACE_NAME_LEN];

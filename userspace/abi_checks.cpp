@@ -16,12 +16,14 @@ static_assert(offsetof(lstrace_event_header, span_id) == 24);
 static_assert(sizeof(lstrace_span_figures) == 12 * 8);
 static_assert(offsetof(lstrace_span_figures, rss_bytes) == 11 * 8);
 
-static_assert(sizeof(lstrace_span_begin_event) == 32 + 24 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
+static_assert(sizeof(lstrace_span_begin_event) == 32 + 32 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
 static_assert(offsetof(lstrace_span_begin_event, parent_span_id) == 32);
-static_assert(offsetof(lstrace_span_begin_event, tracer) == 56);
-static_assert(offsetof(lstrace_span_begin_event, component) == 56 + LSTRACE_NAME_LEN);
-static_assert(offsetof(lstrace_span_begin_event, operation) == 56 + 2 * LSTRACE_NAME_LEN);
-static_assert(offsetof(lstrace_span_begin_event, description) == 56 + 3 * LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, ns_tgid) == 56);
+static_assert(offsetof(lstrace_span_begin_event, ns_tid) == 60);
+static_assert(offsetof(lstrace_span_begin_event, tracer) == 64);
+static_assert(offsetof(lstrace_span_begin_event, component) == 64 + LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, operation) == 64 + 2 * LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, description) == 64 + 3 * LSTRACE_NAME_LEN);
 
 static_assert(sizeof(lstrace_span_end_event) == 32 + 16 + 12 * 8 + 8);
 static_assert(offsetof(lstrace_span_end_event, begin_ts_ns) == 32);

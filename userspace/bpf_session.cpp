@@ -66,6 +66,10 @@ BpfSession::BpfSession(const BpfConfig& config)
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
     err = lstrace_bpf__load(skel_.get());
+    if (err == -EPERM || err == -EACCES)
+        throw FatalError(ExitCode::permission,
+                         "not permitted to load BPF programs (" + libbpf_error_text(err) +
+                             "): recording needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
     if (err)
         throw FatalError(ExitCode::bpf,
                          "the kernel refused the BPF programs: " + libbpf_error_text(err) +

@@ -79,6 +79,8 @@ void Correlator::on_begin(const lstrace_span_begin_event& e)
     SpanRecord r;
     r.tgid = e.hdr.tgid;
     r.tid = e.hdr.tid;
+    r.ns_tgid = e.ns_tgid;
+    r.ns_tid = e.ns_tid;
     r.span_id = e.hdr.span_id;
     r.parent_span_id = e.parent_span_id;
     r.trace_id_hi = e.trace_id_hi;

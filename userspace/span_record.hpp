@@ -27,6 +27,8 @@ struct SpanError {
 struct SpanRecord {
     std::uint32_t tgid = 0;
     std::uint32_t tid = 0;          // thread that began the span
+    std::uint32_t ns_tgid = 0;      // the same in the process's own PID namespace
+    std::uint32_t ns_tid = 0;
     std::uint64_t span_id = 0;
     std::uint64_t parent_span_id = 0; // 0: root
     std::uint64_t trace_id_hi = 0;

@@ -211,6 +211,13 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
     w.value(std::to_string(s.tid));
     w.key("process_id");
     w.value(std::to_string(s.tgid));
+    // in a container, the ids the process sees itself
+    if (s.ns_tgid && (s.ns_tgid != s.tgid || s.ns_tid != s.tid)) {
+        w.key("ns_thread_id");
+        w.value(std::to_string(s.ns_tid));
+        w.key("ns_process_id");
+        w.value(std::to_string(s.ns_tgid));
+    }
     w.key("memory_usage");
     w.value(static_cast<std::int64_t>(s.rss_end_bytes));
     w.key("cpu_usage");

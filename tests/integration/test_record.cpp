@@ -494,6 +494,16 @@ TEST_CASE("a recorder killed with SIGKILL leaves the process untraced and runnin
     kill(recorder, SIGKILL);
     wait_for(recorder, 10);
     CHECK(wait_for_semaphore(app, 0, 5));  // the kernel dropped the uprobes with the recorder
+    // and none of our BPF programs is left loaded (a program outlives its
+    // loader only while a link or pin holds it)
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; ++i, usleep(100 * 1000)) {
+        const RunResult progs = run({"/usr/sbin/bpftool", "prog", "show"});
+        REQUIRE(progs.exit_code == 0);
+        gone = progs.out.find("name on_span_begin") == std::string::npos &&
+               progs.out.find("name on_sched_switch") == std::string::npos;
+    }
+    CHECK(gone);
     usleep(200 * 1000);
     CHECK(kill(app, 0) == 0);  // still running
     kill(app, SIGTERM);
@@ -729,4 +739,33 @@ TEST_CASE("binary mode traces every process running the file, started before or 
         pids.insert(r["metadata"]["process_id"].get<std::string>());
     CHECK(pids.count(std::to_string(before)) == 1);
     CHECK(pids.count(std::to_string(after)) == 1);
+}
+
+TEST_CASE("a process in another PID namespace: host and namespace PIDs", "[root][record]")
+{
+    TempDir tmp;
+    const pid_t unshare = spawn({"/usr/bin/unshare", "--pid", "--fork", "--mount-proc",
+                                 WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    // the workload is unshare's child: PID 1 inside, something else outside
+    const std::string children =
+        read_text("/proc/" + std::to_string(unshare) + "/task/" + std::to_string(unshare) +
+                  "/children");
+    const int host_pid = std::atoi(children.c_str());
+    REQUIRE(host_pid > 0);
+    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(host_pid), "-o",
+                         tmp.path("trace.jsonl"), "-d", "1"});
+    kill(host_pid, SIGTERM);
+    wait_for(unshare, 10);
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    REQUIRE(records.size() >= 100);
+    const std::string ns_pid = std::to_string(std::atoi(read_text(tmp.path("truth.json.ready")).c_str()));
+    CHECK(ns_pid == "1");
+    for (const json& r : {records.front(), records.back()}) {
+        CHECK(r["metadata"]["process_id"] == std::to_string(host_pid));
+        CHECK(r["metadata"]["ns_process_id"] == ns_pid);
+        CHECK(r["metadata"]["ns_thread_id"] == ns_pid);
+    }
 }

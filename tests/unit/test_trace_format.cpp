@@ -208,7 +208,10 @@ TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[fo
     check_object(j["metadata"], schema["properties"]["metadata"], "metadata");
     check_object(j["resources"], schema["properties"]["resources"], "resources");
     s.flags = LSTRACE_F_THREAD_CHANGED;
+    s.ns_tgid = 1;
+    s.ns_tid = 1;
     const json moved = json::parse(to_json_line(s, 0));
+    CHECK(moved["metadata"]["ns_process_id"] == "1");
     check_object(moved["metadata"], schema["properties"]["metadata"], "metadata");
     for (const char* tag : {"success", "error_type", "error_message", "error_count",
                             "execution_time_category", "memory_category"}) {
