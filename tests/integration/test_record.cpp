@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -307,8 +308,11 @@ TEST_CASE("the C API records spans, tags of every type and errors", "[root][reco
           std::to_string(read_json(tmp.path("truth.json"))["pid"].get<int>()));
 }
 
-TEST_CASE("SIGINT stops the recorder with every record flushed", "[root][record]")
+TEST_CASE("SIGINT, SIGTERM and SIGHUP stop the recorder with every record flushed",
+          "[root][record]")
 {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    INFO("signal " << sig);
     TempDir tmp;
     const std::string truth_path = tmp.path("truth.json");
     const pid_t app = spawn({WORKLOADS_BIN, "loop", truth_path});
@@ -316,7 +320,7 @@ TEST_CASE("SIGINT stops the recorder with every record flushed", "[root][record]
     const pid_t recorder =
         spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("trace.jsonl")});
     usleep(1500 * 1000);
-    kill(recorder, SIGINT);
+    kill(recorder, sig);
     const int status = wait_for(recorder, 10);
     kill(app, SIGTERM);
     wait_for(app, 10);
@@ -324,6 +328,61 @@ TEST_CASE("SIGINT stops the recorder with every record flushed", "[root][record]
     CHECK(WEXITSTATUS(status) == 0);
     const auto records = read_jsonl(tmp.path("trace.jsonl"));  // complete, valid lines
     CHECK(records.size() >= 100);
+  }
+}
+
+TEST_CASE("spans already open at the attach stay untraced: no partial records",
+          "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "slow", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    usleep(50 * 1000);  // well inside a 200 ms span
+    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
+                         tmp.path("trace.jsonl"), "-d", "1"});
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    // The span open at the attach began while the application saw no
+    // recorder, so it fires no end either (the header only ends spans it
+    // began traced): nothing half-seen reaches the trace.
+    CHECK(res.err.find(" 0 ended without a recorded begin") != std::string::npos);
+    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    CHECK(records.size() >= 3);
+    for (const json& r : records) {
+        CHECK(r["resources"].is_object());
+        CHECK(r["duration_ms"].get<double>() >= 195.0);  // whole spans only
+    }
+}
+
+TEST_CASE("a recorder that is itself being ptraced keeps working", "[root][record]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t recorder = spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
+                                  tmp.path("trace.jsonl"), "-d", "1.5"});
+    // Be its tracer (as strace or a debugger would), passing every signal on.
+    REQUIRE(ptrace(PTRACE_SEIZE, recorder, nullptr, nullptr) == 0);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        const pid_t r = waitpid(recorder, &status, WNOHANG);
+        if (r == recorder && (WIFEXITED(status) || WIFSIGNALED(status)))
+            break;
+        if (r == recorder && WIFSTOPPED(status)) {
+            const int sig = WSTOPSIG(status);
+            ptrace(PTRACE_CONT, recorder, nullptr,
+                   reinterpret_cast<void*>(static_cast<long>(sig == SIGTRAP ? 0 : sig)));
+        }
+        usleep(5 * 1000);
+    }
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(read_jsonl(tmp.path("trace.jsonl")).size() >= 100);
 }
 
 TEST_CASE("a duration limit ends a launched command with SIGTERM and keeps its last spans",

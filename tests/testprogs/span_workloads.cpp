@@ -18,6 +18,7 @@
 //                                      SIGTERM/SIGINT; the truth file lists
 //                                      the seq of every span begun while a
 //                                      recorder was attached
+//   span_workloads slow TRUTH.json     the same with 200 ms spans
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -395,7 +396,7 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
 
 std::atomic<bool> stop_requested{false};
 
-void run_loop(json& truth, const std::string& truth_path)
+void run_loop(json& truth, const std::string& truth_path, bool slow)
 {
     struct sigaction sa{};
     sa.sa_handler = [](int) { stop_requested = true; };
@@ -409,6 +410,8 @@ void run_loop(json& truth, const std::string& truth_path)
             span.set_tag("seq", seq);
             if (span.recording())
                 traced.push_back(seq);
+            if (slow)
+                usleep(200 * 1000);  // mostly inside a span: attach lands mid-span
         }
         usleep(2000);
     }
@@ -429,8 +432,8 @@ int main(int argc, char** argv)
         run_all(truth);
     else if (mode == "threads")
         run_threads(truth);
-    else if (mode == "loop")
-        run_loop(truth, argv[2]);
+    else if (mode == "loop" || mode == "slow")
+        run_loop(truth, argv[2], mode == "slow");
     else if (mode == "soak")
         run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "family" && argc == 4)
