@@ -828,3 +828,32 @@ TEST_CASE("a process in another PID namespace: host and namespace PIDs", "[root]
         CHECK(r["metadata"]["ns_thread_id"] == ns_pid);
     }
 }
+
+TEST_CASE("PID reuse: a new process with an old PID inherits nothing", "[root][record]")
+{
+    TempDir tmp;
+    RunResult res = run({LSTRACE_BIN, "record", "--follow", "-o", tmp.path("trace.jsonl"), "--",
+                         WORKLOADS_BIN, "pid-reuse", tmp.path("truth.json")});
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    const json truth = read_json(tmp.path("truth.json"));
+    REQUIRE(truth["reused"] == true);  // the second child really got the first one's PID
+    const std::string pid = std::to_string(truth["a"].get<int>());
+    std::map<std::string, int> ops;
+    for (const json& r : read_jsonl(tmp.path("trace.jsonl"))) {
+        CHECK(r["metadata"]["process_id"] == pid);
+        ++ops[r["operation"].get<std::string>()];
+        if (r["operation"] == "left_open") {
+            // aborted when A exited, not kept open for (or ended by) B
+            CHECK(r["tags"]["aborted"] == true);
+            CHECK(r["tags"]["abort_reason"] == "exit status 0");
+        } else {
+            CHECK(r["resources"].is_object());
+            CHECK(r["resources"]["cpu_time_ms"].get<double>() <= r["duration_ms"].get<double>());
+        }
+    }
+    CHECK(ops["a"] == 3);
+    CHECK(ops["left_open"] == 1);
+    CHECK(ops["b"] == 5);
+    CHECK(res.err.find("0 still open") != std::string::npos);
+}

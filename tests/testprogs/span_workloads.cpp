@@ -9,6 +9,7 @@
 //   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
 //   span_workloads family TRUTH.json EXEC  fork a child with a span, and a
 //                                      child that execs EXEC (--follow)
+//   span_workloads pid-reuse TRUTH.json  a child's PID given to a second child
 //   span_workloads soak TRUTH.json     8 threads of checkable spans for
 //                                      $SOAK_SECONDS (default 60)
 //   span_workloads burst TRUTH.json    2 threads x 2 s of back-to-back spans
@@ -394,6 +395,43 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
                            WEXITSTATUS(s2) == 0;
 }
 
+// PID reuse under --follow: child A runs spans and exits with one left
+// open; then child B is given A's PID (through /proc/sys/kernel/ns_last_pid)
+// and runs spans of its own.  Nothing of A may be attributed to B.
+void run_pid_reuse(json& truth)
+{
+    const auto child = [](const char* name, int spans, bool leave_open) {
+        for (int i = 0; i < spans; ++i) {
+            auto span = tracer.trace_operation("reuse", name, "in a child");
+            span.set_tag("i", i);
+        }
+        if (leave_open) {
+            static lstrace_span open_span;
+            lstrace_span_begin(&open_span, "reuse", "left_open", "open at exit");
+        }
+        _exit(0);
+    };
+    const pid_t a = fork();
+    if (a == 0)
+        child("a", 3, true);
+    waitpid(a, nullptr, 0);
+    pid_t b = -1;
+    for (int attempt = 0; attempt < 20 && b != a; ++attempt) {
+        if (b > 0)
+            waitpid(b, nullptr, 0);
+        std::ofstream("/proc/sys/kernel/ns_last_pid") << a - 1;
+        b = fork();
+        if (b == 0) {
+            if (getpid() == a)
+                child("b", 5, false);
+            _exit(0);
+        }
+    }
+    waitpid(b, nullptr, 0);
+    truth["a"] = a;
+    truth["reused"] = b == a;
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path, bool slow)
@@ -438,6 +476,8 @@ int main(int argc, char** argv)
         run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "family" && argc == 4)
         run_family(truth, argv[2], argv[3]);
+    else if (mode == "pid-reuse")
+        run_pid_reuse(truth);
     else if (mode == "secrets")
         run_secrets(truth);
     else if (mode == "burst")
