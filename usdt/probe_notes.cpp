@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 
+#include "proc_maps.hpp"
 #include "unique_fd.hpp"
 
 namespace lstrace::usdt {
@@ -123,27 +124,13 @@ Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
 Result<std::vector<std::pair<std::uint64_t, unsigned short>>> read_semaphores(
     int pid, const std::string& mapped_path, const std::vector<ProbeNote>& notes)
 {
-    struct Mapping {
-        std::uint64_t start, end, offset;
-    };
-    std::vector<Mapping> maps;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-    if (!in)
-        return Error{"cannot read /proc/" + std::to_string(pid) + "/maps"};
-    std::string line;
-    while (std::getline(in, line)) {
-        // start-end perms offset dev inode   path
-        std::istringstream ls(line);
-        std::string range, perms, offset, dev, inode, path;
-        ls >> range >> perms >> offset >> dev >> inode;
-        std::getline(ls >> std::ws, path);
-        if (path != mapped_path)
-            continue;
-        const auto dash = range.find('-');
-        maps.push_back({std::stoull(range.substr(0, dash), nullptr, 16),
-                        std::stoull(range.substr(dash + 1), nullptr, 16),
-                        std::stoull(offset, nullptr, 16)});
-    }
+    auto all_maps = read_maps(pid);
+    if (!all_maps)
+        return all_maps.error();
+    std::vector<MapEntry> maps;
+    for (MapEntry& m : all_maps.value())
+        if (m.path == mapped_path)
+            maps.push_back(std::move(m));
     UniqueFd mem(::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
     if (!mem.valid())
         return Error{"cannot open /proc/" + std::to_string(pid) + "/mem: " + std::strerror(errno)};
@@ -151,7 +138,7 @@ Result<std::vector<std::pair<std::uint64_t, unsigned short>>> read_semaphores(
     for (const ProbeNote& n : notes) {
         if (!n.semaphore_file_offset)
             continue;
-        for (const Mapping& m : maps) {
+        for (const MapEntry& m : maps) {
             if (n.semaphore_file_offset < m.offset ||
                 n.semaphore_file_offset >= m.offset + (m.end - m.start))
                 continue;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "probe_notes.hpp"
+#include "proc_maps.hpp"
 #include "unique_fd.hpp"
 
 namespace lstrace::usdt {
@@ -97,21 +98,13 @@ Result<std::string> capture(const std::vector<std::string>& argv)
 
 Result<std::vector<std::string>> mapped_files(int pid)
 {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-    if (!in)
-        return Error{"cannot read /proc/" + std::to_string(pid) + "/maps"};
+    auto maps = read_maps(pid);
+    if (!maps)
+        return maps.error();
     std::vector<std::string> files;
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string range, perms, offset, dev, inode, path;
-        ls >> range >> perms >> offset >> dev >> inode;
-        std::getline(ls >> std::ws, path);
-        if (path.empty() || path[0] != '/' || inode == "0")
-            continue;  // anonymous, [heap], [vdso], ...
-        if (std::find(files.begin(), files.end(), path) == files.end())
-            files.push_back(path);
-    }
+    for (const MapEntry& m : maps.value())
+        if (m.file_backed && std::find(files.begin(), files.end(), m.path) == files.end())
+            files.push_back(m.path);
     return files;
 }
 

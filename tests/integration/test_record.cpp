@@ -56,6 +56,14 @@ const Recording& all_workloads()
     return rec;
 }
 
+// Starts `span_workloads loop` and returns its PID once it runs.
+pid_t start_loop(const TempDir& tmp, const std::string& truth)
+{
+    const pid_t pid = spawn({WORKLOADS_BIN, "loop", tmp.path(truth)});
+    REQUIRE(wait_for_file(tmp.path(truth + ".ready"), 10));
+    return pid;
+}
+
 const json& find_op(const std::vector<json>& records, const std::string& op,
                     const std::string& description = "")
 {
@@ -359,8 +367,7 @@ TEST_CASE("spans already open at the attach stay untraced: no partial records",
 TEST_CASE("a recorder that is itself being ptraced keeps working", "[root][record]")
 {
     TempDir tmp;
-    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
-    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t app = start_loop(tmp, "truth.json");
     const pid_t recorder = spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
                                   tmp.path("trace.jsonl"), "-d", "1.5"});
     // Be its tracer (as strace or a debugger would), passing every signal on.
@@ -513,8 +520,7 @@ std::vector<long> recorded_seqs(const std::string& trace)
 TEST_CASE("two recorders on one process each get complete output", "[root][record]")
 {
     TempDir tmp;
-    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
-    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t app = start_loop(tmp, "truth.json");
     const std::string pid = std::to_string(app);
     // B outlives A: A's detach must not turn tracing off under B.  (The
     // kernel counts a semaphore once per armed uprobe, not per recorder, so
@@ -545,8 +551,7 @@ TEST_CASE("a recorder killed with SIGKILL leaves the process untraced and runnin
           "[root][record]")
 {
     TempDir tmp;
-    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
-    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t app = start_loop(tmp, "truth.json");
     const pid_t recorder =
         spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
     REQUIRE(wait_for_semaphore(app, 1, 5));
@@ -592,8 +597,7 @@ TEST_CASE("once attached, the recorder holds no capability but CAP_DAC_OVERRIDE"
           "[root][record]")
 {
     TempDir tmp;
-    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
-    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const pid_t app = start_loop(tmp, "truth.json");
     const pid_t recorder =
         spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
     REQUIRE(wait_for_semaphore(app, 1, 5));
@@ -779,13 +783,11 @@ TEST_CASE("binary mode traces every process running the file, started before or 
           "[root][record]")
 {
     TempDir tmp;
-    const pid_t before = spawn({WORKLOADS_BIN, "loop", tmp.path("before.json")});
-    REQUIRE(wait_for_file(tmp.path("before.json.ready"), 10));
+    const pid_t before = start_loop(tmp, "before.json");
     const pid_t recorder = spawn({LSTRACE_BIN, "record", "--binary", WORKLOADS_BIN, "-o",
                                   tmp.path("trace.jsonl"), "-d", "2"});
     REQUIRE(wait_for_semaphore(before, 1, 10));
-    const pid_t after = spawn({WORKLOADS_BIN, "loop", tmp.path("after.json")});
-    REQUIRE(wait_for_file(tmp.path("after.json.ready"), 10));
+    const pid_t after = start_loop(tmp, "after.json");
     const int rs = wait_for(recorder, 20);
     kill(before, SIGTERM);
     kill(after, SIGTERM);
