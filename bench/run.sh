@@ -30,7 +30,9 @@
 #
 # Modes (see bench/span_bench.cpp): baseline (probes compiled out), detached
 # (real header, no recorder), detached-c (the C API, no recorder), rusage
-# (getrusage(RUSAGE_THREAD) at span begin and end, in-process), attached
+# (getrusage(RUSAGE_THREAD) at span begin and end, in-process), floor (the
+# attached loop under bench/usdt_floor: count-only BPF on the same probe
+# sites), attached
 # (real header under `lstrace-bpf record -- span_bench attached`; launch mode
 # attaches before the program runs).  Each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
@@ -93,9 +95,11 @@ done
 
 [[ $EUID -eq 0 ]] || die "must run as root (the attached mode loads BPF programs)"
 bench_bin="$build/bench/span_bench"
+floor_bin="$build/bench/usdt_floor"
 recorder="$build/userspace/lstrace-bpf"
 [[ -x $bench_bin ]] || die "$bench_bin not found: build the span_bench target first"
 [[ -x $recorder ]] || die "$recorder not found: build the lstrace-bpf target first"
+[[ -x $floor_bin ]] || die "$floor_bin not found: build the usdt_floor target first"
 bench_bin=$(cd "$(dirname "$bench_bin")" && pwd)/span_bench
 recorder=$(cd "$(dirname "$recorder")" && pwd)/lstrace-bpf
 
@@ -141,6 +145,19 @@ summary=$(grep -m1 '^lstrace-bpf: [0-9]* spans recorded' "$tmp/record.err" || tr
 if [[ $rec_rc -ne 0 || -z ${line[attached]} || -z $summary ]]; then
     echo "run.sh: the attached run failed (recorder exit status $rec_rc):" >&2
     cat "$tmp/attached.out" "$tmp/record.err" >&2
+    exit 1
+fi
+
+# floor: the same span_bench run with a count-only BPF program on the same
+# probe sites (bench/usdt_floor): what any USDT tracer pays for these hits.
+echo "run.sh: floor (count-only BPF on the same probe sites) ..." >&2
+floor_rc=0
+"$floor_bin" "$bench_bin" -- "$bench_bin" attached "${args[@]}" \
+    >"$tmp/floor.out" 2>"$tmp/floor.err" || floor_rc=$?
+line[floor]=$(grep -m1 '^{"mode":"attached"' "$tmp/floor.out" | sed 's/"mode":"attached"/"mode":"floor"/' || true)
+if [[ $floor_rc -ne 0 || -z ${line[floor]} ]]; then
+    echo "run.sh: the floor run failed (exit status $floor_rc):" >&2
+    cat "$tmp/floor.out" "$tmp/floor.err" >&2
     exit 1
 fi
 
@@ -190,12 +207,13 @@ over() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 # fmt_ns: a readable figure (3 significant digits below 100, integer above).
 fmt_ns() { awk -v v="$1" 'BEGIN { if (v < 10) printf "%.3f", v; else if (v < 100) printf "%.2f", v; else printf "%.0f", v }'; }
 
-modes=(baseline detached detached-c rusage attached)
+modes=(baseline detached detached-c rusage floor attached)
 declare -A desc=(
     [baseline]="probe code compiled out"
     [detached]="lstrace.hpp, no recorder"
     [detached-c]="lstrace.h C API, no recorder"
     [rusage]="getrusage(RUSAGE_THREAD) at begin+end"
+    [floor]="same probe sites, count-only BPF"
     [attached]="lstrace.hpp under lstrace-bpf record"
 )
 
@@ -225,6 +243,7 @@ for m in "${modes[@]}"; do
         "$(json_field "$l" spans)" "$(json_field "$l" runs)" "$(json_field "$l" warmup_spans)" \
         "$(sed -n 's/.*"all_ns_per_span":\[\([^]]*\)\].*/\1/p' <<<"$l" | sed 's/,/, /g')"
 done
+echo "- attached / floor: $(ratio "$(json_field "${line[attached]}" median_ns_per_span)" "$(json_field "${line[floor]}" median_ns_per_span)")× (same run)"
 echo "- recorder (attached run, -b $buffer_mib MiB): $rec_recorded spans recorded, $rec_lost spans lost," \
     "$rec_tags_lost tags/errors lost, $rec_open still open; trace records: $jsonl_records" \
     "(tagged: $jsonl_tagged), expected $expected; command $rec_command"
