@@ -25,17 +25,12 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
     msg.resize(static_cast<std::size_t>(n));
     while (!msg.empty() && msg.back() == '\n')
         msg.pop_back();
-    switch (level) {
-    case LIBBPF_WARN:
-        spdlog::warn("{}", msg);
-        break;
-    case LIBBPF_INFO:
-        spdlog::info("{}", msg);
-        break;
-    case LIBBPF_DEBUG:
-        spdlog::debug("{}", msg);
-        break;
-    }
+    // All of libbpf's output, its warnings included, is for -v: every
+    // failure that matters reaches the user as one line of our own (with
+    // libbpf_strerror's text), and a failed load would otherwise bury that
+    // line under libbpf's.
+    (void)level;
+    spdlog::debug("libbpf: {}", msg);
     return n;
 }
 

@@ -190,3 +190,14 @@ TEST_CASE("a kernel without BTF is a clear error", "[root][bad-input]")
     check_one_line_error(r, "no kernel BTF at /nonexistent/vmlinux");
     CHECK(no_leftovers(tmp));
 }
+
+TEST_CASE("root without CAP_BPF and CAP_PERFMON", "[root][bad-input]")
+{
+    TempDir tmp;
+    RunResult r = run({"/usr/bin/setpriv", "--bounding-set", "-bpf,-perfmon,-sys_admin",
+                       "--inh-caps", "-bpf,-perfmon,-sys_admin", LSTRACE_BIN, "record", "-o",
+                       tmp.path("trace.jsonl"), "--", C_SPANS_BIN});
+    CHECK(r.exit_code == kPermission);
+    check_one_line_error(r, "needs CAP_BPF and CAP_PERFMON");
+    CHECK(no_leftovers(tmp));
+}
