@@ -264,6 +264,10 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
         spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
+    if (lost[LSTRACE_CNT_LOST_EXIT] || lost[LSTRACE_CNT_LOST_PROCESS])
+        spdlog::warn("ring buffer full: {} thread exits and {} fork/exec events lost (spans of "
+                     "those threads may show as still open; children may be untraced)",
+                     lost[LSTRACE_CNT_LOST_EXIT], lost[LSTRACE_CNT_LOST_PROCESS]);
     if (st.malformed_events)
         spdlog::warn("{} malformed events ignored", st.malformed_events);
 }
