@@ -293,10 +293,15 @@ static inline void lstrace_span_end(struct lstrace_span *span)
 	span->span_id = 0;
 }
 
-/* True when the span is being recorded: worth computing expensive tags. */
+/*
+ * True when the span is being recorded: worth computing expensive tags.
+ * Tests the span_tag probe's own semaphore, not the recording gate: while a
+ * recorder detaches (gate first, span_tag later), spans already begun keep
+ * their tags for as long as they can still be delivered.
+ */
 static inline int lstrace_span_recording(const struct lstrace_span *span)
 {
-	return span->span_id != 0 && LSTRACE_ENABLED();
+	return span->span_id != 0 && LSTRACE_PROBE_ENABLED(span_tag);
 }
 
 static inline void lstrace_tag_str(struct lstrace_span *span, const char *key, const char *value)

@@ -56,6 +56,13 @@ const Recording& all_workloads()
     return rec;
 }
 
+// The "seq" tag of a record, -1 when it has none: a span that straddles a
+// detach can lose the tags set after its tag probe went away.
+long seq_of(const json& r)
+{
+    return r["tags"].value("seq", -1L);
+}
+
 // Starts `span_workloads loop` and returns its PID once it runs.
 pid_t start_loop(const TempDir& tmp, const std::string& truth)
 {
@@ -280,7 +287,9 @@ TEST_CASE("attach with -p to a running process records every span begun after at
     const json truth = read_json(truth_path);
     std::vector<long> recorded, traced = truth["traced_seqs"].get<std::vector<long>>();
     for (const json& r : records)
-        recorded.push_back(r["tags"]["seq"].get<long>());
+        if (seq_of(r) >= 0)
+            recorded.push_back(seq_of(r));
+    CHECK(records.size() - recorded.size() <= 1);  // at most the span caught by the detach
     std::sort(recorded.begin(), recorded.end());
     REQUIRE(recorded.size() >= 300);  // ~1.5 s of spans every ~2 ms
     CHECK(recorded.front() > 0);      // spans before the attach are not invented
@@ -510,7 +519,8 @@ std::vector<long> recorded_seqs(const std::string& trace)
 {
     std::vector<long> seqs;
     for (const json& r : read_jsonl(trace))
-        seqs.push_back(r["tags"]["seq"].get<long>());
+        if (seq_of(r) >= 0)
+            seqs.push_back(seq_of(r));
     std::sort(seqs.begin(), seqs.end());
     return seqs;
 }
@@ -740,8 +750,8 @@ TEST_CASE("probes in a shared library are found and recorded, launched and attac
     CHECK(records.size() >= 200);
     std::vector<long> seqs;
     for (const json& r : records)
-        if (r["operation"] == "outer")
-            seqs.push_back(r["tags"]["seq"].get<long>());
+        if (r["operation"] == "outer" && seq_of(r) >= 0)
+            seqs.push_back(seq_of(r));
     std::sort(seqs.begin(), seqs.end());
     REQUIRE_FALSE(seqs.empty());
     CHECK(seqs.back() - seqs.front() + 1 == static_cast<long>(seqs.size()));
