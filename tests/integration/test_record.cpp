@@ -17,6 +17,7 @@
 #include <map>
 #include <utility>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "process_helpers.hpp"
@@ -557,25 +558,46 @@ TEST_CASE("two recorders on one process each get complete output", "[root][recor
     }
 }
 
+namespace {
+
+// IDs of the loaded BPF programs called on_span_begin (bpftool prog show).
+std::set<std::string> span_begin_programs()
+{
+    std::set<std::string> ids;
+    const RunResult r = run({"/usr/sbin/bpftool", "prog", "show"});
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.find(" name on_span_begin ") != std::string::npos)
+            ids.insert(line.substr(0, line.find(':')));
+    return ids;
+}
+
+}  // namespace
+
 TEST_CASE("a recorder killed with SIGKILL leaves the process untraced and running",
           "[root][record]")
 {
     TempDir tmp;
     const pid_t app = start_loop(tmp, "truth.json");
+    const auto before = span_begin_programs();  // other recorders' (none, usually)
     const pid_t recorder =
         spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o", tmp.path("t.jsonl")});
     REQUIRE(wait_for_semaphore(app, 1, 5));
+    std::set<std::string> ours;
+    for (const auto& id : span_begin_programs())
+        if (!before.count(id))
+            ours.insert(id);
+    CHECK(ours.size() == 1);
     kill(recorder, SIGKILL);
     wait_for(recorder, 10);
     CHECK(wait_for_semaphore(app, 0, 5));  // the kernel dropped the uprobes with the recorder
-    // and none of our BPF programs is left loaded (a program outlives its
-    // loader only while a link or pin holds it)
+    // and its BPF programs are unloaded (a program outlives its loader only
+    // while a link or a pin holds it)
     bool gone = false;
     for (int i = 0; i < 50 && !gone; ++i, usleep(100 * 1000)) {
-        const RunResult progs = run({"/usr/sbin/bpftool", "prog", "show"});
-        REQUIRE(progs.exit_code == 0);
-        gone = progs.out.find("name on_span_begin") == std::string::npos &&
-               progs.out.find("name on_sched_switch") == std::string::npos;
+        const auto now = span_begin_programs();
+        gone = std::none_of(ours.begin(), ours.end(), [&](const auto& id) { return now.count(id); });
     }
     CHECK(gone);
     usleep(200 * 1000);
