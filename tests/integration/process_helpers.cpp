@@ -132,6 +132,14 @@ std::string read_text(const std::string& path)
     return slurp(path);
 }
 
+void write_text(const std::string& path, const std::string& text)
+{
+    std::ofstream out(path);
+    out << text;
+    if (!out)
+        throw std::runtime_error("cannot write " + path);
+}
+
 nlohmann::json read_json(const std::string& path)
 {
     std::ifstream in(path);

@@ -41,6 +41,7 @@ private:
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
 nlohmann::json read_json(const std::string& path);
 std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);
 bool wait_for_file(const std::string& path, int timeout_s);
 
 }  // namespace lstrace::test

@@ -125,12 +125,7 @@ TEST_CASE("summary of a malformed trace file", "[bad-input]")
 {
     TempDir tmp;
     const std::string path = tmp.path("bad.jsonl");
-    {
-        std::FILE* f = std::fopen(path.c_str(), "w");
-        REQUIRE(f);
-        std::fputs("{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\nnot json\n", f);
-        std::fclose(f);
-    }
+    write_text(path, "{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\nnot json\n");
     RunResult r = run({LSTRACE_BIN, "summary", path});
     CHECK(r.exit_code == 8);
     check_one_line_error(r, "line 2: invalid JSON");
@@ -165,12 +160,7 @@ TEST_CASE("an existing trace file is not replaced without --force", "[root][bad-
 {
     TempDir tmp;
     const std::string path = tmp.path("trace.jsonl");
-    {
-        std::FILE* f = std::fopen(path.c_str(), "w");
-        REQUIRE(f);
-        std::fputs("precious\n", f);
-        std::fclose(f);
-    }
+    write_text(path, "precious\n");
     RunResult r = run({LSTRACE_BIN, "record", "-o", path, "--", C_SPANS_BIN});
     CHECK(r.exit_code == kOutput);
     check_one_line_error(r, "exists (use --force");

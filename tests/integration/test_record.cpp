@@ -64,6 +64,13 @@ long seq_of(const json& r)
     return r["tags"].value("seq", -1L);
 }
 
+// Records process `pid` for `seconds` into tmp/trace.jsonl.
+RunResult record_for(const TempDir& tmp, pid_t pid, const std::string& seconds)
+{
+    return run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o", tmp.path("trace.jsonl"),
+                "-d", seconds});
+}
+
 // Starts `span_workloads loop` and returns its PID once it runs.
 pid_t start_loop(const TempDir& tmp, const std::string& truth)
 {
@@ -356,8 +363,7 @@ TEST_CASE("spans already open at the attach stay untraced: no partial records",
     const pid_t app = spawn({WORKLOADS_BIN, "slow", tmp.path("truth.json")});
     REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
     usleep(50 * 1000);  // well inside a 200 ms span
-    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
-                         tmp.path("trace.jsonl"), "-d", "1"});
+    RunResult res = record_for(tmp, app, "1");
     kill(app, SIGTERM);
     wait_for(app, 10);
     INFO(res.err);
@@ -762,8 +768,7 @@ TEST_CASE("probes in a shared library are found and recorded, launched and attac
     TempDir tmp;
     const pid_t app = spawn({LIB_USER_BIN, "loop", tmp.path("truth.json")});
     REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
-    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
-                         tmp.path("trace.jsonl"), "-d", "1"});
+    RunResult res = record_for(tmp, app, "1");
     kill(app, SIGTERM);
     wait_for(app, 10);
     INFO(res.err);
@@ -846,8 +851,7 @@ TEST_CASE("a process in another PID namespace: host and namespace PIDs", "[root]
                   "/children");
     const int host_pid = std::atoi(children.c_str());
     REQUIRE(host_pid > 0);
-    RunResult res = run({LSTRACE_BIN, "record", "-p", std::to_string(host_pid), "-o",
-                         tmp.path("trace.jsonl"), "-d", "1"});
+    RunResult res = record_for(tmp, host_pid, "1");
     kill(host_pid, SIGTERM);
     wait_for(unshare, 10);
     INFO(res.err);
