@@ -43,7 +43,7 @@ constexpr int kDrainIntervalMs = 50;
 // even while producers outrun the consumer (tens of milliseconds of work).
 constexpr std::size_t kRecordsPerDrain = 32768;
 
-enum class StopReason { none, signal, duration, targets_exited };
+enum class StopReason { none, signal, duration };
 
 sigset_t stop_signals()
 {
@@ -125,8 +125,8 @@ constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTargetB
 
 // Streams events until a stop condition, then (for a launched command) asks
 // it to exit and keeps reading for a grace period so its last spans land.
-StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
-                                std::optional<double> duration_s)
+void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
+                          std::optional<double> duration_s)
 {
     EventLoop loop;
     loop.add(ring.epoll_fd(), kTagRing);
@@ -188,7 +188,6 @@ StopReason stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedP
                              std::chrono::milliseconds(kLaunchedGraceMs);
         }
     }
-    return reason == StopReason::none ? StopReason::targets_exited : reason;
 }
 
 // Kills and reaps every launched command still running when it goes out of
