@@ -204,6 +204,214 @@ ListOptions parse_list(int argc, char** argv, bool& verbose, bool& help)
     return o;
 }
 
+// The one positional argument of analyze, report and export: a trace file.
+std::string trace_path_argument(int argc, char** argv, const char* command)
+{
+    if (optind >= argc)
+        usage_error(std::string(command) + " takes one trace file");
+    std::string path = argv[optind++];
+    if (optind < argc)
+        usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    return path;
+}
+
+std::string output_argument(const char* arg)
+{
+    if (!*arg)
+        usage_error("-o needs a file name");
+    return arg;
+}
+
+AnalyzeOptions parse_analyze(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"json", no_argument, nullptr, 'j'},
+        {"component", required_argument, nullptr, 'c'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    AnalyzeOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'j':
+            o.json = true;
+            break;
+        case 'c':
+            if (!*optarg)
+                usage_error("--component needs a component name");
+            o.component = optarg;
+            break;
+        default:
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
+        }
+    }
+    o.path = trace_path_argument(argc, argv, "analyze");
+    return o;
+}
+
+ReportOptions parse_report(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"output", required_argument, nullptr, 'o'},
+        {"max-spans", required_argument, nullptr, 'M'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    ReportOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'o':
+            o.output = output_argument(optarg);
+            break;
+        case 'M': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1 || *v > 10'000'000)
+                usage_error(std::string("invalid --max-spans '") + optarg +
+                            "': expected 1 to 10000000");
+            o.max_spans = static_cast<std::size_t>(*v);
+            break;
+        }
+        default:
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
+        }
+    }
+    o.path = trace_path_argument(argc, argv, "report");
+    return o;
+}
+
+ExportOptions parse_export(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"format", required_argument, nullptr, 'F'},
+        {"output", required_argument, nullptr, 'o'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    ExportOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'F':
+            if (std::string(optarg) != "chrome")
+                usage_error(std::string("unknown --format '") + optarg + "' (known: chrome)");
+            o.format = optarg;
+            break;
+        case 'o':
+            o.output = output_argument(optarg);
+            break;
+        default:
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
+        }
+    }
+    o.path = trace_path_argument(argc, argv, "export");
+    return o;
+}
+
+TopOptions parse_top(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const option long_opts[] = {
+        {"pid", required_argument, nullptr, 'p'},
+        {"interval", required_argument, nullptr, 'i'},
+        {"iterations", required_argument, nullptr, 'n'},
+        {"once", no_argument, nullptr, '1'},
+        {"rows", required_argument, nullptr, 'R'},
+        {"buffer-size", required_argument, nullptr, 'b'},
+        {"btf", required_argument, nullptr, 'B'},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    TopOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":p:i:n:b:vh", long_opts, nullptr)) != -1) {
+        switch (c) {
+        case 'p': {
+            auto more = parse_pid_list(optarg);
+            o.pids.insert(o.pids.end(), more.begin(), more.end());
+            break;
+        }
+        case 'i': {
+            auto v = parse_number(optarg);
+            if (!v || !std::isfinite(*v) || *v < 0.1 || *v > 3600)
+                usage_error(std::string("invalid --interval '") + optarg +
+                            "': expected 0.1 to 3600 seconds");
+            o.interval_s = *v;
+            break;
+        }
+        case 'n': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1)
+                usage_error(std::string("invalid --iterations '") + optarg +
+                            "': expected a positive count");
+            o.iterations = *v;
+            break;
+        }
+        case '1':
+            o.iterations = 1;
+            break;
+        case 'R': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1 || *v > 1000)
+                usage_error(std::string("invalid --rows '") + optarg + "': expected 1 to 1000");
+            o.rows = static_cast<std::size_t>(*v);
+            break;
+        }
+        case 'b': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1 || *v > 1024 || (*v & (*v - 1)) != 0)
+                usage_error(std::string("invalid --buffer-size '") + optarg +
+                            "': expected a power of two from 1 to 1024 (MiB)");
+            o.buffer_mib = static_cast<std::uint32_t>(*v);
+            break;
+        }
+        case 'B':
+            if (!*optarg)
+                usage_error("--btf needs a file name");
+            o.btf_path = optarg;
+            break;
+        default:
+            common_option(c, argv, argc, verbose, help);
+            if (help)
+                return o;
+        }
+    }
+    if (optind < argc)
+        usage_error(std::string("unexpected argument '") + argv[optind] + "'");
+    std::sort(o.pids.begin(), o.pids.end());
+    o.pids.erase(std::unique(o.pids.begin(), o.pids.end()), o.pids.end());
+    if (o.pids.empty())
+        usage_error("top needs -p PID");
+    return o;
+}
+
+// Runs one subcommand's parser on argv after the subcommand; --help turns
+// the command line into a help request.
+template <typename Options, typename Parser>
+Options parse_sub(CommandLine& cl, Subcommand sub, int argc, char** argv, Parser parser)
+{
+    cl.subcommand = sub;
+    bool help = false;
+    Options o = parser(argc - 1, argv + 1, cl.verbose, help);
+    if (help)
+        cl.subcommand = Subcommand::help;
+    return o;
+}
+
 }  // namespace
 
 std::optional<long long> parse_integer(const std::string& s)
@@ -257,6 +465,15 @@ CommandLine parse_command_line(int argc, char** argv)
         if (argc != 3 || argv[2][0] == '-')
             usage_error("summary takes one trace file");
         cl.summary_path = argv[2];
+    } else if (sub == "analyze") {
+        cl.analyze = parse_sub<AnalyzeOptions>(cl, Subcommand::analyze, argc, argv, parse_analyze);
+    } else if (sub == "report") {
+        cl.report = parse_sub<ReportOptions>(cl, Subcommand::report, argc, argv, parse_report);
+    } else if (sub == "export") {
+        cl.export_trace =
+            parse_sub<ExportOptions>(cl, Subcommand::export_trace, argc, argv, parse_export);
+    } else if (sub == "top") {
+        cl.top = parse_sub<TopOptions>(cl, Subcommand::top, argc, argv, parse_top);
     } else {
         usage_error("unknown command '" + sub + "'");
     }
@@ -273,6 +490,15 @@ USAGE
   lstrace-bpf record [OPTIONS] --binary PATH        every process running PATH, now and later
   lstrace-bpf list PATH | -p PID                    list the USDT probes of a binary
   lstrace-bpf summary TRACE.jsonl                   per-operation table of a trace
+  lstrace-bpf analyze [--json] [--component NAME] TRACE.jsonl
+                                                    bottlenecks, critical paths, self
+                                                    time, error patterns; or the report
+                                                    of one component
+  lstrace-bpf report [-o report.html] TRACE.jsonl   one self-contained HTML timeline
+  lstrace-bpf export --format chrome [-o FILE] TRACE.jsonl
+                                                    Chrome Trace Event JSON (Perfetto UI,
+                                                    chrome://tracing)
+  lstrace-bpf top -p PID [-i SECONDS] [-n N|--once] live busiest operations (root)
   lstrace-bpf --help | --version
 
 RECORD OPTIONS
@@ -302,6 +528,17 @@ renamed when complete. A one-line summary goes to stderr.
 When a launched COMMAND is still running as recording stops (duration, signal),
 it is sent SIGTERM.
 
+ANALYSIS OPTIONS
+  analyze --json            machine-readable output
+  analyze --component NAME  the component's operations, resource profiles, state
+                            changes over time, configuration and errors
+  report -o FILE            output file (default report.html); --max-spans N draws
+                            the first N spans to begin (default 50000)
+  export -o FILE            output file (default: standard output)
+  top -i SECONDS            refresh interval (default 1); -n N stops after N
+                            intervals, --once after one; --rows N (default 15);
+                            -b and --btf as for record
+
 EXAMPLES
   sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
   sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
@@ -312,7 +549,8 @@ EXIT CODES
   0 success   1 internal error   2 usage error   3 not permitted (needs root)
   4 target not found or not executable   5 no langswarm probes in the target
   6 BPF load or attach failed   7 output file cannot be written
-  8 malformed input file (summary)   9 the kernel has no BTF (see --btf)
+  8 malformed or empty input trace (also a missing one, except for summary: 4)
+  9 the kernel has no BTF (see --btf)
 )";
 }
 

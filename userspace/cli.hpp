@@ -29,13 +29,44 @@ struct ListOptions {
     std::string path;
 };
 
-enum class Subcommand { help, version, record, list, summary };
+struct AnalyzeOptions {
+    std::string path;                      // TRACE.jsonl
+    bool json = false;                     // --json
+    std::optional<std::string> component;  // --component NAME: that component's report
+};
+
+struct ReportOptions {
+    std::string path;                     // TRACE.jsonl
+    std::string output = "report.html";   // -o FILE
+    std::size_t max_spans = 50000;        // --max-spans N: spans drawn (the first N to begin)
+};
+
+struct ExportOptions {
+    std::string path;                     // TRACE.jsonl
+    std::string format = "chrome";        // --format chrome (the only one so far)
+    std::string output = "-";             // -o FILE, "-" for stdout
+};
+
+struct TopOptions {
+    std::vector<int> pids;                // -p PID[,PID...]
+    double interval_s = 1.0;              // -i/--interval SECONDS
+    std::optional<long long> iterations;  // -n/--iterations N (--once: 1); default until stopped
+    std::size_t rows = 15;                // --rows N
+    std::uint32_t buffer_mib = 16;        // -b/--buffer-size MiB
+    std::string btf_path;                 // --btf PATH
+};
+
+enum class Subcommand { help, version, record, list, summary, analyze, report, export_trace, top };
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::help;
     RecordOptions record;
     ListOptions list;
     std::string summary_path;  // summary FILE
+    AnalyzeOptions analyze;
+    ReportOptions report;
+    ExportOptions export_trace;
+    TopOptions top;
     bool verbose = false;
 };
 

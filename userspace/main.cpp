@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analysis/analyze_command.hpp"
 #include "cli.hpp"
 #include "errors.hpp"
 #include "list_probes.hpp"
@@ -33,6 +34,12 @@ int main(int argc, char** argv)
             return run_list(cl.list);
         case Subcommand::summary:
             return run_summary(cl.summary_path);
+        case Subcommand::analyze:
+            return run_analyze(cl.analyze);
+        case Subcommand::report:
+        case Subcommand::export_trace:
+        case Subcommand::top:
+            return 1;
         case Subcommand::record:
             return run_record(cl.record);
         }

@@ -3,49 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <istream>
 
 #include "errors.hpp"
+#include "trace_reader.hpp"
 
 namespace lstrace {
-namespace {
-
-double number_or_zero(const nlohmann::json& j, const char* key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
-// A counter field: a non-negative integer, or 0 when it is anything else
-// (casting a negative or huge double to an integer is undefined).
-std::uint64_t counter_or_zero(const nlohmann::json& j, const char* key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
-}
-
-std::int64_t signed_or_zero(const nlohmann::json& j, const char* key)
-{
-    auto it = j.find(key);
-    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
-}
-
-std::string human_bytes(double bytes)
-{
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    double v = bytes;
-    while (std::fabs(v) >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
-
-}  // namespace
 
 double percentile(std::vector<double> values, double p)
 {
@@ -59,10 +22,15 @@ double percentile(std::vector<double> values, double p)
 
 Result<bool> TraceSummary::add(const nlohmann::json& r)
 {
-    if (!r.is_object() || !r.contains("component") || !r.contains("operation") ||
-        !r["component"].is_string() || !r["operation"].is_string() ||
-        !r.contains("duration_ms") || !r["duration_ms"].is_number())
-        return Error{"not a trace record (needs component, operation and duration_ms)"};
+    RecordKind kind = RecordKind::span;
+    std::string type;
+    const std::string problem = record_problem(r, kind, type);
+    if (!problem.empty())
+        return Error{problem};
+    if (kind != RecordKind::span) {
+        ++events_;  // event records (errors, state changes, ...) have no duration
+        return true;
+    }
     OperationStats& s = ops_[{r["component"].get<std::string>(), r["operation"].get<std::string>()}];
     ++records_;
     ++s.spans;
@@ -77,31 +45,20 @@ Result<bool> TraceSummary::add(const nlohmann::json& r)
     }
     const auto res = r.find("resources");
     if (res != r.end() && res->is_object()) {
-        s.cpu_ms += number_or_zero(*res, "cpu_time_ms");
-        s.offcpu_ms += number_or_zero(*res, "offcpu_time_ms");
-        s.read_bytes += counter_or_zero(*res, "read_bytes");
-        s.write_bytes += counter_or_zero(*res, "write_bytes");
-        s.minor_faults += counter_or_zero(*res, "minor_faults");
-        s.major_faults += counter_or_zero(*res, "major_faults");
-        s.rss_delta_bytes += signed_or_zero(*res, "rss_delta_bytes");
+        s.cpu_ms += json_number(*res, "cpu_time_ms");
+        s.offcpu_ms += json_number(*res, "offcpu_time_ms");
+        s.read_bytes += json_counter(*res, "read_bytes");
+        s.write_bytes += json_counter(*res, "write_bytes");
+        s.minor_faults += json_counter(*res, "minor_faults");
+        s.major_faults += json_counter(*res, "major_faults");
+        s.rss_delta_bytes += json_signed(*res, "rss_delta_bytes");
     }
     return true;
 }
 
 Result<bool> TraceSummary::add_stream(std::istream& in)
 {
-    std::string line;
-    for (std::uint64_t n = 1; std::getline(in, line); ++n) {
-        if (line.empty())
-            continue;
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded())
-            return Error{"line " + std::to_string(n) + ": invalid JSON"};
-        auto added = add(j);
-        if (!added)
-            return Error{"line " + std::to_string(n) + ": " + added.error().message};
-    }
-    return true;
+    return read_trace_stream(in, [this](const TraceLine& line) { add(line.json); });
 }
 
 std::string TraceSummary::table() const
@@ -136,16 +93,15 @@ std::string TraceSummary::table() const
 
 int run_summary(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
-        throw FatalError(ExitCode::no_target, "cannot open " + path);
     TraceSummary summary;
-    auto ok = summary.add_stream(in);
-    if (!ok)
-        throw FatalError(ExitCode::bad_input, path + ": " + ok.error().message);
+    read_trace_file(
+        path, [&summary](const TraceLine& line) { summary.add(line.json); }, ExitCode::no_target);
     std::fputs(summary.table().c_str(), stdout);
-    std::printf("%llu records, %zu operations\n",
+    std::printf("%llu records, %zu operations",
                 static_cast<unsigned long long>(summary.records()), summary.operations().size());
+    if (summary.events())
+        std::printf(", %llu event records", static_cast<unsigned long long>(summary.events()));
+    std::printf("\n");
     return 0;
 }
 

@@ -28,7 +28,8 @@ struct OperationStats {
 
 class TraceSummary {
 public:
-    // Adds one record; an Error names what is wrong with it.
+    // Adds one record (event records are counted, not tabulated); an Error
+    // names what is wrong with it.
     Result<bool> add(const nlohmann::json& record);
 
     // Reads a JSONL stream; an Error names the first bad line.
@@ -37,7 +38,8 @@ public:
     // The table, busiest operations (total duration) first.
     std::string table() const;
 
-    std::uint64_t records() const noexcept { return records_; }
+    std::uint64_t records() const noexcept { return records_; }  // span records
+    std::uint64_t events() const noexcept { return events_; }    // event records (skipped)
     const std::map<std::pair<std::string, std::string>, OperationStats>& operations() const
     {
         return ops_;
@@ -46,6 +48,7 @@ public:
 private:
     std::map<std::pair<std::string, std::string>, OperationStats> ops_;
     std::uint64_t records_ = 0;
+    std::uint64_t events_ = 0;
 };
 
 // Nearest-rank percentile (p in 0..100) of unsorted values; 0 when empty.
