@@ -11,6 +11,8 @@
 #include "list_probes.hpp"
 #include "log.hpp"
 #include "recorder.hpp"
+#include "report/chrome_export.hpp"
+#include "report/report_html.hpp"
 #include "trace_summary.hpp"
 
 #ifndef LSTRACE_VERSION
@@ -37,7 +39,9 @@ int main(int argc, char** argv)
         case Subcommand::analyze:
             return run_analyze(cl.analyze);
         case Subcommand::report:
+            return run_report(cl.report);
         case Subcommand::export_trace:
+            return run_export(cl.export_trace);
         case Subcommand::top:
             return 1;
         case Subcommand::record:
