@@ -13,6 +13,7 @@
 #include "recorder.hpp"
 #include "report/chrome_export.hpp"
 #include "report/report_html.hpp"
+#include "top_view.hpp"
 #include "trace_summary.hpp"
 
 #ifndef LSTRACE_VERSION
@@ -43,7 +44,7 @@ int main(int argc, char** argv)
         case Subcommand::export_trace:
             return run_export(cl.export_trace);
         case Subcommand::top:
-            return 1;
+            return run_top(cl.top);
         case Subcommand::record:
             return run_record(cl.record);
         }

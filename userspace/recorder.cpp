@@ -43,7 +43,7 @@ constexpr int kDrainIntervalMs = 50;
 // even while producers outrun the consumer (tens of milliseconds of work).
 constexpr std::size_t kRecordsPerDrain = 32768;
 
-enum class StopReason { none, signal, duration };
+enum class StopReason { none, signal, duration, hook };
 
 sigset_t stop_signals()
 {
@@ -126,8 +126,10 @@ constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTargetB
 // Streams events until a stop condition, then (for a launched command) asks
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
-                          std::optional<double> duration_s)
+                          std::optional<double> duration_s, const RecordHooks& hooks)
 {
+    const auto tick = std::chrono::milliseconds(hooks.tick_ms);
+    auto next_tick = std::chrono::steady_clock::now() + tick;
     EventLoop loop;
     loop.add(ring.epoll_fd(), kTagRing);
     loop.add(sigfd, kTagSignal);
@@ -157,6 +159,11 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
         const auto ready = loop.wait(kDrainIntervalMs);
         ring.drain(kRecordsPerDrain);  // woken by BPF (a backlog) or by the timer
         watch_new_targets();
+        if (hooks.on_tick && std::chrono::steady_clock::now() >= next_tick) {
+            next_tick += tick;
+            if (!hooks.on_tick() && reason == StopReason::none)
+                reason = StopReason::hook;
+        }
         for (std::uint64_t tag : ready) {
             if (tag == kTagSignal) {
                 signalfd_siginfo si;
@@ -273,7 +280,7 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
 
 }  // namespace
 
-int run_record(const RecordOptions& options)
+int run_record(const RecordOptions& options, const RecordHooks& hooks)
 {
     require_root();
     // A closed stdout (-o - | head) must be a write error, not a silent death.
@@ -289,7 +296,10 @@ int run_record(const RecordOptions& options)
         system_error("signalfd");
 
     // Everything that can be checked is checked before BPF is loaded.
-    TraceOutput output(options.output, options.force);
+    std::optional<TraceOutput> output;
+    if (!options.output.empty())
+        output.emplace(options.output, options.force);
+    const std::string output_name = output ? output->path() : "the live view (no file)";
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
@@ -309,9 +319,13 @@ int run_record(const RecordOptions& options)
         [&](SpanRecord& r) {
             if (options.redact)
                 r.redactions = redactor.apply(r);
-            line.clear();
-            append_json_line(line, r, realtime_offset);
-            output.write(line);
+            if (output) {
+                line.clear();
+                append_json_line(line, r, realtime_offset);
+                output->write(line);
+            }
+            if (hooks.on_span)
+                hooks.on_span(r, realtime_offset);
         },
         [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); });
     Follower follower(bpf, targets);
@@ -333,20 +347,21 @@ int run_record(const RecordOptions& options)
     // Loaded, attached, buffers mapped: nothing left that needs root's power.
     drop_capabilities(/*keep_attach=*/options.follow);
     const auto attached_at = std::chrono::steady_clock::now();
-    spdlog::info("recording {} process(es) to {}", targets.size(), output.path());
+    spdlog::info("recording {} process(es) to {}", targets.size(), output_name);
 
-    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s);
+    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s, hooks);
 
     bpf.detach();
     ring.drain();
     correlator.discard_lost_ends();
     const auto lost = bpf.counters();
-    output.commit();
+    if (output)
+        output->commit();
 
     const std::string target_status = launched.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
-    print_summary(correlator, lost, output.path(), seconds, target_status);
+    print_summary(correlator, lost, output_name, seconds, target_status);
     if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");
