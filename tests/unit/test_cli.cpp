@@ -143,3 +143,51 @@ TEST_CASE("list takes a path or one PID", "[cli]")
     auto cl2 = parse({"list", "-p", "7"});
     CHECK(cl2.list.pid == 7);
 }
+
+TEST_CASE("analyze, report, export and top parse their options", "[cli]")
+{
+    auto a = parse({"analyze", "t.jsonl", "--json", "--component", "agent"});
+    REQUIRE(a.subcommand == Subcommand::analyze);
+    CHECK(a.analyze.path == "t.jsonl");
+    CHECK(a.analyze.json);
+    REQUIRE(a.analyze.component);
+    CHECK(*a.analyze.component == "agent");
+    CHECK_FALSE(parse({"analyze", "t.jsonl"}).analyze.json);
+
+    auto r = parse({"report", "t.jsonl", "-o", "out.html", "--max-spans", "100"});
+    REQUIRE(r.subcommand == Subcommand::report);
+    CHECK(r.report.output == "out.html");
+    CHECK(r.report.max_spans == 100);
+    CHECK(parse({"report", "t.jsonl"}).report.output == "report.html");
+
+    auto e = parse({"export", "--format", "chrome", "t.jsonl"});
+    REQUIRE(e.subcommand == Subcommand::export_trace);
+    CHECK(e.export_trace.format == "chrome");
+    CHECK(e.export_trace.output == "-");
+
+    auto t = parse({"top", "-p", "42", "-i", "0.5", "-n", "3"});
+    REQUIRE(t.subcommand == Subcommand::top);
+    CHECK(t.top.pids == std::vector<int>{42});
+    CHECK(t.top.interval_s == 0.5);
+    REQUIRE(t.top.iterations);
+    CHECK(*t.top.iterations == 3);
+    CHECK(*parse({"top", "-p", "42", "--once"}).top.iterations == 1);
+    CHECK_FALSE(parse({"top", "-p", "42"}).top.iterations);
+    CHECK(parse({"analyze", "--help"}).subcommand == Subcommand::help);
+}
+
+TEST_CASE("analysis commands reject bad command lines", "[cli]")
+{
+    CHECK(code_of({"analyze"}) == ExitCode::usage);
+    CHECK(code_of({"analyze", "a.jsonl", "b.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"analyze", "--component", "", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"analyze", "--frobnicate", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"report", "a.jsonl", "-o", ""}) == ExitCode::usage);
+    CHECK(code_of({"report", "a.jsonl", "--max-spans", "0"}) == ExitCode::usage);
+    CHECK(code_of({"export", "--format", "perfetto-proto", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"top"}) == ExitCode::usage);
+    CHECK(code_of({"top", "-p", "x"}) == ExitCode::usage);
+    CHECK(code_of({"top", "-p", "1", "-i", "0"}) == ExitCode::usage);
+    CHECK(code_of({"top", "-p", "1", "-n", "0"}) == ExitCode::usage);
+    CHECK(code_of({"top", "-p", "1", "extra"}) == ExitCode::usage);
+}

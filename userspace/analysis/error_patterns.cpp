@@ -75,8 +75,20 @@ std::string mask_message(const std::string& m)
     return out;
 }
 
+namespace {
+
+void widen(std::int64_t& first, std::int64_t& last, std::int64_t at)
+{
+    if (!at)
+        return;
+    first = first ? std::min(first, at) : at;
+    last = std::max(last, at);
+}
+
+}  // namespace
+
 ErrorGroup& ErrorPatterns::group_for(const std::string& type, const std::string& component,
-                                     const std::string& message, std::int64_t at_us)
+                                     const std::string& message)
 {
     const std::string t = type.empty() ? "(unknown)" : type;
     GroupKey key{t, component, mask_message(message)};
@@ -86,14 +98,9 @@ ErrorGroup& ErrorPatterns::group_for(const std::string& type, const std::string&
         g.component = component;
         g.message_shape = std::get<2>(key);
         g.example_message = message;
-        g.first_us = g.last_us = at_us;
     }
     ++g.count;
     ++total_;
-    if (at_us) {
-        g.first_us = g.first_us ? std::min(g.first_us, at_us) : at_us;
-        g.last_us = std::max(g.last_us, at_us);
-    }
     return g;
 }
 
@@ -118,8 +125,9 @@ void ErrorPatterns::add_span(const SpanFacts& s)
     const std::string type = !s.error_type.empty() ? s.error_type
                              : s.aborted           ? "Aborted"
                                                    : "(unknown)";
-    ErrorGroup& g = group_for(type, s.component, s.error_message, s.start_us);
+    ErrorGroup& g = group_for(type, s.component, s.error_message);
     ++g.from_spans;
+    widen(g.span_first_us, g.span_last_us, s.start_us);
     ++g.operations[s.operation];
     if (!s.span_id.empty())
         failed_spans_[s.span_id] = GroupKey{g.error_type, g.component, g.message_shape};
@@ -144,8 +152,9 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
     if (type == "error") {
         const std::string component = json_string(r, "component");
         ErrorGroup& g = group_for(json_string(tags, "error_type"), component,
-                                  json_string(tags, "error_message"), at);
+                                  json_string(tags, "error_message"));
         ++g.from_events;
+        widen(g.event_first_us, g.event_last_us, at);
         const std::string severity = json_string(tags, "severity");
         if (!severity.empty())
             ++g.severities[severity];
@@ -196,6 +205,17 @@ void ErrorPatterns::finish()
     }
     spans_with_error_events_.clear();
     pending_children_.clear();
+    for (auto& [key, g] : groups_) {
+        g.first_us = g.last_us = 0;
+        if (g.from_spans) {
+            widen(g.first_us, g.last_us, g.span_first_us);
+            widen(g.first_us, g.last_us, g.span_last_us);
+        }
+        if (g.from_events) {
+            widen(g.first_us, g.last_us, g.event_first_us);
+            widen(g.first_us, g.last_us, g.event_last_us);
+        }
+    }
 }
 
 std::vector<const ErrorGroup*> ErrorPatterns::groups() const

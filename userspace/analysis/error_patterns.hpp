@@ -43,7 +43,8 @@ struct ErrorGroup {
     std::string example_message;
     std::uint64_t count = 0;
     std::uint64_t from_spans = 0, from_events = 0;
-    std::int64_t first_us = 0, last_us = 0;
+    std::int64_t first_us = 0, last_us = 0;  // over the sources counted (set by finish())
+    std::int64_t span_first_us = 0, span_last_us = 0, event_first_us = 0, event_last_us = 0;
     std::map<std::string, std::uint64_t> operations;
     std::map<std::string, std::uint64_t> severities;
     std::map<std::string, RecoveryStats> recoveries;  // by recovery_strategy
@@ -84,7 +85,7 @@ private:
     };
 
     ErrorGroup& group_for(const std::string& type, const std::string& component,
-                          const std::string& message, std::int64_t at_us);
+                          const std::string& message);
     ErrorGroup* group_of_error_id(const nlohmann::json& tags);
 
     std::map<GroupKey, ErrorGroup> groups_;
