@@ -12,6 +12,7 @@ packages=(
   systemtap-sdt-dev                   # <sys/sdt.h> for the USDT probe header
   libspdlog-dev nlohmann-json3-dev    # logging and JSON
   catch2                              # tests (Catch2 2.13)
+  chromium                            # the report page is tested in headless chromium
 )
 
 missing=()

@@ -1,0 +1,268 @@
+// Tier 2: the analysis commands on a really recorded demo trace and on the
+// synthetic deep trace; the report page in a real headless browser
+// (Debian's chromium); `top` against a live process; bad input files.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "common/synthetic_trace.hpp"
+#include "process_helpers.hpp"
+
+using nlohmann::json;
+using namespace lstrace::test;
+
+namespace {
+
+constexpr int kBadInput = 8;
+
+// The bundled demo, recorded once (as tools/demo.sh does) for these tests.
+const std::string& demo_trace()
+{
+    static TempDir tmp;
+    static const std::string path = [] {
+        const std::string p = tmp.path("demo-trace.jsonl");
+        RunResult r = run({LSTRACE_BIN, "record", "-o", p, "--", DEMO_BIN}, 120);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        return p;
+    }();
+    return path;
+}
+
+struct BrowserResult {
+    RunResult run;
+    std::string dom;
+    std::vector<std::string> console;  // console messages the page logged
+};
+
+// Loads the page in headless chromium; --dump-dom prints the DOM after the
+// page's script ran, --enable-logging=stderr shows console messages as
+// "CONSOLE(line)" lines.
+BrowserResult open_in_browser(const std::string& page, const std::string& screenshot = "")
+{
+    std::vector<std::string> argv = {CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu",
+                                     "--hide-scrollbars", "--window-size=1400,1100",
+                                     "--virtual-time-budget=5000", "--enable-logging=stderr",
+                                     "--v=0"};
+    argv.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
+    argv.push_back("file://" + page);
+    BrowserResult b;
+    b.run = run(argv, 90);
+    b.dom = b.run.out;
+    std::size_t at = 0;
+    while ((at = b.run.err.find("CONSOLE", at)) != std::string::npos) {
+        const std::size_t end = b.run.err.find('\n', at);
+        b.console.push_back(b.run.err.substr(at, end - at));
+        at = end;
+    }
+    return b;
+}
+
+std::string attribute(const std::string& dom, const std::string& name)
+{
+    std::smatch m;
+    if (std::regex_search(dom, m, std::regex(name + "=\"([^\"]*)\"")))
+        return m[1];
+    return "";
+}
+
+void check_one_line_error(const RunResult& r, const std::string& needle)
+{
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == kBadInput);
+    CHECK(r.signal == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.rfind("lstrace-bpf: error: ", 0) == 0);
+    CHECK(r.err.find(needle) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
+{
+    const std::vector<json> records = read_jsonl(demo_trace());
+    RunResult text = run({LSTRACE_BIN, "analyze", demo_trace()});
+    INFO(text.err);
+    REQUIRE(text.exit_code == 0);
+    CHECK(text.out.find("BOTTLENECKS") != std::string::npos);
+    CHECK(text.out.find("llm.generate") != std::string::npos);
+    CHECK(text.out.find("CRITICAL PATHS") != std::string::npos);
+    CHECK(text.out.find("RateLimitError       llm            <n> Too Many Requests") !=
+          std::string::npos);
+    CHECK(text.out.find("llm.generate -> agent.step  RateLimitError") != std::string::npos);
+    CHECK(text.out.find("peak RSS") != std::string::npos);
+
+    RunResult js = run({LSTRACE_BIN, "analyze", "--json", demo_trace()});
+    REQUIRE(js.exit_code == 0);
+    const json j = json::parse(js.out);
+    std::uint64_t counted = 0;
+    double run_workflow_ms = 0;
+    for (const json& row : j["bottlenecks"]) {
+        counted += row["count"].get<std::uint64_t>();
+        if (row["operation"] == "run_workflow")
+            run_workflow_ms = row["total_ms"];
+    }
+    CHECK(counted == records.size());
+    // the workflow's critical path accounts for all of its time
+    double on_path = 0;
+    for (const json& s : j["critical_paths"][0]["path"])
+        on_path += s["ms"].get<double>();
+    CHECK(j["critical_paths"][0]["root"] == "orchestrator.run_workflow");
+    CHECK(on_path == Approx(run_workflow_ms).margin(0.01));
+    CHECK(j["errors"]["groups"][0]["error_type"] == "RateLimitError");
+
+    RunResult agent = run({LSTRACE_BIN, "analyze", "--component", "agent", demo_trace()});
+    REQUIRE(agent.exit_code == 0);
+    CHECK(agent.out.find("STATE CHANGES (27)") != std::string::npos);  // 3 agents x 9 transitions
+    CHECK(agent.out.find("idle -> thinking") != std::string::npos);
+}
+
+TEST_CASE("report of a recorded demo trace renders in chromium", "[root][analysis][report]")
+{
+    const std::vector<json> records = read_jsonl(demo_trace());
+    TempDir tmp;
+    const std::string page = tmp.path("report.html");
+    RunResult r = run({LSTRACE_BIN, "report", demo_trace(), "-o", page});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string html = read_text(page);
+    CHECK(html.find("http://") == std::string::npos);  // self-contained
+    CHECK(html.find("https://") == std::string::npos);
+
+    const BrowserResult b = open_in_browser(page);
+    INFO("chromium stderr: " << b.run.err.substr(0, 4000));
+    REQUIRE(b.run.exit_code == 0);
+    CHECK(attribute(b.dom, "data-status") == "rendered");
+    CHECK(attribute(b.dom, "data-rendered-spans") == std::to_string(records.size()));
+    CHECK(b.console.empty());
+    // every span is a bar with its id; the failed one is marked
+    for (const json& rec : records)
+        CHECK(b.dom.find("data-span-id=\"" + rec["span_id"].get<std::string>() + "\"") !=
+              std::string::npos);
+    CHECK(b.dom.find("class=\"span failed") != std::string::npos);
+    CHECK(b.dom.find("rendered " + std::to_string(records.size()) + " spans") != std::string::npos);
+
+    // #failed opens the failed span's record: its bars and its JSON
+    const BrowserResult opened = open_in_browser(page + "#failed");
+    CHECK(opened.dom.find("RateLimitError") != std::string::npos);
+    CHECK(opened.dom.find("class=\"bar offcpu\"") != std::string::npos);
+    CHECK(opened.console.empty());
+
+    const std::string shot = tmp.path("shot.png");
+    open_in_browser(page + "#failed", shot);
+    CHECK(std::filesystem::exists(shot));
+    CHECK(std::filesystem::file_size(shot) > 10000);
+}
+
+TEST_CASE("the browser check sees a broken report page", "[analysis][report]")
+{
+    // The check above must be able to fail: a page whose data is not JSON
+    // throws, and the test reads that from the DOM and the console.
+    TempDir tmp;
+    const std::string good = tmp.path("good.html"), bad = tmp.path("bad.html");
+    write_text(tmp.path("t.jsonl"), synthetic_deep_trace(1, 3, 1));
+    REQUIRE(run({LSTRACE_BIN, "report", tmp.path("t.jsonl"), "-o", good}).exit_code == 0);
+    std::string html = read_text(good);
+    const std::size_t at = html.find("<script id=\"trace-data\" type=\"application/json\">");
+    REQUIRE(at != std::string::npos);
+    html.insert(at + 49, "{not json");
+    write_text(bad, html);
+    const BrowserResult b = open_in_browser(bad);
+    CHECK(attribute(b.dom, "data-status").rfind("error", 0) == 0);
+    CHECK_FALSE(b.console.empty());
+}
+
+TEST_CASE("report, export and analyze of a synthetic deep trace with errors",
+          "[analysis][report]")
+{
+    TempDir tmp;
+    const std::string trace = tmp.path("deep.jsonl");
+    const int traces = 3, depth = 60, failing = 4;
+    write_text(trace, synthetic_deep_trace(traces, depth, failing));
+
+    RunResult a = run({LSTRACE_BIN, "analyze", "--json", trace});
+    REQUIRE(a.exit_code == 0);
+    const json j = json::parse(a.out);
+    CHECK(j["errors"]["total"] == traces * failing);
+    CHECK(j["critical_paths"][0]["path"].size() == std::size_t(depth));
+
+    const std::string page = tmp.path("deep.html");
+    REQUIRE(run({LSTRACE_BIN, "report", trace, "-o", page}).exit_code == 0);
+    const BrowserResult b = open_in_browser(page);
+    INFO("chromium stderr: " << b.run.err.substr(0, 4000));
+    CHECK(attribute(b.dom, "data-status") == "rendered");
+    CHECK(attribute(b.dom, "data-rendered-spans") == std::to_string(traces * depth));
+    CHECK(b.console.empty());
+
+    const std::string chrome = tmp.path("deep.chrome.json");
+    RunResult e = run({LSTRACE_BIN, "export", "--format", "chrome", "-o", chrome, trace});
+    REQUIRE(e.exit_code == 0);
+    const json c = read_json(chrome);
+    int complete = 0, failed = 0;
+    for (const json& ev : c["traceEvents"]) {
+        complete += ev["ph"] == "X";
+        failed += ev.contains("cname");
+    }
+    CHECK(complete == traces * depth);
+    CHECK(failed == traces * failing);
+}
+
+TEST_CASE("top shows the busiest operations of a live process", "[root][analysis][top]")
+{
+    TempDir tmp;
+    const pid_t pid = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    RunResult r = run({LSTRACE_BIN, "top", "-p", std::to_string(pid), "-n", "3", "-i", "0.5"}, 60);
+    kill(pid, SIGTERM);
+    wait_for(pid, 10);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    std::size_t frames = 0, at = 0;
+    while ((at = r.out.find("lstrace-bpf top ", at)) != std::string::npos) {
+        ++frames;
+        ++at;
+    }
+    CHECK(frames == 3);
+    CHECK(r.out.find("recording pid " + std::to_string(pid)) != std::string::npos);
+    CHECK(r.out.find("loop.tick") != std::string::npos);
+    CHECK(r.out.find("busiest by CPU: loop.tick") != std::string::npos);
+    CHECK(r.err.find("recorded to the live view (no file)") != std::string::npos);
+}
+
+TEST_CASE("analysis commands on bad input files: exit 8, one line", "[analysis][bad-input]")
+{
+    TempDir tmp;
+    write_text(tmp.path("malformed.jsonl"),
+               "{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\nnot json\n");
+    write_text(tmp.path("empty.jsonl"), "");
+    write_text(tmp.path("not-trace.jsonl"), "{\"hello\":\"world\"}\n");
+    write_text(tmp.path("binary.jsonl"), std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10));
+    for (const std::vector<std::string>& cmd :
+         {std::vector<std::string>{"analyze"}, {"analyze", "--json"}, {"report", "-o",
+          tmp.path("r.html")}, {"export", "--format", "chrome", "-o", tmp.path("c.json")}}) {
+        const auto with = [&](const std::string& file) {
+            std::vector<std::string> argv = {LSTRACE_BIN};
+            argv.insert(argv.end(), cmd.begin(), cmd.end());
+            argv.push_back(tmp.path(file));
+            return run(argv);
+        };
+        INFO(cmd[0]);
+        check_one_line_error(with("malformed.jsonl"), "line 2: invalid JSON");
+        check_one_line_error(with("empty.jsonl"), "no trace records (empty file)");
+        check_one_line_error(with("not-trace.jsonl"), "line 1: not a trace record");
+        check_one_line_error(with("binary.jsonl"), "line 1: invalid JSON");
+        check_one_line_error(with("missing.jsonl"), "cannot open");
+    }
+    CHECK_FALSE(std::filesystem::exists(tmp.path("r.html")));  // nothing half-written
+    CHECK_FALSE(std::filesystem::exists(tmp.path("c.json")));
+    RunResult comp = run({LSTRACE_BIN, "analyze", "--component", "nope",
+                          std::string(FIXTURES_DIR) + "/analysis_spans.jsonl"});
+    check_one_line_error(comp, "no records of component 'nope'");
+}
