@@ -312,7 +312,7 @@ TEST_CASE("synthetic trace with deep nesting and errors", "[analysis]")
     CHECK(receiver_failed == std::uint64_t(traces * (failing - 1)));
 }
 
-TEST_CASE("summary and analysis accept event records; bad input is one clear error", "[analysis]")
+TEST_CASE("summary and analysis accept event records, bad input is one clear error", "[analysis]")
 {
     std::ifstream in(kFixtures + "/analysis_events.jsonl");
     TraceSummary s;

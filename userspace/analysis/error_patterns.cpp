@@ -129,7 +129,7 @@ void ErrorPatterns::add_span(const SpanFacts& s)
     ++g.from_spans;
     widen(g.span_first_us, g.span_last_us, s.start_us);
     ++g.operations[s.operation];
-    if (!s.span_id.empty())
+    if (!s.span_id.empty() && failed_spans_.size() < kMaxRemembered)
         failed_spans_[s.span_id] = GroupKey{g.error_type, g.component, g.message_shape};
     if (!s.parent_span_id.empty())
         pending_children_[s.parent_span_id].push_back({s.component, s.operation, type});
@@ -159,10 +159,10 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
         if (!severity.empty())
             ++g.severities[severity];
         const std::string id = json_string(tags, "error_id");
-        if (!id.empty())
+        if (!id.empty() && error_ids_.size() < kMaxRemembered)
             error_ids_[id] = GroupKey{g.error_type, g.component, g.message_shape};
         const std::string span = json_string(r, "span_id");
-        if (!span.empty())
+        if (!span.empty() && spans_with_error_events_.size() < kMaxRemembered)
             spans_with_error_events_.insert(span);
     } else if (type == "error_recovery") {
         ErrorGroup* g = group_of_error_id(tags);

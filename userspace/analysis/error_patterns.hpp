@@ -10,7 +10,8 @@
 // `error_propagation` events when the trace has any; otherwise it is
 // derived from failed spans whose parent span belongs to another component
 // (what the recorder does when it writes those events).  Memory: one entry
-// per group, per error id and per failed span, not per record.
+// per group, per error id and per failed span (at most kMaxRemembered of
+// each), not per record.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,10 @@ struct PropagationEdge {
 
 class ErrorPatterns {
 public:
+    // Error ids and failed span ids remembered for matching recoveries and
+    // removing double counts; past this many, later ones are not matched.
+    static constexpr std::size_t kMaxRemembered = 1'000'000;
+
     void add_span(const SpanFacts& span);
     void add_event(const nlohmann::json& record, const std::string& type);
     // Call once after the last record: removes double counts.

@@ -487,13 +487,16 @@ std::string TraceAnalyzer::text() const
                   "total ms", "share", "self ms", "crit ms", "dominated by");
     out += buf;
     for (const OperationProfile* op : operations()) {
+        const double share = wall > 0 ? 100.0 * op->total_ms / wall : 0.0;
+        char share_text[16];
+        std::snprintf(share_text, sizeof(share_text), share < 1000 ? "%5.1f%%" : ">999%%", share);
         std::snprintf(buf, sizeof(buf),
-                      "%-32s %6llu %4llu %8.2f %8.2f %8.2f %8.2f %9.1f %5.1f%% %9.1f %9.1f  %s\n",
+                      "%-32s %6llu %4llu %8.2f %8.2f %8.2f %8.2f %9.1f %6s %9.1f %9.1f  %s\n",
                       clip(op->component + "." + op->operation, 32).c_str(),
                       static_cast<unsigned long long>(op->spans),
                       static_cast<unsigned long long>(op->failures), op->durations.quantile(50),
                       op->durations.quantile(95), op->durations.quantile(99), op->durations.max(),
-                      op->total_ms, wall > 0 ? 100.0 * op->total_ms / wall : 0.0, op->self_ms,
+                      op->total_ms, share_text, op->self_ms,
                       op->critical_ms, dominant_resource(*op).c_str());
         out += buf;
     }

@@ -14,8 +14,9 @@ namespace {
 
 constexpr const char* kPlaceholder = "/*LSTRACE_TRACE_DATA*/";
 
-// Keeps the `limit` records that began first, in begin order, in at most
-// twice that memory.
+// Keeps the `limit` records that began first, as compact JSON text (a
+// parsed record takes several times its text's memory), in at most twice
+// that memory; take() gives them as a JSON array in begin order.
 class EarliestRecords {
 public:
     explicit EarliestRecords(std::size_t limit) : limit_(limit) {}
@@ -23,20 +24,23 @@ public:
     {
         ++seen_;
         items_.emplace_back(parse_timestamp_us(json_string(record, "timestamp")).value_or(0),
-                            record);
+                            record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         if (items_.size() >= 2 * limit_)
             trim();
     }
-    nlohmann::json take()
+    std::string take()
     {
         trim();
         std::stable_sort(items_.begin(), items_.end(),
                          [](const auto& a, const auto& b) { return a.first < b.first; });
-        nlohmann::json out = nlohmann::json::array();
-        for (auto& item : items_)
-            out.push_back(std::move(item.second));
+        std::string out = "[";
+        for (std::size_t i = 0; i < items_.size(); ++i) {
+            if (i)
+                out += ',';
+            out += items_[i].second;
+        }
         items_.clear();
-        return out;
+        return out + "]";
     }
     std::uint64_t dropped() const noexcept { return seen_ > limit_ ? seen_ - limit_ : 0; }
 
@@ -52,14 +56,18 @@ private:
     }
     std::size_t limit_;
     std::uint64_t seen_ = 0;
-    std::vector<std::pair<std::int64_t, nlohmann::json>> items_;
+    std::vector<std::pair<std::int64_t, std::string>> items_;
 };
 
 }  // namespace
 
 std::string render_report(const nlohmann::json& data)
 {
-    std::string json = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return render_report_json(data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string render_report_json(const std::string& json)
+{
     std::string escaped;
     escaped.reserve(json.size());
     for (std::size_t i = 0; i < json.size(); ++i) {
@@ -89,10 +97,12 @@ int run_report(const ReportOptions& options)
                            {"events_dropped", events.dropped()},
                            {"analysis", {{"bottlenecks", analysis["bottlenecks"]},
                                          {"input", analysis["input"]}}}};
-    data["spans"] = spans.take();
-    data["events"] = events.take();
+    // the records go in as text, spliced before the object's closing brace
+    std::string json = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    json.pop_back();
+    json += ",\"spans\":" + spans.take() + ",\"events\":" + events.take() + "}";
     TraceOutput out(options.output, /*overwrite=*/true);
-    out.write(render_report(data));
+    out.write(render_report_json(json));
     out.commit();
     std::fprintf(stderr, "lstrace-bpf: report of %llu spans and %llu events written to %s\n",
                  static_cast<unsigned long long>(analyzer.spans()),

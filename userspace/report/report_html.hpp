@@ -24,6 +24,8 @@ const char* report_template();
 // The template with `data` in place; "</" is escaped so that no string in
 // the trace can end the script element.
 std::string render_report(const nlohmann::json& data);
+// The same with the data already as JSON text.
+std::string render_report_json(const std::string& json);
 
 int run_report(const ReportOptions& options);
 
