@@ -42,7 +42,8 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
     const nlohmann::json& r = line.json;
     const long long pid = id_of(r, "process_id"), tid = id_of(r, "thread_id");
     name_track(pid, tid, out);
-    const double ts = double(parse_timestamp_us(json_string(r, "timestamp")).value_or(0));
+    // integral microseconds: a double would print as 1.79e+15
+    const std::int64_t ts = parse_timestamp_us(json_string(r, "timestamp")).value_or(0);
     const std::string component = json_string(r, "component");
     if (line.kind == RecordKind::span) {
         const SpanFacts s = span_facts(r);
@@ -64,7 +65,7 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
         if (s.failed)
             ev["cname"] = "terrible";  // chrome://tracing's red
         out.push_back(std::move(ev));
-        const double end = ts + s.duration_ms * 1000.0;
+        const std::int64_t end = s.end_us();
         const auto meta = r.find("metadata");
         if (meta != r.end() && meta->contains("memory_usage"))
             out.push_back({{"ph", "C"}, {"name", "memory_usage"}, {"ts", end}, {"pid", pid},
