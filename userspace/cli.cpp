@@ -37,6 +37,23 @@ std::vector<int> parse_pid_list(const std::string& arg)
     return pids;
 }
 
+// -b/--buffer-size of record and top: MiB, a power of two.
+std::uint32_t buffer_size_argument(const char* arg)
+{
+    auto v = parse_integer(arg);
+    if (!v || *v < 1 || *v > 1024 || (*v & (*v - 1)) != 0)
+        usage_error(std::string("invalid --buffer-size '") + arg +
+                    "': expected a power of two from 1 to 1024 (MiB)");
+    return static_cast<std::uint32_t>(*v);
+}
+
+std::string btf_argument(const char* arg)
+{
+    if (!*arg)
+        usage_error("--btf needs a file name");
+    return arg;
+}
+
 // getopt_long keeps global state; reset it so parsing is repeatable.
 void reset_getopt()
 {
@@ -110,21 +127,14 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             o.duration_s = *v;
             break;
         }
-        case 'b': {
-            auto v = parse_integer(optarg);
-            if (!v || *v < 1 || *v > 1024 || (*v & (*v - 1)) != 0)
-                usage_error(std::string("invalid --buffer-size '") + optarg +
-                            "': expected a power of two from 1 to 1024 (MiB)");
-            o.buffer_mib = static_cast<std::uint32_t>(*v);
+        case 'b':
+            o.buffer_mib = buffer_size_argument(optarg);
             break;
-        }
         case 'f':
             o.force = true;
             break;
         case 'B':
-            if (!*optarg)
-                usage_error("--btf needs a file name");
-            o.btf_path = optarg;
+            o.btf_path = btf_argument(optarg);
             break;
         case 'N':
             o.redact = false;
@@ -371,18 +381,11 @@ TopOptions parse_top(int argc, char** argv, bool& verbose, bool& help)
             o.rows = static_cast<std::size_t>(*v);
             break;
         }
-        case 'b': {
-            auto v = parse_integer(optarg);
-            if (!v || *v < 1 || *v > 1024 || (*v & (*v - 1)) != 0)
-                usage_error(std::string("invalid --buffer-size '") + optarg +
-                            "': expected a power of two from 1 to 1024 (MiB)");
-            o.buffer_mib = static_cast<std::uint32_t>(*v);
+        case 'b':
+            o.buffer_mib = buffer_size_argument(optarg);
             break;
-        }
         case 'B':
-            if (!*optarg)
-                usage_error("--btf needs a file name");
-            o.btf_path = optarg;
+            o.btf_path = btf_argument(optarg);
             break;
         default:
             common_option(c, argv, argc, verbose, help);

@@ -69,9 +69,7 @@ std::string TopView::frame(const std::string& target, double elapsed_s, double i
     out += buf;
     for (std::size_t i = 0; i < rows.size() && i < max_rows; ++i) {
         const TopRow& r = rows[i];
-        std::string name = r.component + "." + r.operation;
-        if (name.size() > 36)
-            name = name.substr(0, 35) + "~";
+        const std::string name = clip(r.component + "." + r.operation, 36);
         std::snprintf(buf, sizeof(buf), "%-36s %7llu %5llu %10.1f %10.1f %11.1f %10s %8llu\n",
                       name.c_str(), static_cast<unsigned long long>(r.spans),
                       static_cast<unsigned long long>(r.failures), r.total_ms, r.cpu_ms,

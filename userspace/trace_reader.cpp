@@ -65,6 +65,35 @@ std::string human_bytes(double bytes)
     return buf;
 }
 
+std::string clock_time(std::int64_t us, int digits)
+{
+    if (us == 0)
+        return "-";
+    const std::time_t secs = static_cast<std::time_t>(us / 1000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
+    const long long frac = digits >= 6 ? us % 1000000 : us % 1000000 / 1000;
+    std::snprintf(buf + n, sizeof(buf) - n, digits >= 6 ? ".%06lld" : ".%03lld", frac);
+    return buf;
+}
+
+std::string clip(std::string text, std::size_t width)
+{
+    if (text.size() > width)
+        text = text.substr(0, width - 1) + "~";
+    return text;
+}
+
+void extend_range(std::int64_t& first, std::int64_t& last, std::int64_t at)
+{
+    if (!at)
+        return;
+    first = first ? std::min(first, at) : at;
+    last = std::max(last, at);
+}
+
 std::optional<std::int64_t> parse_timestamp_us(const std::string& text)
 {
     int y, mo, d, h, mi, s, n = 0;

@@ -90,4 +90,14 @@ bool json_bool(const nlohmann::json& object, const char* key, bool fallback);
 // 1536 -> "1.5 KiB".
 std::string human_bytes(double bytes);
 
+// "10:00:00.010" (digits=3) or "10:00:00.010000" (6) for microseconds
+// since the epoch, UTC; "-" for 0.
+std::string clock_time(std::int64_t us, int digits);
+
+// `text` cut to `width` characters, the last one "~" when cut.
+std::string clip(std::string text, std::size_t width);
+
+// Widens [first, last] to include `at` (0: unknown, ignored).
+void extend_range(std::int64_t& first, std::int64_t& last, std::int64_t at);
+
 }  // namespace lstrace

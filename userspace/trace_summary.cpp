@@ -75,9 +75,7 @@ std::string TraceSummary::table() const
                   "off-cpu ms", "written", "faults", "rss delta");
     out += buf;
     for (const auto& [key, s] : rows) {
-        std::string name = key->first + "." + key->second;
-        if (name.size() > 36)
-            name = name.substr(0, 35) + "~";
+        const std::string name = clip(key->first + "." + key->second, 36);
         std::snprintf(buf, sizeof(buf),
                       "%-36s %6llu %5llu %9.2f %9.2f %10.1f %10.1f %10.1f %10s %8llu %10s\n",
                       name.c_str(), static_cast<unsigned long long>(s->spans),

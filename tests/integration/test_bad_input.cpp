@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "checks.hpp"
 #include "process_helpers.hpp"
 
 using namespace lstrace::test;
@@ -21,15 +22,6 @@ namespace {
 
 // Exit codes documented in the README and `lstrace-bpf --help`.
 constexpr int kUsage = 2, kPermission = 3, kNoTarget = 4, kNoProbes = 5, kOutput = 7;
-
-void check_one_line_error(const RunResult& r, const std::string& needle)
-{
-    INFO("stderr: " << r.err);
-    CHECK(r.signal == 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(r.err.rfind("lstrace-bpf: error: ", 0) == 0);
-    CHECK(r.err.find(needle) != std::string::npos);
-}
 
 int unused_pid()
 {

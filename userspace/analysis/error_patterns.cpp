@@ -20,19 +20,6 @@ bool is_word(char c)
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
 }
 
-std::string fmt_time(std::int64_t us)
-{
-    if (us == 0)
-        return "-";
-    const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    const std::size_t n = std::strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof(buf) - n, ".%03d", static_cast<int>(us / 1000 % 1000));
-    return buf;
-}
-
 }  // namespace
 
 std::string mask_message(const std::string& m)
@@ -75,18 +62,6 @@ std::string mask_message(const std::string& m)
     return out;
 }
 
-namespace {
-
-void widen(std::int64_t& first, std::int64_t& last, std::int64_t at)
-{
-    if (!at)
-        return;
-    first = first ? std::min(first, at) : at;
-    last = std::max(last, at);
-}
-
-}  // namespace
-
 ErrorGroup& ErrorPatterns::group_for(const std::string& type, const std::string& component,
                                      const std::string& message)
 {
@@ -127,7 +102,7 @@ void ErrorPatterns::add_span(const SpanFacts& s)
                                                    : "(unknown)";
     ErrorGroup& g = group_for(type, s.component, s.error_message);
     ++g.from_spans;
-    widen(g.span_first_us, g.span_last_us, s.start_us);
+    extend_range(g.span_first_us, g.span_last_us, s.start_us);
     ++g.operations[s.operation];
     if (!s.span_id.empty() && failed_spans_.size() < kMaxRemembered)
         failed_spans_[s.span_id] = GroupKey{g.error_type, g.component, g.message_shape};
@@ -154,7 +129,7 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
         ErrorGroup& g = group_for(json_string(tags, "error_type"), component,
                                   json_string(tags, "error_message"));
         ++g.from_events;
-        widen(g.event_first_us, g.event_last_us, at);
+        extend_range(g.event_first_us, g.event_last_us, at);
         const std::string severity = json_string(tags, "severity");
         if (!severity.empty())
             ++g.severities[severity];
@@ -208,12 +183,12 @@ void ErrorPatterns::finish()
     for (auto& [key, g] : groups_) {
         g.first_us = g.last_us = 0;
         if (g.from_spans) {
-            widen(g.first_us, g.last_us, g.span_first_us);
-            widen(g.first_us, g.last_us, g.span_last_us);
+            extend_range(g.first_us, g.last_us, g.span_first_us);
+            extend_range(g.first_us, g.last_us, g.span_last_us);
         }
         if (g.from_events) {
-            widen(g.first_us, g.last_us, g.event_first_us);
-            widen(g.first_us, g.last_us, g.event_last_us);
+            extend_range(g.first_us, g.last_us, g.event_first_us);
+            extend_range(g.first_us, g.last_us, g.event_last_us);
         }
     }
 }
@@ -334,8 +309,8 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
             continue;
         ++shown;
         std::snprintf(buf, sizeof(buf), "%6llu %-12s %-12s %9.2f  %-20s %-14s %s\n",
-                      static_cast<unsigned long long>(g->count), fmt_time(g->first_us).c_str(),
-                      fmt_time(g->last_us).c_str(),
+                      static_cast<unsigned long long>(g->count), clock_time(g->first_us, 3).c_str(),
+                      clock_time(g->last_us, 3).c_str(),
                       wall_minutes > 0 ? double(g->count) / wall_minutes : 0.0,
                       g->error_type.c_str(), g->component.c_str(), g->message_shape.c_str());
         out += buf;

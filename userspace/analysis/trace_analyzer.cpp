@@ -86,24 +86,6 @@ private:
     std::vector<std::pair<std::size_t, std::int64_t>> pieces_;  // in reverse time order
 };
 
-std::string fmt_clock(std::int64_t us)
-{
-    const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    const std::size_t n = std::strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", static_cast<long long>(us % 1000000));
-    return buf;
-}
-
-std::string clip(std::string s, std::size_t width)
-{
-    if (s.size() > width)
-        s = s.substr(0, width - 1) + "~";
-    return s;
-}
-
 }  // namespace
 
 std::string dominant_resource(const OperationProfile& op)
@@ -169,8 +151,8 @@ void TraceAnalyzer::add_span(const nlohmann::json& record)
     const SpanFacts s = span_facts(record);
     ++spans_;
     if (s.start_us) {
-        first_us_ = first_us_ ? std::min(first_us_, s.start_us) : s.start_us;
-        last_us_ = std::max(last_us_, s.end_us());
+        extend_range(first_us_, last_us_, s.start_us);
+        extend_range(first_us_, last_us_, s.end_us());
     }
     const std::uint32_t index = op_index(s.component, s.operation);
     OperationProfile& op = *op_by_index_[index];
@@ -293,10 +275,7 @@ void TraceAnalyzer::add_event(const nlohmann::json& r, const std::string& type)
 {
     ++events_;
     ++event_types_[type];
-    if (auto at = parse_timestamp_us(json_string(r, "timestamp"))) {
-        first_us_ = first_us_ ? std::min(first_us_, *at) : *at;
-        last_us_ = std::max(last_us_, *at);
-    }
+    extend_range(first_us_, last_us_, parse_timestamp_us(json_string(r, "timestamp")).value_or(0));
     if (type.rfind("error", 0) == 0)
         errors_.add_event(r, type);
     if (!component_ || json_string(r, "component") != *component_)
@@ -527,7 +506,7 @@ std::string TraceAnalyzer::text() const
         const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
         for (std::size_t i = 0; i < listed; ++i) {
             const StateChange& c = state_changes_[i];
-            std::snprintf(buf, sizeof(buf), "  %s  %-12s %s -> %s%s%s\n", fmt_clock(c.at_us).c_str(),
+            std::snprintf(buf, sizeof(buf), "  %s  %-12s %s -> %s%s%s\n", clock_time(c.at_us, 6).c_str(),
                           c.subject.c_str(), c.from.c_str(), c.to.c_str(),
                           c.reason.empty() ? "" : "  ", c.reason.c_str());
             out += buf;
