@@ -251,6 +251,33 @@ TEST_CASE("error patterns from events: dedup, recoveries, resolutions", "[analys
     CHECK(g0["recoveries"]["retry"]["success_rate"].get<double>() == Approx(0.5));
 }
 
+TEST_CASE("retries seen in spans count as recoveries when there are no recovery events",
+          "[analysis]")
+{
+    // under parent p: generate fails, backoff, generate fails, generate succeeds
+    const auto line = [](const char* id, const char* op, int start, bool ok, const char* parent) {
+        return std::string(R"({"timestamp":"2026-01-15T10:00:00.)") + std::to_string(100000 + start).substr(1) +
+               R"(Z","trace_id":"t","span_id":")" + id + R"(","parent_span_id":)" +
+               (parent ? std::string("\"") + parent + "\"" : std::string("null")) +
+               R"(,"component":")" + (parent ? "llm" : "agent") + R"(","operation":")" + op +
+               R"(","description":"","duration_ms":1,"tags":{"success":)" + (ok ? "true" : "false") +
+               R"(,"error_type":"RateLimitError","error_message":"429"},"metadata":{},"resources":null})" + "\n";
+    };
+    const TraceAnalyzer a = analyze_text(line("01", "generate", 1, false, "00") +
+                                         line("02", "backoff", 2, true, "00") +
+                                         line("03", "generate", 3, false, "00") +
+                                         line("04", "generate", 4, true, "00") +
+                                         line("00", "step", 0, true, nullptr));
+    const ErrorGroup& g = group(a.errors(), "RateLimitError", "llm");
+    CHECK(g.count == 2);
+    REQUIRE(g.recoveries.count("retry") == 1);
+    CHECK(g.recoveries.at("retry").tried == 2);
+    CHECK(g.recoveries.at("retry").succeeded == 1);
+    CHECK_FALSE(a.errors().recoveries_from_events());
+    // with error_recovery events in the trace, only those count
+    CHECK(analyze_file("analysis_events.jsonl").errors().recoveries_from_events());
+}
+
 TEST_CASE("component report: state changes over time, configuration, data flow", "[analysis]")
 {
     const TraceAnalyzer a = analyze_file("analysis_events.jsonl", "agent");

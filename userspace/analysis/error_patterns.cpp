@@ -95,6 +95,20 @@ void ErrorPatterns::add_span(const SpanFacts& s)
         }
         pending_children_.erase(it);
     }
+    awaiting_retry_.erase(s.span_id);  // its children's retries are over
+    if (!s.parent_span_id.empty()) {
+        auto prev = awaiting_retry_.find(s.parent_span_id);
+        if (prev != awaiting_retry_.end() && prev->second.component == s.component &&
+            prev->second.operation == s.operation) {
+            auto g = groups_.find(prev->second.group);
+            if (g != groups_.end()) {
+                RecoveryStats& rs = g->second.derived_recoveries["retry"];
+                ++rs.tried;
+                rs.succeeded += !s.failed;
+            }
+            awaiting_retry_.erase(prev);
+        }
+    }
     if (!s.failed)
         return;
     const std::string type = !s.error_type.empty() ? s.error_type
@@ -106,8 +120,11 @@ void ErrorPatterns::add_span(const SpanFacts& s)
     ++g.operations[s.operation];
     if (!s.span_id.empty() && failed_spans_.size() < kMaxRemembered)
         failed_spans_[s.span_id] = GroupKey{g.error_type, g.component, g.message_shape};
-    if (!s.parent_span_id.empty())
+    if (!s.parent_span_id.empty()) {
         pending_children_[s.parent_span_id].push_back({s.component, s.operation, type});
+        awaiting_retry_[s.parent_span_id] =
+            FailedSibling{s.component, s.operation, GroupKey{g.error_type, g.component, g.message_shape}};
+    }
 }
 
 ErrorGroup* ErrorPatterns::group_of_error_id(const nlohmann::json& tags)
@@ -141,8 +158,9 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
             spans_with_error_events_.insert(span);
     } else if (type == "error_recovery") {
         ErrorGroup* g = group_of_error_id(tags);
+        recovery_events_ = true;
         RecoveryStats& rs =
-            (g ? g : &unmatched_)->recoveries[json_string(tags, "recovery_strategy")];
+            (g ? g : &unmatched_)->event_recoveries[json_string(tags, "recovery_strategy")];
         ++rs.tried;
         rs.succeeded += json_bool(tags, "recovery_success", false);
     } else if (type == "error_handled") {
@@ -180,7 +198,10 @@ void ErrorPatterns::finish()
     }
     spans_with_error_events_.clear();
     pending_children_.clear();
+    awaiting_retry_.clear();
+    unmatched_.recoveries = unmatched_.event_recoveries;
     for (auto& [key, g] : groups_) {
+        g.recoveries = recovery_events_ ? g.event_recoveries : g.derived_recoveries;
         g.first_us = g.last_us = 0;
         if (g.from_spans) {
             extend_range(g.first_us, g.last_us, g.span_first_us);
@@ -285,6 +306,8 @@ nlohmann::json ErrorPatterns::to_json(const std::optional<std::string>& componen
     nlohmann::json j = {{"total", total_},
                         {"groups", groups},
                         {"propagation", edges},
+                        {"recoveries_source", recovery_events_ ? "error_recovery events"
+                                                               : "retries seen in spans"},
                         {"propagation_source",
                          propagation_from_events() ? "error_propagation events" : "failed spans"}};
     if (!component && (!unmatched_.recoveries.empty() || !unmatched_.handlers.empty() ||
@@ -315,10 +338,11 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
                       g->error_type.c_str(), g->component.c_str(), g->message_shape.c_str());
         out += buf;
         for (const auto& [strategy, r] : g->recoveries) {
-            std::snprintf(buf, sizeof(buf), "%6s   recovery %-24s tried %llu, succeeded %llu (%.0f%%)\n",
+            std::snprintf(buf, sizeof(buf), "%6s   recovery %-24s tried %llu, succeeded %llu (%.0f%%)%s\n",
                           "", strategy.c_str(), static_cast<unsigned long long>(r.tried),
                           static_cast<unsigned long long>(r.succeeded),
-                          r.tried ? 100.0 * double(r.succeeded) / double(r.tried) : 0.0);
+                          r.tried ? 100.0 * double(r.succeeded) / double(r.tried) : 0.0,
+                          recovery_events_ ? "" : " (the same operation again under the same parent)");
             out += buf;
         }
         for (const auto& [outcome, n] : g->resolutions) {

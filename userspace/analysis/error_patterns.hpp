@@ -9,7 +9,11 @@
 // event is counted once (the event wins).  Propagation comes from
 // `error_propagation` events when the trace has any; otherwise it is
 // derived from failed spans whose parent span belongs to another component
-// (what the recorder does when it writes those events).  Memory: one entry
+// (what the recorder does when it writes those events).  Recoveries come
+// from `error_recovery` events likewise; a trace without any gets the
+// retries its spans show: a failed span followed, under the same parent, by
+// another span of the same operation is a "retry" that succeeded when that
+// span did.  Memory: one entry
 // per group, per error id and per failed span (at most kMaxRemembered of
 // each), not per record.
 #pragma once
@@ -48,7 +52,8 @@ struct ErrorGroup {
     std::int64_t span_first_us = 0, span_last_us = 0, event_first_us = 0, event_last_us = 0;
     std::map<std::string, std::uint64_t> operations;
     std::map<std::string, std::uint64_t> severities;
-    std::map<std::string, RecoveryStats> recoveries;  // by recovery_strategy
+    std::map<std::string, RecoveryStats> recoveries;  // by recovery_strategy (after finish())
+    std::map<std::string, RecoveryStats> event_recoveries, derived_recoveries;
     std::map<std::string, std::uint64_t> handlers;    // error_handled
     std::map<std::string, std::uint64_t> resolutions; // error_resolution outcome
 };
@@ -75,6 +80,7 @@ public:
     std::vector<const PropagationEdge*> edges() const;
     std::uint64_t total() const noexcept { return total_; }
     bool propagation_from_events() const noexcept { return !event_edges_.empty(); }
+    bool recoveries_from_events() const noexcept { return recovery_events_; }
 
     // `component`: only that component's groups and edges touching it;
     // `wall_minutes` turns counts into rates.
@@ -98,6 +104,13 @@ private:
     std::unordered_map<std::string, GroupKey> failed_spans_;  // span_id -> its group
     std::unordered_set<std::string> spans_with_error_events_;
     std::unordered_map<std::string, std::vector<ChildFailure>> pending_children_;
+    // parent span id -> its last failed child, waiting for a retry
+    struct FailedSibling {
+        std::string component, operation;
+        GroupKey group;
+    };
+    std::unordered_map<std::string, FailedSibling> awaiting_retry_;
+    bool recovery_events_ = false;
     std::map<EdgeKey, PropagationEdge> derived_edges_, event_edges_;
     ErrorGroup unmatched_;  // recoveries of error ids never seen
     std::uint64_t total_ = 0;
