@@ -298,8 +298,13 @@ int run_record(const RecordOptions& options)
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
     // drains every kDrainIntervalMs.
-    BpfSession bpf(BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8,
-                             options.btf_path, options.follow, !options.binary.empty()});
+    BpfConfig bpf_config;
+    bpf_config.ringbuf_bytes = options.buffer_mib << 20;
+    bpf_config.wakeup_bytes = (options.buffer_mib << 20) / 8;
+    bpf_config.btf_path = options.btf_path;
+    bpf_config.follow_children = options.follow;
+    bpf_config.any_process = !options.binary.empty();
+    BpfSession bpf(bpf_config);
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
@@ -313,7 +318,14 @@ int run_record(const RecordOptions& options)
             append_json_line(line, r, realtime_offset);
             output.write(line);
         },
-        [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); });
+        [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); },
+        [&](EventRecord& e) {
+            if (options.redact)
+                e.redactions = redactor.apply(e);
+            line.clear();
+            append_event_json_line(line, e, realtime_offset);
+            output.write(line);
+        });
     Follower follower(bpf, targets);
     RingReader ring(bpf.events_map_fd(), [&](const void* data, std::size_t size) {
         if (!options.follow || !follower.consume(data, size))
