@@ -36,8 +36,6 @@ public:
     // `text` is not a valid one.
     static std::optional<Context> from_traceparent(std::string_view text)
     {
-        if (text.size() >= LSTRACE_TRACEPARENT_LEN)
-            return std::nullopt;
         const std::string copy(text);  // NUL-terminated for the C parser
         lstrace_context raw{};
         if (!lstrace_context_from_traceparent(copy.c_str(), &raw))

@@ -673,8 +673,10 @@ static inline int lstrace_context_from_traceparent(const char *s, struct lstrace
 		if (i != 0 && *p++ != '-')
 			return 0;
 	}
+	/* version 00 ends after the flags; later versions may append fields */
+	const int v00 = s[0] == '0' && s[1] == '0';
 	if (lstrace__hex_digit(p[0]) < 0 || lstrace__hex_digit(p[1]) < 0 ||
-	    (p[2] != '\0' && p[2] != '-'))
+	    (p[2] != '\0' && (v00 || p[2] != '-')))
 		return 0;
 	if ((parts[0] == 0 && parts[1] == 0) || parts[2] == 0)
 		return 0;
