@@ -59,6 +59,15 @@ double percentile(std::vector<double> values, double p)
 
 Result<bool> TraceSummary::add(const nlohmann::json& r)
 {
+    // event records (component, error, data flow...) have no duration:
+    // counted by type, not tabulated
+    if (r.is_object()) {
+        const auto type = r.find("record_type");
+        if (type != r.end() && type->is_string() && *type != "span") {
+            ++events_[type->get<std::string>()];
+            return true;
+        }
+    }
     if (!r.is_object() || !r.contains("component") || !r.contains("operation") ||
         !r["component"].is_string() || !r["operation"].is_string() ||
         !r.contains("duration_ms") || !r["duration_ms"].is_number())
@@ -144,8 +153,14 @@ int run_summary(const std::string& path)
     if (!ok)
         throw FatalError(ExitCode::bad_input, path + ": " + ok.error().message);
     std::fputs(summary.table().c_str(), stdout);
-    std::printf("%llu records, %zu operations\n",
+    std::printf("%llu spans, %zu operations\n",
                 static_cast<unsigned long long>(summary.records()), summary.operations().size());
+    if (!summary.events().empty()) {
+        std::string line;
+        for (const auto& [type, n] : summary.events())
+            line += (line.empty() ? "" : ", ") + std::to_string(n) + " " + type;
+        std::printf("events: %s\n", line.c_str());
+    }
     return 0;
 }
 

@@ -43,8 +43,12 @@ public:
         return ops_;
     }
 
+    // Event records by record_type.
+    const std::map<std::string, std::uint64_t>& events() const { return events_; }
+
 private:
     std::map<std::pair<std::string, std::string>, OperationStats> ops_;
+    std::map<std::string, std::uint64_t> events_;
     std::uint64_t records_ = 0;
 };
 
