@@ -466,7 +466,7 @@ TRACING CONFIG (the LangSwarm TracingConfig; defaults < --config FILE < flags)
       --environment       include_environment: command line, allow-listed
                           environment variables, hostname, kernel release
       --env-allow LIST    environment_allowlist, replacing the default
-                          (PATH,PWD,LANG,LC_ALL,TZ,HOSTNAME); NAME* is a prefix
+                          (PATH,LANG,LC_ALL,TZ,HOSTNAME); NAME* is a prefix
       --thread-info       include_thread_info: thread name and CPU
       --debug             debug_mode
       --verbose-errors    verbose_errors

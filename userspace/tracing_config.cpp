@@ -183,8 +183,9 @@ std::optional<OutputFormat> parse_output_format(const std::string& s)
 std::vector<std::string> default_environment_allowlist()
 {
     // Locale, time zone and search path explain most "works on my machine"
-    // differences; none of them is a credential.
-    return {"PATH", "PWD", "LANG", "LC_ALL", "TZ", "HOSTNAME"};
+    // differences; none of them is a credential.  (Not PWD: the redactor
+    // reads "pwd" as a password and would write it as [REDACTED].)
+    return {"PATH", "LANG", "LC_ALL", "TZ", "HOSTNAME"};
 }
 
 bool TracingConfig::component_enabled(const std::string& component) const

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "environment_info.hpp"
+#include "tracing_config.hpp"
 #include "proc_files.hpp"
 #include "process_sampler.hpp"
 #include "redactor.hpp"
@@ -202,6 +203,11 @@ TEST_CASE("only allow-listed environment variables are read", "[procinfo]")
     CHECK(j["environment"].is_object());
     CHECK(j["environment"].size() <= 1);
     CHECK_FALSE(j["hostname"].get<std::string>().empty());
+
+    // no default name is one the redactor would hide: they would be useless
+    const Redactor redactor;
+    for (const auto& name : default_environment_allowlist())
+        CHECK_FALSE(redactor.key_is_secret(name));
     CHECK(j["kernel_release"] == kernel_release());
 }
 
