@@ -37,7 +37,6 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the loader between open and load. */
-const volatile __u64 page_size = 4096;
 /* Wake the consumer only once this many bytes wait in the ring buffer; below
  * that it drains on its own timer.  A wakeup per event would cost the traced
  * thread an irq_work and the consumer a context switch per span. */
@@ -52,9 +51,21 @@ const volatile bool filter_tgids = false;
 const volatile bool follow_children = false;
 const volatile bool trace_any_process = false;
 
-/* span_start.flags bit (private to BPF): the span's begin event was lost,
- * so the span was counted as lost once and its end is not sent. */
+/* The recorder's configuration (TracingConfig), applied here so that work
+ * the user asked not to have is not done: spans of filtered components
+ * send nothing, spans shorter than min_duration_ns send a 40-byte
+ * SPAN_DROPPED instead of their figures. */
+enum { COMPONENTS_ALL = 0, COMPONENTS_ALLOW = 1, COMPONENTS_DENY = 2 };
+const volatile __u32 component_filter = COMPONENTS_ALL;
+const volatile __u64 min_duration_ns = 0;
+const volatile bool collect_thread_info = false;
+const volatile bool collect_stacks = false;
+
+/* span_start.flags bits (private to BPF): the span's begin event was lost,
+ * so the span was counted as lost once and its end is not sent; the span's
+ * component is filtered out. */
 #define SPAN_BEGIN_LOST (1u << 31)
+#define SPAN_FILTERED (1u << 30)
 
 struct span_key {
 	__u32 tgid;
@@ -66,14 +77,9 @@ struct span_start {
 	__u64 ts_ns;
 	__u32 tid;
 	__u32 flags;
-	struct lstrace_span_figures at_begin;
-};
-
-struct thread_clock {
-	__u64 oncpu_ns; /* accumulated up to the last switch-out */
-	__u64 since_ns; /* when it last went on CPU (valid while running) */
-	__u32 running;
+	__u32 depth; /* the thread's peak-RSS stack height with this span */
 	__u32 pad;
+	struct lstrace_span_figures at_begin;
 };
 
 struct {
@@ -89,13 +95,6 @@ struct {
 	__type(key, struct span_key);
 	__type(value, struct span_start);
 } span_starts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct thread_clock);
-} threads SEC(".maps");
 
 /* Spans whose end event was lost (ring buffer full): counted once as lost,
  * and the consumer looks here before calling a span it never saw end
@@ -116,12 +115,35 @@ struct {
 	__type(value, __u8);
 } traced_tgids SEC(".maps");
 
+/* Component names of the enabled/disabled list (NUL-padded). */
+struct component_name {
+	char name[LSTRACE_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct component_name);
+	__type(value, __u8);
+} component_names SEC(".maps");
+
+/* Scratch space for a component name (too big for comfort on the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct component_name);
+} name_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LSTRACE_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+#include "io_tracking.bpf.h"
+#include "peak_rss.bpf.h"
 
 /* Whether the calling process is one this recorder traces. */
 static __always_inline bool traced(__u32 tgid)
@@ -150,33 +172,41 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
-/* This thread's on-CPU time so far; false if it cannot be tracked. */
-static __always_inline bool thread_oncpu_ns(__u32 tid, __u64 now, __u64 *out)
+static const struct thread_state zero_thread_state;
+
+/* This thread's state, created at its first probe hit; NULL if the table
+ * is full. */
+static __always_inline struct thread_state *thread_state(__u32 tid, __u64 now)
 {
-	struct thread_clock *clk = bpf_map_lookup_elem(&threads, &tid);
-	if (!clk) {
-		/* Only this thread creates its entry, so NOEXIST cannot race. */
-		struct thread_clock fresh = { .since_ns = now, .running = 1 };
-		if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST)) {
-			count(LSTRACE_CNT_THREAD_MAP_FULL);
-			return false;
-		}
-		*out = 0;
-		return true;
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	if (ts)
+		return ts;
+	/* Only this thread creates its entry, so NOEXIST cannot race.  (The
+	 * zeroed template is a global: the state is too big for the stack.) */
+	if (bpf_map_update_elem(&threads, &tid, &zero_thread_state, BPF_NOEXIST)) {
+		count(LSTRACE_CNT_THREAD_MAP_FULL);
+		return NULL;
 	}
-	*out = clk->oncpu_ns + (clk->running ? now - clk->since_ns : 0);
-	return true;
+	ts = bpf_map_lookup_elem(&threads, &tid);
+	if (ts) {
+		ts->since_ns = now; /* it is running: the clock starts now */
+		ts->running = 1;
+	}
+	return ts;
 }
 
-static __always_inline bool read_figures(struct lstrace_span_figures *f, __u32 tid, __u64 now)
+/* Snapshots the thread's counters into `f`; false if the thread has no
+ * state (its CPU clock and I/O split are then unknown). */
+static __always_inline bool read_figures(struct lstrace_span_figures *f, struct thread_state *ts,
+					 __u64 now)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	bool have_cpu = thread_oncpu_ns(tid, now, &f->oncpu_ns);
 
 	f->vol_ctxsw = task->nvcsw;
 	f->invol_ctxsw = task->nivcsw;
 	f->minor_faults = task->min_flt;
 	f->major_faults = task->maj_flt;
+	f->cpu_migrations = task->se.nr_migrations;
 	/* task->ioac exists with CONFIG_TASK_XACCT; without it I/O stays 0 */
 	if (bpf_core_field_exists(task->ioac)) {
 		f->read_bytes = task->ioac.rchar;
@@ -186,8 +216,12 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, __u32 t
 		f->storage_read_bytes = task->ioac.read_bytes;
 		f->storage_write_bytes = task->ioac.write_bytes;
 	}
-	f->rss_bytes = mm_resident_pages(task->mm) * (__s64)page_size;
-	return have_cpu;
+	f->rss_bytes = process_rss_bytes(task->mm);
+	if (!ts)
+		return false;
+	f->oncpu_ns = clock_now(ts, now);
+	__builtin_memcpy(&f->file_read_bytes, &ts->io, sizeof(ts->io));
+	return true;
 }
 
 static __always_inline void fill_header(struct lstrace_event_header *h, __u16 type, __u64 span_id,
@@ -230,6 +264,31 @@ static __always_inline __u32 copy_user_str(char *dst, __u32 size, const char *sr
 	return last ? LSTRACE_F_TRUNCATED : 0;
 }
 
+/* Whether the component filter skips spans of `component`. */
+static __always_inline bool component_filtered(const char *component)
+{
+	if (component_filter == COMPONENTS_ALL)
+		return false;
+	__u32 zero = 0;
+	struct component_name *key = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!key)
+		return false;
+	__builtin_memset(key, 0, sizeof(*key));
+	bpf_probe_read_user_str(key->name, sizeof(key->name), component);
+	bool listed = bpf_map_lookup_elem(&component_names, key) != NULL;
+	return component_filter == COMPONENTS_ALLOW ? !listed : listed;
+}
+
+/* Whether a tag or error of this span is dropped because its span was. */
+static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
+{
+	if (component_filter == COMPONENTS_ALL)
+		return false;
+	struct span_key key = { .tgid = tgid, .span_id = span_id };
+	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
+	return start && (start->flags & SPAN_FILTERED);
+}
+
 SEC("usdt")
 int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
 	     __u64 trace_id_lo, const char *tracer, const char *component, const char *operation,
@@ -241,14 +300,23 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 	__u64 now = bpf_ktime_get_ns();
 	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct span_start start = { .ts_ns = now, .tid = (__u32)id };
+	struct thread_state *ts = thread_state(start.tid, now);
 
-	if (!read_figures(&start.at_begin, start.tid, now))
+	if (!read_figures(&start.at_begin, ts, now))
 		start.flags |= LSTRACE_F_NO_ONCPU;
+	if (ts)
+		start.depth = peak_push(ts, start.at_begin.rss_bytes);
 
-	struct lstrace_span_begin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(LSTRACE_CNT_LOST_BEGIN);
-		start.flags |= SPAN_BEGIN_LOST;
+	struct lstrace_span_begin_event *e = NULL;
+	if (component_filtered(component)) {
+		start.flags |= SPAN_FILTERED;
+		count(LSTRACE_CNT_FILTERED);
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			count(LSTRACE_CNT_LOST_BEGIN);
+			start.flags |= SPAN_BEGIN_LOST;
+		}
 	}
 	if (bpf_map_update_elem(&span_starts, &key, &start, BPF_ANY))
 		count(LSTRACE_CNT_SPAN_MAP_FULL);
@@ -267,8 +335,29 @@ int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_
 	trunc |= copy_user_str(e->operation, sizeof(e->operation), operation);
 	trunc |= copy_user_str(e->description, sizeof(e->description), description);
 	e->hdr.flags = trunc;
+	if (collect_thread_info) {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		e->cpu = bpf_get_smp_processor_id();
+	} else {
+		e->comm[0] = '\0';
+		e->cpu = 0;
+	}
+	e->pad = 0;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
+}
+
+/* A span shorter than min_duration_ns that did not fail: the consumer
+ * forgets it.  Nothing is lost if this cannot be sent either: the span is
+ * then counted as a lost end. */
+static __always_inline bool send_dropped(struct span_key *key, __u64 span_id, __u64 now)
+{
+	struct lstrace_span_dropped_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return false;
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_DROPPED, span_id, now);
+	bpf_ringbuf_submit(e, submit_flags());
+	return true;
 }
 
 SEC("usdt")
@@ -279,11 +368,25 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, (__u32 *)&id);
 	struct lstrace_span_figures at_end = {};
-	bool have_cpu = read_figures(&at_end, (__u32)id, now);
+	bool have_cpu = read_figures(&at_end, ts, now);
 	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
+	__s64 peak = -1;
 
-	if (start && (start->flags & SPAN_BEGIN_LOST)) {
+	if (start && ts)
+		peak = peak_pop(ts, start->depth, at_end.rss_bytes);
+	if (start && (start->flags & (SPAN_BEGIN_LOST | SPAN_FILTERED))) {
+		bpf_map_delete_elem(&span_starts, &key);
+		return 0;
+	}
+	if (start && min_duration_ns && status == LSTRACE_STATUS_OK &&
+	    now - start->ts_ns < min_duration_ns) {
+		if (!send_dropped(&key, span_id, now)) {
+			const __u8 yes = 1;
+			count(LSTRACE_CNT_LOST_END);
+			bpf_map_update_elem(&lost_ends, &key, &yes, BPF_ANY);
+		}
 		bpf_map_delete_elem(&span_starts, &key);
 		return 0;
 	}
@@ -301,9 +404,12 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_END, span_id, now);
 	e->status = status;
 	e->rss_end_bytes = at_end.rss_bytes;
+	e->peak_rss_bytes = peak;
+	e->fds_open = open_fd_count();
+	e->cpu = collect_thread_info ? bpf_get_smp_processor_id() : 0;
 
 	if (!start) {
-		e->hdr.flags |= LSTRACE_F_NO_BEGIN;
+		e->hdr.flags |= LSTRACE_F_NO_BEGIN | LSTRACE_F_NO_PEAK;
 		e->begin_ts_ns = 0;
 		e->begin_tid = 0;
 		__builtin_memset(&e->delta, 0, sizeof(e->delta));
@@ -316,6 +422,8 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 		e->hdr.flags |= LSTRACE_F_THREAD_CHANGED;
 	if (!have_cpu || (start->flags & LSTRACE_F_NO_ONCPU))
 		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
+	if (peak < 0)
+		e->hdr.flags |= LSTRACE_F_NO_PEAK;
 
 	/* every figure is a 64-bit counter (lstrace_abi.h): subtract them as
 	 * an array; RSS is signed, and two's complement makes that the same */
@@ -334,7 +442,8 @@ SEC("usdt")
 int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
 	     const char *str)
 {
-	if (!traced(bpf_get_current_pid_tgid() >> 32))
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!traced(tgid) || span_filtered(tgid, span_id))
 		return 0;
 	struct lstrace_span_tag_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -358,7 +467,8 @@ int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 
 SEC("usdt")
 int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *message)
 {
-	if (!traced(bpf_get_current_pid_tgid() >> 32))
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!traced(tgid) || span_filtered(tgid, span_id))
 		return 0;
 	struct lstrace_span_error_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -372,6 +482,8 @@ int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *m
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
+
+#include "points.bpf.h"
 
 /*
  * langswarm:recording never executes; attaching it raises the semaphore the
@@ -390,7 +502,7 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	__u64 now = bpf_ktime_get_ns();
 	__u32 prev_tid = prev->pid;
 	__u32 next_tid = next->pid;
-	struct thread_clock *clk;
+	struct thread_state *clk;
 
 	clk = bpf_map_lookup_elem(&threads, &prev_tid);
 	if (clk && clk->running) {

@@ -23,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define LSTRACE_ABI_VERSION 1
+#define LSTRACE_ABI_VERSION 2
 
 /* LSTRACE_NAME_LEN, LSTRACE_DESC_LEN, LSTRACE_VALUE_LEN, status and tag
  * type values: shared with the application header */
@@ -37,6 +37,24 @@ enum lstrace_event_type {
 	LSTRACE_EV_THREAD_EXIT = 5,
 	LSTRACE_EV_PROCESS_FORK = 6, /* --follow: hdr.tgid is the new child */
 	LSTRACE_EV_PROCESS_EXEC = 7, /* --follow: hdr.tgid exec'd and is stopped */
+	LSTRACE_EV_POINT = 8,        /* a component, error or data-flow probe (lstrace_point_event) */
+	LSTRACE_EV_SPAN_DROPPED = 9, /* span_end of a span shorter than min_duration: forget it */
+};
+
+/* lstrace_point_event.kind: which probe fired, and what its fields hold. */
+enum lstrace_point_kind {
+	LSTRACE_POINT_COMPONENT_INIT = 1,   /* str: component, config_keys; num[0]: config_size */
+	LSTRACE_POINT_STATE_CHANGE = 2,     /* str: component, from, to, reason */
+	LSTRACE_POINT_CONFIG_CHANGE = 3,    /* str: component, key, old_value, new_value */
+	LSTRACE_POINT_ERROR = 4,            /* num[0]: error_id; str: type, message, module,
+					     * severity, category, context; stack[] */
+	LSTRACE_POINT_ERROR_HANDLED = 5,    /* num[0]: error_id; str: handler */
+	LSTRACE_POINT_ERROR_RECOVERY = 6,   /* num[0]: error_id, num[1]: success;
+					     * str: original_error, strategy */
+	LSTRACE_POINT_ERROR_RESOLUTION = 7, /* num[0]: error_id; str: outcome, detail */
+	LSTRACE_POINT_DATA_FLOW = 8,        /* num[0]: direction, num[1]: size_bytes,
+					     * num[2]: length, num[3]: fingerprint;
+					     * str: data_type, keys, preview */
 };
 
 /* Bits of lstrace_event_header.flags. */
@@ -51,7 +69,19 @@ enum lstrace_event_flags {
 	/* SPAN_END: the span ended on another thread than it began; the
 	 * per-thread figures are meaningless and are not reported */
 	LSTRACE_F_THREAD_CHANGED = 1u << 3,
+	/* SPAN_END: peak_rss_bytes unknown (spans of the thread did not end
+	 * in LIFO order, or nested deeper than LSTRACE_PEAK_DEPTH) */
+	LSTRACE_F_NO_PEAK = 1u << 4,
+	/* POINT: the user stack was requested but could not be read */
+	LSTRACE_F_NO_STACK = 1u << 5,
 };
+
+/* Nesting depth up to which each span's peak RSS is tracked. */
+#define LSTRACE_PEAK_DEPTH 16
+/* Strings and numbers a point event carries; user stack frames kept. */
+#define LSTRACE_POINT_STRS 6
+#define LSTRACE_POINT_NUMS 4
+#define LSTRACE_MAX_STACK 32
 
 /* Indexes of the per-CPU `counters` map: events BPF could not deliver. */
 enum lstrace_counter {
@@ -64,7 +94,9 @@ enum lstrace_counter {
 	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
 	LSTRACE_CNT_LOST_EXIT = 6,   /* ring buffer full at a thread exit */
 	LSTRACE_CNT_LOST_PROCESS = 7, /* ring buffer full at a fork or exec (--follow) */
-	LSTRACE_CNT_MAX = 8,
+	LSTRACE_CNT_LOST_POINT = 8,   /* ring buffer full at a component/error/data probe */
+	LSTRACE_CNT_FILTERED = 9,     /* spans skipped in BPF by the component filter */
+	LSTRACE_CNT_MAX = 10,
 };
 
 struct lstrace_event_header {
@@ -92,6 +124,22 @@ struct lstrace_span_figures {
 	__u64 storage_read_bytes;  /* task->ioac.read_bytes: read from block devices */
 	__u64 storage_write_bytes; /* task->ioac.write_bytes: dirtied for block devices */
 	__s64 rss_bytes;        /* process RSS (file + anon + shmem); delta in SPAN_END */
+	/* Kept per thread by the syscall tracepoints (bpf/io_tracking.bpf.h):
+	 * bytes moved by read-/write-like syscalls, split by what the
+	 * descriptor is (regular file or block device / socket / anything
+	 * else: pipes, ttys, eventfds...) */
+	__u64 file_read_bytes;
+	__u64 file_write_bytes;
+	__u64 net_read_bytes;
+	__u64 net_write_bytes;
+	__u64 other_read_bytes;
+	__u64 other_write_bytes;
+	__u64 io_wait_ns;        /* off-CPU time inside I/O syscalls (blocked) */
+	__u64 files_opened;      /* successful open/openat/openat2/creat */
+	__u64 fds_closed;        /* successful close */
+	__u64 sockets_connected; /* connect: 0 or -EINPROGRESS */
+	__u64 sockets_accepted;  /* accept/accept4 */
+	__u64 cpu_migrations;    /* task->se.nr_migrations */
 };
 
 struct lstrace_span_begin_event {
@@ -105,6 +153,9 @@ struct lstrace_span_begin_event {
 	char component[LSTRACE_NAME_LEN];
 	char operation[LSTRACE_NAME_LEN];
 	char description[LSTRACE_DESC_LEN];
+	char comm[16];  /* thread name (only with include_thread_info) */
+	__u32 cpu;      /* CPU at span_begin */
+	__u32 pad;
 };
 
 struct lstrace_span_end_event {
@@ -114,6 +165,28 @@ struct lstrace_span_end_event {
 	__u32 begin_tid;    /* thread that began the span */
 	struct lstrace_span_figures delta; /* end minus begin */
 	__s64 rss_end_bytes; /* process RSS at span end */
+	__s64 peak_rss_bytes; /* highest process RSS seen during the span (LSTRACE_F_NO_PEAK) */
+	__u32 fds_open;       /* descriptors open in the process at span end */
+	__u32 cpu;            /* CPU at span_end */
+};
+
+/* SPAN_DROPPED: hdr only. */
+struct lstrace_span_dropped_event {
+	struct lstrace_event_header hdr;
+};
+
+/* POINT: one hit of a component, error or data-flow probe (hdr.span_id is
+ * the span current on the thread, 0 if none).  Strings are cut at
+ * LSTRACE_VALUE_LEN - 1 bytes (LSTRACE_F_TRUNCATED). */
+struct lstrace_point_event {
+	struct lstrace_event_header hdr;
+	__u64 trace_id_hi;
+	__u64 trace_id_lo;
+	__u32 kind;      /* enum lstrace_point_kind */
+	__u32 stack_len; /* user frames in stack[] (ERROR with --stack-traces) */
+	__s64 num[LSTRACE_POINT_NUMS];
+	char str[LSTRACE_POINT_STRS][LSTRACE_VALUE_LEN];
+	__u64 stack[LSTRACE_MAX_STACK];
 };
 
 struct lstrace_span_tag_event {

@@ -226,11 +226,22 @@ DemoConfig load_config(const std::string& path)
         if (span.recording())
             span.set_tag("config_keys", join_keys(json));
         DemoConfig config = parse_config(json);
+        if (LSTRACE_EVENT_ENABLED(component_init)) {
+            std::vector<std::string> keys;
+            for (const auto& item : json.items())
+                keys.push_back(item.key());
+            lstrace::ComponentTracer("workflow").trace_initialization(
+                keys, static_cast<std::int64_t>(text.size()));
+        }
         span.set_tag("agents", config.agents.size());
         span.set_tag("steps", config.steps);
         return config;
     } catch (const std::exception& e) {
         span.record_error("ConfigurationError", e.what());
+        const lstrace::ErrorId id = lstrace::trace_error(
+            {"ConfigurationError", e.what(), "langswarm.config", "critical", "configuration",
+             {{"path", path}}});
+        lstrace::trace_error_escalated(id, "the workflow cannot start without a configuration");
         throw ConfigError(path + ": " + e.what());
     }
 }
@@ -525,6 +536,7 @@ public:
             span.set_tag("recovery_strategy", "retry");
 
         Completion reply;
+        lstrace::data_input(request.prompt);
         reply.prompt_tokens = count_tokens(request.prompt);
         span.set_tag("prompt_tokens", reply.prompt_tokens);
 
@@ -535,6 +547,12 @@ public:
 
         if (failure_.applies_to(agent.name, request.step, request.attempt)) {
             sleep_ms(failure_.response_ms);
+            // the client halves its request rate after a 429
+            const int slower = std::max(1, max_requests_per_second_ / 2);
+            component_.trace_config_change("max_requests_per_second",
+                                           std::to_string(max_requests_per_second_),
+                                           std::to_string(slower));
+            max_requests_per_second_ = slower;
             span.record_error(kRateLimitError, failure_.message.c_str());
             span.set_tag("retry_after_ms", failure_.retry_after_ms);
             throw RateLimitError(failure_.message, failure_.retry_after_ms);
@@ -545,6 +563,7 @@ public:
         reply.text = decode(reply.completion_tokens, agent.temperature, rng);
         span.set_tag("completion_tokens", reply.completion_tokens);
         span.set_tag("total_tokens", reply.prompt_tokens + reply.completion_tokens);
+        lstrace::data_output(reply.text);
         return reply;
     }
 
@@ -596,6 +615,8 @@ private:
     }
 
     lstrace::Tracer tracer_ = lstrace::get_tracer("langswarm.llm");
+    lstrace::ComponentTracer component_{"llm"};
+    int max_requests_per_second_ = 8;
     std::uint64_t seed_;
     std::size_t candidates_;
     int latency_jitter_ms_;
@@ -647,17 +668,24 @@ public:
 
         const std::string context = files_.read(input_artifact);
 
-        transition(State::thinking);
+        transition(State::thinking, "input artifact loaded");
         const Completion reply = think(step, build_prompt(step, context));
 
-        transition(State::acting);
+        transition(State::acting, "reply received");
         const std::string output = config_.name + "-step" + std::to_string(step) + ".md";
         files_.write(
             output, render_artifact("# " + config_.name + ", step " + std::to_string(step) + "\n\n",
                                     reply.text, demo_.artifact_bytes));
-        memory_.store(output, reply.text);
+        // Memory embedding runs on a worker thread; its span joins this
+        // step's trace through the propagated context.
+        const lstrace::Context ctx = lstrace::Context::current();
+        std::thread embedder([&] {
+            lstrace::ContextScope joined(ctx);
+            memory_.store(output, reply.text);
+        });
+        embedder.join();
 
-        transition(State::idle);
+        transition(State::idle, "artifact stored");
         span.set_tag("output", output);
         span.set_tag("completion_tokens", reply.completion_tokens);
         ++stats_.steps;
@@ -683,40 +711,58 @@ private:
         return "unknown";
     }
 
-    void transition(State to)
+    void transition(State to, const char* reason)
     {
-        auto span = tracer_.trace_operation("agent", "state_change",
-                                            config_.name + ": " + state_name(state_) + " -> " +
-                                                state_name(to));
-        span.set_tag("agent", config_.name);
-        span.set_tag("from_state", state_name(state_));
-        span.set_tag("to_state", state_name(to));
+        component_.trace_state_change(state_name(state_), state_name(to), reason);
         state_ = to;
     }
 
+public:
+    // The component state LSTRACE_TRACE_METHOD() records.
+    std::string trace_state() const { return config_.name + ":" + state_name(state_); }
+
+private:
     std::string build_prompt(int step, const std::string& context) const
     {
-        return "You are the " + config_.name + ". " + config_.role + ".\nTask: " + demo_.task +
-               "\nStep " + std::to_string(step) + ". Previous work:\n" +
-               context.substr(0, demo_.prompt_context_bytes);
+        LSTRACE_TRACE_METHOD();
+        std::string prompt = "You are the " + config_.name + ". " + config_.role +
+                             ".\nTask: " + demo_.task + "\nStep " + std::to_string(step) +
+                             ". Previous work:\n" + context.substr(0, demo_.prompt_context_bytes);
+        lstrace::data_transformation(context, prompt);
+        return prompt;
     }
 
     // Calls the model, retrying rate-limited calls after the server's
     // Retry-After delay; other errors are not worth retrying.
     Completion think(int step, const std::string& prompt)
     {
+        lstrace::ErrorId pending = 0;  // the rate limit being recovered from
         for (int attempt = 1;; ++attempt) {
             try {
                 Completion reply = model_.generate(GenerateRequest{config_, step, attempt, prompt});
-                if (attempt > 1)
+                if (attempt > 1) {
                     ++stats_.recovered_failures;
+                    lstrace::trace_error_recovery(pending, kRateLimitError, "retry_after_backoff",
+                                                  true);
+                    lstrace::trace_error_resolved(
+                        pending, "succeeded on attempt " + std::to_string(attempt));
+                }
                 stats_.prompt_tokens += reply.prompt_tokens;
                 stats_.completion_tokens += reply.completion_tokens;
                 return reply;
             } catch (const RateLimitError& e) {
                 ++stats_.failed_calls;
-                if (attempt >= demo_.max_attempts)
+                pending = lstrace::trace_error(
+                    {kRateLimitError, e.what(), "langswarm.llm", "warning", "rate_limit",
+                     {{"agent", config_.name},
+                      {"model", config_.model},
+                      {"attempt", std::to_string(attempt)},
+                      {"retry_after_ms", std::to_string(e.retry_after_ms())}}});
+                lstrace::trace_error_handled(pending, "Agent.think");
+                if (attempt >= demo_.max_attempts) {
+                    lstrace::trace_error_escalated(pending, "out of attempts");
                     throw;
+                }
                 back_off(attempt, e);
             }
         }
@@ -734,6 +780,7 @@ private:
     }
 
     lstrace::Tracer tracer_ = lstrace::get_tracer("langswarm.agent");
+    lstrace::ComponentTracer component_{"agent"};
     AgentConfig config_;
     const DemoConfig& demo_;
     ModelClient& model_;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <gelf.h>
-#include <libelf.h>
 
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <memory>
 
+#include "elf_file.hpp"
 #include "proc_maps.hpp"
 #include "unique_fd.hpp"
 
@@ -20,11 +20,6 @@ namespace lstrace::usdt {
 namespace {
 
 constexpr std::uint32_t kStapsdtNoteType = 3;
-
-struct ElfCloser {
-    void operator()(Elf* e) const noexcept { elf_end(e); }
-};
-using ElfPtr = std::unique_ptr<Elf, ElfCloser>;
 
 // Reads one address-sized field of a note descriptor.
 std::uint64_t read_addr(const char* p, bool is64)
@@ -65,22 +60,18 @@ bool parse_note(const char* desc, std::size_t size, bool is64, ProbeNote& out)
 
 Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
 {
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return Error{"libelf: " + std::string(elf_errmsg(-1))};
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid())
-        return Error{"cannot open " + path + ": " + std::strerror(errno)};
-    ElfPtr elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
-    if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
-        return Error{path + " is not an ELF file"};
-    const bool is64 = gelf_getclass(elf.get()) == ELFCLASS64;
+    auto file = ElfFile::open(path);
+    if (!file)
+        return file.error();
+    Elf* const elf = file->get();
+    const bool is64 = gelf_getclass(elf) == ELFCLASS64;
     std::size_t shstrndx = 0;
-    if (elf_getshdrstrndx(elf.get(), &shstrndx) != 0)
+    if (elf_getshdrstrndx(elf, &shstrndx) != 0)
         return Error{path + ": malformed ELF section headers"};
 
     // Allocated sections, to turn a semaphore's address into a file offset.
     std::vector<GElf_Shdr> alloc_sections;
-    for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
         GElf_Shdr shdr;
         if (gelf_getshdr(scn, &shdr) && (shdr.sh_flags & SHF_ALLOC) && shdr.sh_type != SHT_NOBITS)
             alloc_sections.push_back(shdr);
@@ -93,11 +84,11 @@ Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
     };
 
     std::vector<ProbeNote> notes;
-    for (Elf_Scn* scn = elf_nextscn(elf.get(), nullptr); scn; scn = elf_nextscn(elf.get(), scn)) {
+    for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
         GElf_Shdr shdr;
         if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
             continue;
-        const char* sname = elf_strptr(elf.get(), shstrndx, shdr.sh_name);
+        const char* sname = elf_strptr(elf, shstrndx, shdr.sh_name);
         if (!sname || std::strcmp(sname, ".note.stapsdt") != 0)
             continue;
         Elf_Data* data = elf_getdata(scn, nullptr);

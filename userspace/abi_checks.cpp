@@ -13,10 +13,15 @@ static_assert(offsetof(lstrace_event_header, tid) == 12);
 static_assert(offsetof(lstrace_event_header, ts_ns) == 16);
 static_assert(offsetof(lstrace_event_header, span_id) == 24);
 
-static_assert(sizeof(lstrace_span_figures) == 12 * 8);
+static_assert(sizeof(lstrace_span_figures) == 24 * 8);
 static_assert(offsetof(lstrace_span_figures, rss_bytes) == 11 * 8);
+static_assert(offsetof(lstrace_span_figures, file_read_bytes) == 12 * 8);
+static_assert(offsetof(lstrace_span_figures, io_wait_ns) == 18 * 8);
+static_assert(offsetof(lstrace_span_figures, sockets_accepted) == 22 * 8);
+static_assert(offsetof(lstrace_span_figures, cpu_migrations) == 23 * 8);
 
-static_assert(sizeof(lstrace_span_begin_event) == 32 + 32 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
+static_assert(sizeof(lstrace_span_begin_event) ==
+              32 + 32 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN + 16 + 8);
 static_assert(offsetof(lstrace_span_begin_event, parent_span_id) == 32);
 static_assert(offsetof(lstrace_span_begin_event, ns_tgid) == 56);
 static_assert(offsetof(lstrace_span_begin_event, ns_tid) == 60);
@@ -24,13 +29,32 @@ static_assert(offsetof(lstrace_span_begin_event, tracer) == 64);
 static_assert(offsetof(lstrace_span_begin_event, component) == 64 + LSTRACE_NAME_LEN);
 static_assert(offsetof(lstrace_span_begin_event, operation) == 64 + 2 * LSTRACE_NAME_LEN);
 static_assert(offsetof(lstrace_span_begin_event, description) == 64 + 3 * LSTRACE_NAME_LEN);
+static_assert(offsetof(lstrace_span_begin_event, comm) == 64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
+static_assert(offsetof(lstrace_span_begin_event, cpu) ==
+              64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN + 16);
 
-static_assert(sizeof(lstrace_span_end_event) == 32 + 16 + 12 * 8 + 8);
+static_assert(sizeof(lstrace_span_end_event) == 32 + 16 + 24 * 8 + 8 + 8 + 8);
 static_assert(offsetof(lstrace_span_end_event, begin_ts_ns) == 32);
 static_assert(offsetof(lstrace_span_end_event, status) == 40);
 static_assert(offsetof(lstrace_span_end_event, begin_tid) == 44);
 static_assert(offsetof(lstrace_span_end_event, delta) == 48);
-static_assert(offsetof(lstrace_span_end_event, rss_end_bytes) == 48 + 12 * 8);
+static_assert(offsetof(lstrace_span_end_event, rss_end_bytes) == 48 + 24 * 8);
+static_assert(offsetof(lstrace_span_end_event, peak_rss_bytes) == 48 + 25 * 8);
+static_assert(offsetof(lstrace_span_end_event, fds_open) == 48 + 26 * 8);
+static_assert(offsetof(lstrace_span_end_event, cpu) == 48 + 26 * 8 + 4);
+
+static_assert(sizeof(lstrace_span_dropped_event) == 32);
+
+static_assert(sizeof(lstrace_point_event) ==
+              32 + 24 + 8 * LSTRACE_POINT_NUMS + LSTRACE_POINT_STRS * LSTRACE_VALUE_LEN +
+                  8 * LSTRACE_MAX_STACK);
+static_assert(offsetof(lstrace_point_event, trace_id_hi) == 32);
+static_assert(offsetof(lstrace_point_event, kind) == 48);
+static_assert(offsetof(lstrace_point_event, stack_len) == 52);
+static_assert(offsetof(lstrace_point_event, num) == 56);
+static_assert(offsetof(lstrace_point_event, str) == 56 + 8 * LSTRACE_POINT_NUMS);
+static_assert(offsetof(lstrace_point_event, stack) ==
+              56 + 8 * LSTRACE_POINT_NUMS + LSTRACE_POINT_STRS * LSTRACE_VALUE_LEN);
 
 static_assert(sizeof(lstrace_span_tag_event) == 32 + 16 + LSTRACE_NAME_LEN + LSTRACE_VALUE_LEN);
 static_assert(offsetof(lstrace_span_tag_event, value_type) == 32);

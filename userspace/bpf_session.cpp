@@ -52,6 +52,12 @@ BpfSession::BpfSession(const BpfConfig& config)
     if (!skel_)
         throw FatalError(ExitCode::bpf, "cannot open the BPF object: " + libbpf_error_text(-errno));
     skel_->rodata->page_size = static_cast<__u64>(sysconf(_SC_PAGESIZE));
+    skel_->rodata->min_duration_ns = config.min_duration_ns;
+    skel_->rodata->collect_thread_info = config.thread_info;
+    skel_->rodata->collect_stacks = config.stack_traces;
+    skel_->rodata->component_filter = !config.enabled_components.empty()    ? 1  // allow-list
+                                      : !config.disabled_components.empty() ? 2  // deny-list
+                                                                            : 0;
     skel_->rodata->wakeup_bytes = config.wakeup_bytes;
     all_processes_ = config.follow_children || config.any_process;
     skel_->rodata->filter_tgids = all_processes_;
@@ -74,14 +80,33 @@ BpfSession::BpfSession(const BpfConfig& config)
         throw FatalError(ExitCode::bpf,
                          "the kernel refused the BPF programs: " + libbpf_error_text(err) +
                              " (run with -v for the verifier log)");
+    const auto& names = config.enabled_components.empty() ? config.disabled_components
+                                                          : config.enabled_components;
+    for (const std::string& name : names)
+        add_component_name(name);
+}
+
+void BpfSession::add_component_name(const std::string& name)
+{
+    if (name.empty() || name.size() >= LSTRACE_NAME_LEN)
+        throw FatalError(ExitCode::usage, "component name '" + name + "' must be 1 to " +
+                                              std::to_string(LSTRACE_NAME_LEN - 1) + " bytes");
+    char key[LSTRACE_NAME_LEN] = {};  // struct component_name: NUL padded
+    std::memcpy(key, name.data(), name.size());
+    const __u8 yes = 1;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.component_names), key, &yes, BPF_ANY) != 0)
+        throw FatalError(ExitCode::bpf, "cannot add component '" + name + "' to the filter: " +
+                                            libbpf_error_text(-errno));
 }
 
 BpfSession::~BpfSession() = default;
 
 void BpfSession::attach_scheduler()
 {
-    for (bpf_program* prog : {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit,
-                              skel_->progs.on_fork, skel_->progs.on_exec}) {
+    for (bpf_program* prog :
+         {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit, skel_->progs.on_fork,
+          skel_->progs.on_exec, skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
+          skel_->progs.on_rss_stat}) {
         bpf_link* link = bpf_program__attach(prog);
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach ") +
@@ -109,19 +134,35 @@ void BpfSession::attach_process(int pid, const std::string& object)
     const std::string key = std::to_string(attach_pid) + ":" + object;
     if (std::find(attached_.begin(), attached_.end(), key) != attached_.end())
         return;
+    // The component, error and data-flow probes first (an object built
+    // with an older header may lack them), then the span probes, the
+    // recording gate last.
     const struct {
         bpf_program* prog;
         const char* probe;
+        bool required;
     } order[] = {
-        {skel_->progs.on_span_end, usdt::kRequiredProbes[0]},
-        {skel_->progs.on_span_tag, usdt::kRequiredProbes[1]},
-        {skel_->progs.on_span_error, usdt::kRequiredProbes[2]},
-        {skel_->progs.on_span_begin, usdt::kRequiredProbes[3]},
-        {skel_->progs.on_recording_gate, usdt::kRequiredProbes[4]},
+        {skel_->progs.on_component_init, "component_init", false},
+        {skel_->progs.on_state_change, "state_change", false},
+        {skel_->progs.on_config_change, "config_change", false},
+        {skel_->progs.on_error, "error", false},
+        {skel_->progs.on_error_handled, "error_handled", false},
+        {skel_->progs.on_error_recovery, "error_recovery", false},
+        {skel_->progs.on_error_resolution, "error_resolution", false},
+        {skel_->progs.on_data_flow, "data_flow", false},
+        {skel_->progs.on_span_end, usdt::kRequiredProbes[0], true},
+        {skel_->progs.on_span_tag, usdt::kRequiredProbes[1], true},
+        {skel_->progs.on_span_error, usdt::kRequiredProbes[2], true},
+        {skel_->progs.on_span_begin, usdt::kRequiredProbes[3], true},
+        {skel_->progs.on_recording_gate, usdt::kRequiredProbes[4], true},
     };
     for (const auto& p : order) {
         bpf_link* link = bpf_program__attach_usdt(p.prog, attach_pid, object.c_str(),
                                                   usdt::kProvider, p.probe, nullptr);
+        if (!link && !p.required && errno == ENOENT) {
+            spdlog::debug("{} has no langswarm:{} probe", object, p.probe);
+            continue;
+        }
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach to langswarm:") +
                                                 p.probe + " in " + object + " (pid " +

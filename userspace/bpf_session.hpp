@@ -31,6 +31,16 @@ struct BpfConfig {
     bool follow_children = false;
     // --binary: every process that runs or maps the attached files
     bool any_process = false;
+    // The component filter, applied in BPF: spans of a filtered component
+    // send nothing.  At most one of the two lists is non-empty.
+    std::vector<std::string> enabled_components;
+    std::vector<std::string> disabled_components;
+    // Spans that end successfully sooner are dropped in BPF (0: keep all).
+    std::uint64_t min_duration_ns = 0;
+    // Thread name and CPU in span events (include_thread_info).
+    bool thread_info = false;
+    // User stacks at the error probe (include_stack_trace).
+    bool stack_traces = false;
 };
 
 class BpfSession {
@@ -73,6 +83,8 @@ public:
     std::array<std::uint64_t, LSTRACE_CNT_MAX> counters() const;
 
 private:
+    void add_component_name(const std::string& name);
+
     struct SkeletonDeleter {
         void operator()(lstrace_bpf* skel) const noexcept;
     };

@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "errors.hpp"
 
@@ -54,6 +57,104 @@ std::string btf_argument(const char* arg)
     return arg;
 }
 
+// "a,b,,c" -> {a, b, c}; a list with no name in it is an error.
+std::vector<std::string> parse_name_list(const std::string& flag, const std::string& arg)
+{
+    std::vector<std::string> names;
+    std::stringstream ss(arg);
+    std::string name;
+    while (std::getline(ss, name, ','))
+        if (!name.empty())
+            names.push_back(name);
+    if (names.empty())
+        usage_error(flag + " needs a comma-separated list of names");
+    return names;
+}
+
+// Long-only record options (values past any char getopt could return).
+enum RecordFlag : int {
+    kConfig = 256,
+    kFormat,
+    kComponents,
+    kExcludeComponents,
+    kMinDuration,
+    kMaxTraceSize,
+    kFlushInterval,
+    kStackTraces,
+    kEnvironment,
+    kThreadInfo,
+    kDebug,
+    kVerboseErrors,
+    kSampleInterval,
+    kEnvAllow,
+};
+
+// One TracingConfig flag: which key it sets, and the value it gives it.
+struct ConfigOverride {
+    std::string flag;
+    std::string key;
+    nlohmann::json value;
+    std::string arg;  // as typed, for messages
+};
+
+// The flag's value as the JSON value its config key takes, so that flags and
+// the file go through the same checks (set_tracing_config_value).
+ConfigOverride config_override(int c, const char* arg)
+{
+    using json = nlohmann::json;
+    const std::string value = arg ? arg : "";
+    const auto number = [&](const char* flag, const char* key, bool integer) -> ConfigOverride {
+        if (integer) {
+            auto v = parse_integer(value);
+            if (!v)
+                usage_error(std::string("invalid ") + flag + " '" + value + "': expected an integer");
+            return {flag, key, json(*v), value};
+        }
+        auto v = parse_number(value);
+        if (!v)
+            usage_error(std::string("invalid ") + flag + " '" + value + "': expected milliseconds");
+        return {flag, key, json(*v), value};
+    };
+    switch (c) {
+    case kFormat:
+        return {"--format", "output_format", json(value), value};
+    case kComponents:
+        return {"--components", "enabled_components", json(parse_name_list("--components", value)), value};
+    case kExcludeComponents:
+        return {"--exclude-components", "disabled_components",
+                json(parse_name_list("--exclude-components", value)), value};
+    case kMinDuration:
+        return number("--min-duration", "min_duration_ms", false);
+    case kMaxTraceSize:
+        return number("--max-trace-size", "max_trace_size", true);
+    case kFlushInterval:
+        return number("--flush-interval", "flush_interval", true);
+    case kSampleInterval:
+        return number("--sample-interval", "sample_interval_ms", false);
+    case kEnvAllow:
+        return {"--env-allow", "environment_allowlist", json(parse_name_list("--env-allow", value)), value};
+    case kStackTraces:
+        return {"--stack-traces", "include_stack_trace", json(true), ""};
+    case kEnvironment:
+        return {"--environment", "include_environment", json(true), ""};
+    case kThreadInfo:
+        return {"--thread-info", "include_thread_info", json(true), ""};
+    case kDebug:
+        return {"--debug", "debug_mode", json(true), ""};
+    case kVerboseErrors:
+        return {"--verbose-errors", "verbose_errors", json(true), ""};
+    default:
+        throw FatalError(ExitCode::internal, "no config key for option " + std::to_string(c));
+    }
+}
+
+void apply_override(TracingConfig& config, const ConfigOverride& o)
+{
+    if (auto err = set_tracing_config_value(config, o.key, o.value)) {
+        usage_error("invalid " + o.flag + (o.arg.empty() ? "" : " '" + o.arg + "'") + ": " + err->message);
+    }
+}
+
 // getopt_long keeps global state; reset it so parsing is repeatable.
 void reset_getopt()
 {
@@ -64,6 +165,10 @@ void reset_getopt()
 std::string bad_option_message(int argc, char** argv)
 {
     const char* arg = optind - 1 < argc ? argv[optind - 1] : "";
+    // getopt sets optopt to a known long option's value when it was given a
+    // value it does not take ("--debug=1")
+    if (optopt && std::strncmp(arg, "--", 2) == 0)
+        return std::string("option '") + arg + "' takes no value";
     if (optopt && optopt != '?')
         return std::string("option requires an argument or is unknown: -") + char(optopt);
     return std::string("unknown option '") + arg + "'";
@@ -99,11 +204,27 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         {"binary", required_argument, nullptr, 'X'},
         {"follow", no_argument, nullptr, 'F'},
         {"redact-keys", required_argument, nullptr, 'K'},
+        {"config", required_argument, nullptr, kConfig},
+        {"format", required_argument, nullptr, kFormat},
+        {"components", required_argument, nullptr, kComponents},
+        {"exclude-components", required_argument, nullptr, kExcludeComponents},
+        {"min-duration", required_argument, nullptr, kMinDuration},
+        {"max-trace-size", required_argument, nullptr, kMaxTraceSize},
+        {"flush-interval", required_argument, nullptr, kFlushInterval},
+        {"stack-traces", no_argument, nullptr, kStackTraces},
+        {"environment", no_argument, nullptr, kEnvironment},
+        {"thread-info", no_argument, nullptr, kThreadInfo},
+        {"debug", no_argument, nullptr, kDebug},
+        {"verbose-errors", no_argument, nullptr, kVerboseErrors},
+        {"sample-interval", required_argument, nullptr, kSampleInterval},
+        {"env-allow", required_argument, nullptr, kEnvAllow},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     RecordOptions o;
+    bool output_given = false;
+    std::vector<ConfigOverride> overrides;  // applied after the file: flags win
     reset_getopt();
     int c;
     // '+': stop at the first non-option, which starts the command to launch
@@ -118,6 +239,7 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             if (!*optarg)
                 usage_error("-o needs a file name ('-' for standard output)");
             o.output = optarg;
+            output_given = true;
             break;
         case 'd': {
             auto v = parse_number(optarg);
@@ -148,13 +270,31 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
             o.follow = true;
             break;
         case 'K': {
-            std::stringstream keys(optarg);
-            std::string key;
-            while (std::getline(keys, key, ','))
-                if (!key.empty())
-                    o.redact_keys.push_back(key);
-            if (o.redact_keys.empty())
-                usage_error("--redact-keys needs a comma-separated list of tag keys");
+            auto keys = parse_name_list("--redact-keys", optarg);
+            o.redact_keys.insert(o.redact_keys.end(), keys.begin(), keys.end());
+            break;
+        }
+        case kConfig:
+            if (!*optarg)
+                usage_error("--config needs a file name");
+            o.config_path = optarg;
+            break;
+        case kFormat:
+        case kComponents:
+        case kExcludeComponents:
+        case kMinDuration:
+        case kMaxTraceSize:
+        case kFlushInterval:
+        case kStackTraces:
+        case kEnvironment:
+        case kThreadInfo:
+        case kDebug:
+        case kVerboseErrors:
+        case kSampleInterval:
+        case kEnvAllow: {
+            overrides.push_back(config_override(c, optarg));
+            TracingConfig scratch;  // bad values are reported now, naming the flag
+            apply_override(scratch, overrides.back());
             break;
         }
         default:
@@ -175,6 +315,17 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         usage_error("-p, --binary and a command to launch cannot be combined");
     if (o.follow && !o.binary.empty())
         usage_error("--follow goes with -p or a command, not --binary");
+    if (!o.config_path.empty()) {
+        auto loaded = load_tracing_config(o.config_path);
+        if (!loaded)
+            throw FatalError(ExitCode::usage, "invalid tracing config: " + loaded.error().message);
+        o.config = std::move(loaded.value());
+    }
+    for (const ConfigOverride& ov : overrides)
+        apply_override(o.config, ov);
+    if (!output_given && !o.config.output_file.empty())
+        o.output = o.config.output_file;
+    o.config.output_file = o.output;
     o.verbose = verbose;
     return o;
 }
@@ -525,6 +676,33 @@ RECORD OPTIONS
       --no-redact         write secrets as they are
   -v, --verbose           debug logging, including libbpf's
 
+TRACING CONFIG (the LangSwarm TracingConfig; defaults < --config FILE < flags)
+      --config FILE       JSON object with the standard's keys: output_file,
+                          output_format, enabled_components, disabled_components,
+                          min_duration_ms, max_trace_size, flush_interval,
+                          include_stack_trace, include_environment,
+                          include_thread_info, debug_mode, verbose_errors, and
+                          lstrace's sample_interval_ms, environment_allowlist.
+                          Unknown keys and bad values are errors (exit code 2)
+      --format FMT        output_format: jsonl (default), json or text
+      --components LIST   enabled_components: trace only these (default: all)
+      --exclude-components LIST
+                          disabled_components: never these (wins over the above)
+      --min-duration MS   min_duration_ms: skip spans shorter than this (default 0)
+      --max-trace-size N  max_trace_size: records held in memory (default 10000)
+      --flush-interval N  flush_interval: flush every N records (default 100)
+      --stack-traces      include_stack_trace: user stacks of failed spans
+      --environment       include_environment: command line, allow-listed
+                          environment variables, hostname, kernel release
+      --env-allow LIST    environment_allowlist, replacing the default
+                          (PATH,LANG,LC_ALL,TZ,HOSTNAME); NAME* is a prefix
+      --thread-info       include_thread_info: thread name and CPU
+      --debug             debug_mode
+      --verbose-errors    verbose_errors
+      --sample-interval MS  sample_interval_ms: process-wide CPU, RSS, threads,
+                          fds every MS (0 = off, the default; at least 10)
+  -o FILE sets output_file and wins over the file's.
+
 Recording needs root (CAP_BPF and CAP_PERFMON). The trace file is created with
 mode 0600 (owned by the sudo user under sudo), written to a temporary name and
 renamed when complete. A one-line summary goes to stderr.
@@ -545,6 +723,7 @@ ANALYSIS OPTIONS
 EXAMPLES
   sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
   sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
+  sudo lstrace-bpf record --config tracing.json --min-duration 5 -p 4242
   lstrace-bpf list ./build/examples/langswarm_demo
   lstrace-bpf summary trace.jsonl
 

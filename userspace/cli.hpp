@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tracing_config.hpp"
+
 namespace lstrace {
 
 struct RecordOptions {
@@ -22,6 +24,11 @@ struct RecordOptions {
     bool redact = true;                   // --no-redact turns secret redaction off
     std::vector<std::string> redact_keys; // --redact-keys a,b: more secret tag keys
     bool verbose = false;
+    std::string config_path;              // --config FILE, empty if none
+    // The tracing standard's settings: defaults < --config FILE < flags
+    // (--format, --components, ...).  config.output_file always equals
+    // `output`, the effective output (-o beats the file's output_file).
+    TracingConfig config;
 };
 
 struct ListOptions {

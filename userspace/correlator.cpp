@@ -49,6 +49,12 @@ void Correlator::consume(const void* data, std::size_t size)
     case LSTRACE_EV_THREAD_EXIT:
         ok = dispatch(data, size, &Correlator::on_thread_exit);
         break;
+    case LSTRACE_EV_POINT:
+        ok = dispatch(data, size, &Correlator::on_point);
+        break;
+    case LSTRACE_EV_SPAN_DROPPED:
+        ok = dispatch(data, size, &Correlator::on_dropped);
+        break;
     default:
         break;
     }
@@ -91,6 +97,10 @@ void Correlator::on_begin(const lstrace_span_begin_event& e)
     r.component = field(e.component);
     r.operation = field(e.operation);
     r.description = field(e.description);
+    r.thread_name = field(e.comm);
+    r.begin_cpu = e.cpu;
+    if (max_open_ && open_.size() >= max_open_)
+        evict_oldest();
     // A repeated span id in one process replaces the stale entry: the
     // application generates 64-bit random ids, so this means the old span
     // never ended (its thread died).
@@ -158,9 +168,38 @@ void Correlator::on_end(const lstrace_span_end_event& e)
     r.flags |= e.hdr.flags;
     r.resources = e.delta;
     r.rss_end_bytes = e.rss_end_bytes;
+    r.peak_rss_bytes = (e.hdr.flags & LSTRACE_F_NO_PEAK) ? -1 : e.peak_rss_bytes;
+    r.fds_open = e.fds_open;
+    r.end_cpu = e.cpu;
     ++stats_.spans_recorded;
     sink_(r);
+    if (r.status != LSTRACE_STATUS_OK)
+        report_propagation(r);
     open_.erase(it);
+}
+
+void Correlator::on_dropped(const lstrace_span_dropped_event& e)
+{
+    if (open_.erase(Key{e.hdr.tgid, e.hdr.span_id}))
+        ++stats_.spans_dropped_short;
+    else
+        ++stats_.ends_without_begin;
+}
+
+void Correlator::evict_oldest()
+{
+    // Forget the oldest tenth (at least one), so eviction is not a scan
+    // per begin once the bound is reached.
+    std::vector<std::pair<std::uint64_t, Key>> by_age;
+    by_age.reserve(open_.size());
+    for (const auto& [key, r] : open_)
+        by_age.emplace_back(r.begin_ns, key);
+    const std::size_t n = std::max<std::size_t>(1, by_age.size() / 10);
+    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                     by_age.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < n; ++i)
+        open_.erase(by_age[i].second);
+    stats_.spans_evicted += n;
 }
 
 void Correlator::discard_lost_ends()

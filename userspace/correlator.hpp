@@ -27,6 +27,9 @@ struct CorrelatorStats {
     std::uint64_t events_without_span = 0;
     std::uint64_t malformed_events = 0; // too short, unknown type or version
     std::uint64_t spans_aborted = 0;    // recorded as aborted: their thread exited first
+    std::uint64_t spans_dropped_short = 0; // shorter than min_duration (BPF sent SPAN_DROPPED)
+    std::uint64_t spans_evicted = 0;    // open spans forgotten to stay within max_open
+    std::uint64_t events_recorded = 0;  // event records handed to the event sink
 };
 
 // "exit status 3", "killed by signal SIGSEGV (core dumped)" for a wait(2) status.
@@ -40,10 +43,18 @@ public:
     // and must not also be reported as aborted or still open).
     using LostEndCheck = std::function<bool(std::uint32_t tgid, std::uint64_t span_id)>;
 
-    explicit Correlator(Sink sink, LostEndCheck lost_end = nullptr)
-        : sink_(std::move(sink)), lost_end_(std::move(lost_end))
+    // Gets each event record (component, error, data-flow, propagation).
+    using EventSink = std::function<void(EventRecord&)>;
+
+    explicit Correlator(Sink sink, LostEndCheck lost_end = nullptr, EventSink events = nullptr)
+        : sink_(std::move(sink)), lost_end_(std::move(lost_end)), event_sink_(std::move(events))
     {
     }
+
+    // Bounds the spans held open in memory (the TracingConfig's
+    // max_trace_size): past it the oldest open spans are forgotten (counted
+    // in stats().spans_evicted; their ends then count as without begin).
+    void set_max_open(std::size_t max_open) { max_open_ = max_open; }
 
     // At the end of a recording: forgets the open spans whose end was lost,
     // so that open_spans() counts only spans really still open.
@@ -76,6 +87,13 @@ private:
     void on_error(const lstrace_span_error_event& e);
     void on_end(const lstrace_span_end_event& e);
     void on_thread_exit(const lstrace_thread_exit_event& e);
+    void on_point(const lstrace_point_event& e);
+    void on_dropped(const lstrace_span_dropped_event& e);
+    // A failed span whose parent belongs to another component: the error
+    // crossed a component boundary.
+    void report_propagation(const SpanRecord& failed);
+    void emit(EventRecord& r);
+    void evict_oldest();
     SpanRecord* find(const lstrace_event_header& h);
     // Copies a raw record into an Event and hands it to `handler`; false
     // when the record is too short for it.
@@ -89,7 +107,12 @@ private:
 
     Sink sink_;
     LostEndCheck lost_end_;
+    EventSink event_sink_;
+    std::size_t max_open_ = 0;  // 0: unbounded
     std::unordered_map<Key, SpanRecord, KeyHash> open_;
+    // The input half of a data transformation, per thread, until its
+    // output half arrives.
+    std::unordered_map<std::uint64_t, EventRecord> transform_inputs_;
     CorrelatorStats stats_;
 };
 

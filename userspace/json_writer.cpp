@@ -109,6 +109,19 @@ void JsonWriter::end_object()
     need_comma_ = true;
 }
 
+void JsonWriter::begin_array()
+{
+    separate();
+    out_.push_back('[');
+    need_comma_ = false;
+}
+
+void JsonWriter::end_array()
+{
+    out_.push_back(']');
+    need_comma_ = true;
+}
+
 void JsonWriter::key(std::string_view k)
 {
     separate();

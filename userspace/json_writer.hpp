@@ -16,6 +16,8 @@ public:
 
     void begin_object();
     void end_object();
+    void begin_array();
+    void end_array();
     // The key of the next member of the current object.
     void key(std::string_view k);
 

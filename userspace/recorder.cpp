@@ -260,13 +260,14 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     std::fprintf(stderr,
                  "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %llu still "
                  "open, %llu aborted by an exit, %llu ended without a recorded begin, %llu "
-                 "tags/errors lost%s\n",
+                 "tags/errors lost, %llu events recorded%s\n",
                  static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
                  static_cast<unsigned long long>(spans_lost),
                  static_cast<unsigned long long>(still_open),
                  static_cast<unsigned long long>(st.spans_aborted),
                  static_cast<unsigned long long>(st.ends_without_begin),
-                 static_cast<unsigned long long>(other_lost), target_status.c_str());
+                 static_cast<unsigned long long>(other_lost),
+                 static_cast<unsigned long long>(st.events_recorded), target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
         spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
@@ -274,6 +275,17 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
         spdlog::warn("ring buffer full: {} thread exits and {} fork/exec events lost (spans of "
                      "those threads may show as still open; children may be untraced)",
                      lost[LSTRACE_CNT_LOST_EXIT], lost[LSTRACE_CNT_LOST_PROCESS]);
+    if (lost[LSTRACE_CNT_LOST_POINT])
+        spdlog::warn("ring buffer full: {} component/error/data-flow events lost",
+                     lost[LSTRACE_CNT_LOST_POINT]);
+    if (lost[LSTRACE_CNT_FILTERED] || st.spans_dropped_short)
+        spdlog::info("filtered as configured: {} spans of excluded components (in BPF), {} "
+                     "spans shorter than min_duration_ms",
+                     lost[LSTRACE_CNT_FILTERED], st.spans_dropped_short);
+    if (st.spans_evicted)
+        spdlog::warn("{} open spans were forgotten to stay within max_trace_size (their ends "
+                     "count as without a recorded begin)",
+                     st.spans_evicted);
     if (st.malformed_events)
         spdlog::warn("{} malformed events ignored", st.malformed_events);
 }
@@ -308,8 +320,13 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
     // drains every kDrainIntervalMs.
-    BpfSession bpf(BpfConfig{options.buffer_mib << 20, (options.buffer_mib << 20) / 8,
-                             options.btf_path, options.follow, !options.binary.empty()});
+    BpfConfig bpf_config;
+    bpf_config.ringbuf_bytes = options.buffer_mib << 20;
+    bpf_config.wakeup_bytes = (options.buffer_mib << 20) / 8;
+    bpf_config.btf_path = options.btf_path;
+    bpf_config.follow_children = options.follow;
+    bpf_config.any_process = !options.binary.empty();
+    BpfSession bpf(bpf_config);
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
@@ -327,7 +344,16 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
             if (hooks.on_span)
                 hooks.on_span(r, realtime_offset);
         },
-        [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); });
+        [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); },
+        [&](EventRecord& e) {
+            if (options.redact)
+                e.redactions = redactor.apply(e);
+            if (output) {
+                line.clear();
+                append_event_json_line(line, e, realtime_offset);
+                output->write(line);
+            }
+        });
     Follower follower(bpf, targets);
     RingReader ring(bpf.events_map_fd(), [&](const void* data, std::size_t size) {
         if (!options.follow || !follower.consume(data, size))

@@ -144,10 +144,10 @@ int Redactor::scrub(std::string& text) const
     return count;
 }
 
-int Redactor::apply(SpanRecord& r) const
+int Redactor::apply_tags(std::vector<Tag>& tags) const
 {
-    int count = scrub(r.description);
-    for (Tag& t : r.tags) {
+    int count = 0;
+    for (Tag& t : tags) {
         if (key_is_secret(t.key)) {
             t.value = std::string(kRedacted);
             ++count;
@@ -155,8 +155,35 @@ int Redactor::apply(SpanRecord& r) const
             count += scrub(*s);
         }
     }
+    return count;
+}
+
+int Redactor::apply(SpanRecord& r) const
+{
+    int count = scrub(r.description) + apply_tags(r.tags);
     for (SpanError& e : r.errors)
         count += scrub(e.message);
+    return count;
+}
+
+int Redactor::apply(EventRecord& r) const
+{
+    // config_change values and error contexts are where secrets show up;
+    // their keys ("key": "api_key") are checked like tag keys
+    int count = scrub(r.description) + apply_tags(r.tags);
+    if (r.record_type == "config_change") {
+        const Tag* key = nullptr;
+        for (const Tag& t : r.tags)
+            if (t.key == "key")
+                key = &t;
+        const auto* name = key ? std::get_if<std::string>(&key->value) : nullptr;
+        if (name && key_is_secret(*name))
+            for (Tag& t : r.tags)
+                if (t.key == "old_value" || t.key == "new_value") {
+                    t.value = std::string(kRedacted);
+                    ++count;
+                }
+    }
     return count;
 }
 

@@ -26,12 +26,15 @@ public:
 
     // Redacts the record in place; returns how many values were replaced.
     int apply(SpanRecord& record) const;
+    int apply(EventRecord& record) const;
 
     bool key_is_secret(const std::string& key) const;
     // Replaces secret values inside free text; returns how many.
     int scrub(std::string& text) const;
 
 private:
+    int apply_tags(std::vector<Tag>& tags) const;
+
     std::vector<std::vector<std::string>> key_patterns_;  // each a word sequence
 };
 

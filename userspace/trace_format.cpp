@@ -76,9 +76,9 @@ void write_tag_value(JsonWriter& w, const TagValue& v)
     std::visit([&](const auto& x) { w.value(x); }, v);
 }
 
-void write_resources(JsonWriter& w, const lstrace_span_figures& f, double duration_ms,
-                     bool have_oncpu)
+void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, bool have_oncpu)
 {
+    const lstrace_span_figures& f = s.resources;
     w.begin_object();
     if (have_oncpu) {
         const double cpu_ms = ns_to_ms(f.oncpu_ns);
@@ -105,6 +105,13 @@ void write_resources(JsonWriter& w, const lstrace_span_figures& f, double durati
     }
     w.key("rss_delta_bytes");
     w.value(static_cast<std::int64_t>(f.rss_bytes));
+    w.key("peak_rss_bytes");
+    if (s.peak_rss_bytes >= 0)
+        w.value(s.peak_rss_bytes);
+    else
+        w.null();
+    w.key("fds_open_at_end");
+    w.value(static_cast<std::uint64_t>(s.fds_open));
     const struct {
         const char* name;
         std::uint64_t value;
@@ -115,11 +122,27 @@ void write_resources(JsonWriter& w, const lstrace_span_figures& f, double durati
         {"write_syscalls", f.write_syscalls},
         {"storage_read_bytes", f.storage_read_bytes},
         {"storage_write_bytes", f.storage_write_bytes},
+        {"file_read_bytes", f.file_read_bytes},
+        {"file_write_bytes", f.file_write_bytes},
+        {"net_read_bytes", f.net_read_bytes},
+        {"net_write_bytes", f.net_write_bytes},
+        {"other_read_bytes", f.other_read_bytes},
+        {"other_write_bytes", f.other_write_bytes},
+        {"files_opened", f.files_opened},
+        {"fds_closed", f.fds_closed},
+        {"sockets_connected", f.sockets_connected},
+        {"sockets_accepted", f.sockets_accepted},
+        {"cpu_migrations", f.cpu_migrations},
     };
     for (const auto& c : io) {
         w.key(c.name);
         w.value(c.value);
     }
+    w.key("io_wait_ms");
+    if (have_oncpu)
+        w.value(ns_to_ms(f.io_wait_ns));
+    else
+        w.null();
     w.end_object();
 }
 
@@ -229,6 +252,14 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         w.key("tracer");
         w.value(s.tracer);
     }
+    if (!s.thread_name.empty()) {  // include_thread_info
+        w.key("thread_name");
+        w.value(s.thread_name);
+        w.key("cpu");
+        w.value(static_cast<std::uint64_t>(s.begin_cpu));
+        w.key("end_cpu");
+        w.value(static_cast<std::uint64_t>(s.end_cpu));
+    }
     if (s.flags & LSTRACE_F_TRUNCATED) {
         w.key("truncated");
         w.value(true);
@@ -245,9 +276,12 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
 
     w.key("resources");
     if (have_figures)
-        write_resources(w, s.resources, duration_ms, have_oncpu);
+        write_resources(w, s, duration_ms, have_oncpu);
     else
         w.null();
+    // last, so the standard's fields keep their order at the front
+    w.key("record_type");
+    w.value("span");
     w.end_object();
     out.push_back('\n');
 }
@@ -258,6 +292,92 @@ std::string to_json_line(const SpanRecord& s, std::int64_t realtime_offset_ns)
     line.reserve(1024);
     append_json_line(line, s, realtime_offset_ns);
     return line;
+}
+
+}  // namespace lstrace
+
+namespace lstrace {
+
+void append_event_json_line(std::string& out, const EventRecord& e,
+                            std::int64_t realtime_offset_ns)
+{
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("timestamp");
+    w.value(format_timestamp(static_cast<std::int64_t>(e.ts_ns) + realtime_offset_ns));
+    w.key("trace_id");
+    if (e.trace_id_hi || e.trace_id_lo)
+        w.value(hex_trace_id(e.trace_id_hi, e.trace_id_lo));
+    else
+        w.null();
+    w.key("span_id");
+    if (e.span_id)
+        w.value(hex_id(e.span_id));
+    else
+        w.null();
+    w.key("component");
+    w.value(e.component);
+    w.key("operation");
+    w.value(e.record_type);
+    w.key("description");
+    w.value(e.description);
+    w.key("tags");
+    w.begin_object();
+    for (const Tag& t : e.tags) {
+        w.key(t.key);
+        write_tag_value(w, t.value);
+    }
+    w.end_object();
+    w.key("metadata");
+    w.begin_object();
+    if (e.tid) {
+        w.key("thread_id");
+        w.value(std::to_string(e.tid));
+    }
+    w.key("process_id");
+    w.value(std::to_string(e.tgid));
+    if (e.flags & LSTRACE_F_TRUNCATED) {
+        w.key("truncated");
+        w.value(true);
+    }
+    if (e.redactions > 0) {
+        w.key("redacted");
+        w.value(static_cast<std::int64_t>(e.redactions));
+    }
+    w.end_object();
+    if (!e.frames.empty() || !e.stack_note.empty()) {
+        w.key("stack_trace");
+        w.begin_array();
+        for (const StackFrame& f : e.frames) {
+            w.begin_object();
+            char hex[24];
+            std::snprintf(hex, sizeof(hex), "0x%" PRIx64, f.address);
+            w.key("address");
+            w.value(hex);
+            w.key("object");
+            w.value(f.object);
+            std::snprintf(hex, sizeof(hex), "0x%" PRIx64, f.file_offset);
+            w.key("offset");
+            w.value(hex);
+            w.key("function");
+            if (f.function.empty())
+                w.null();
+            else
+                w.value(f.function);
+            w.key("function_offset");
+            w.value(f.function_offset);
+            w.end_object();
+        }
+        w.end_array();
+        if (!e.stack_note.empty()) {
+            w.key("stack_note");
+            w.value(e.stack_note);
+        }
+    }
+    w.key("record_type");
+    w.value(e.record_type);
+    w.end_object();
+    out.push_back('\n');
 }
 
 }  // namespace lstrace

@@ -32,6 +32,11 @@ std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo);
 // replace application tags of the same name.
 void append_json_line(std::string& out, const SpanRecord& span, std::int64_t realtime_offset_ns);
 
+// An event record (component, error, data flow, process sample) as one
+// line of JSONL, in the same shape (docs/records.md).
+void append_event_json_line(std::string& out, const EventRecord& event,
+                            std::int64_t realtime_offset_ns);
+
 // The same, as a new string.
 std::string to_json_line(const SpanRecord& span, std::int64_t realtime_offset_ns);
 

@@ -130,7 +130,8 @@ SpanFacts span_facts(const nlohmann::json& r)
     f.operation = json_string(r, "operation");
     f.description = json_string(r, "description");
     f.start_us = parse_timestamp_us(json_string(r, "timestamp")).value_or(0);
-    f.duration_ms = std::max(0.0, json_number(r, "duration_ms"));
+    // at most ~30 years, so that begin + duration stays an int64 of microseconds
+    f.duration_ms = std::clamp(json_number(r, "duration_ms"), 0.0, 1e12);
     static const nlohmann::json kNone;
     const auto tags_it = r.find("tags");
     const nlohmann::json& tags = tags_it != r.end() ? *tags_it : kNone;
@@ -175,21 +176,23 @@ bool is_string_field(const nlohmann::json& j, const char* key)
 
 std::string record_problem(const nlohmann::json& j, RecordKind& kind, std::string& type)
 {
-    if (!j.is_object() || !is_string_field(j, "component") || !is_string_field(j, "operation"))
-        return "not a trace record (needs component, operation and duration_ms)";
+    static const std::string kNotRecord =
+        "not a trace record (needs component, operation and duration_ms)";
+    if (!j.is_object())
+        return kNotRecord;
     auto rt = j.find("record_type");
     if (rt == j.end() || rt->is_null() || (rt->is_string() && rt->get_ref<const std::string&>() == "span")) {
         auto d = j.find("duration_ms");
-        if (d == j.end() || !d->is_number())
-            return "not a trace record (needs component, operation and duration_ms)";
+        if (!is_string_field(j, "component") || !is_string_field(j, "operation") || d == j.end() ||
+            !d->is_number())
+            return kNotRecord;
         kind = RecordKind::span;
         type = "span";
         return {};
     }
+    // event records: the type is all they must have (fields are read leniently)
     if (!rt->is_string() || rt->get_ref<const std::string&>().empty())
         return "record_type must be a non-empty string";
-    if (!is_string_field(j, "timestamp"))
-        return "event record without a timestamp";
     kind = RecordKind::event;
     type = rt->get<std::string>();
     return {};

@@ -49,7 +49,8 @@ struct SpanFacts {
 };
 
 // A validated line: span records have component, operation and a numeric
-// duration_ms; event records a string record_type, component and timestamp.
+// duration_ms; event records a non-empty string record_type (their other
+// fields are read leniently: absent or null ids, timestamps, tags).
 struct TraceLine {
     const nlohmann::json& json;
     RecordKind kind;

@@ -27,8 +27,10 @@ Result<bool> TraceSummary::add(const nlohmann::json& r)
     const std::string problem = record_problem(r, kind, type);
     if (!problem.empty())
         return Error{problem};
+    // event records (component, error, data flow...) have no duration:
+    // counted by type, not tabulated
     if (kind != RecordKind::span) {
-        ++events_;  // event records (errors, state changes, ...) have no duration
+        ++events_[type];
         return true;
     }
     OperationStats& s = ops_[{r["component"].get<std::string>(), r["operation"].get<std::string>()}];
@@ -95,11 +97,14 @@ int run_summary(const std::string& path)
     read_trace_file(
         path, [&summary](const TraceLine& line) { summary.add(line.json); }, ExitCode::no_target);
     std::fputs(summary.table().c_str(), stdout);
-    std::printf("%llu records, %zu operations",
+    std::printf("%llu spans, %zu operations\n",
                 static_cast<unsigned long long>(summary.records()), summary.operations().size());
-    if (summary.events())
-        std::printf(", %llu event records", static_cast<unsigned long long>(summary.events()));
-    std::printf("\n");
+    if (!summary.events().empty()) {
+        std::string line;
+        for (const auto& [type, n] : summary.events())
+            line += (line.empty() ? "" : ", ") + std::to_string(n) + " " + type;
+        std::printf("events: %s\n", line.c_str());
+    }
     return 0;
 }
 

@@ -39,16 +39,18 @@ public:
     std::string table() const;
 
     std::uint64_t records() const noexcept { return records_; }  // span records
-    std::uint64_t events() const noexcept { return events_; }    // event records (skipped)
     const std::map<std::pair<std::string, std::string>, OperationStats>& operations() const
     {
         return ops_;
     }
 
+    // Event records by record_type.
+    const std::map<std::string, std::uint64_t>& events() const { return events_; }
+
 private:
     std::map<std::pair<std::string, std::string>, OperationStats> ops_;
+    std::map<std::string, std::uint64_t> events_;
     std::uint64_t records_ = 0;
-    std::uint64_t events_ = 0;
 };
 
 // Nearest-rank percentile (p in 0..100) of unsorted values; 0 when empty.

@@ -79,6 +79,14 @@ LSTRACE__SEMAPHORE(span_begin);
 LSTRACE__SEMAPHORE(span_end);
 LSTRACE__SEMAPHORE(span_tag);
 LSTRACE__SEMAPHORE(span_error);
+LSTRACE__SEMAPHORE(component_init);
+LSTRACE__SEMAPHORE(state_change);
+LSTRACE__SEMAPHORE(config_change);
+LSTRACE__SEMAPHORE(error);
+LSTRACE__SEMAPHORE(error_handled);
+LSTRACE__SEMAPHORE(error_recovery);
+LSTRACE__SEMAPHORE(error_resolution);
+LSTRACE__SEMAPHORE(data_flow);
 
 /* True while a recorder is attached to the named probe of this object. */
 #define LSTRACE_PROBE_ENABLED(name) __builtin_expect(langswarm_##name##_semaphore != 0, 0)
@@ -240,6 +248,104 @@ LSTRACE__PROBE_FN void lstrace__probe_span_error(uint64_t span_id, const char *e
 	STAP_PROBE3(langswarm, span_error, span_id, error_type, message);
 }
 
+/* The component, error and data-flow probes.  Each carries the calling
+ * thread's current span and trace (the event is linked to them). */
+#define LSTRACE__NAME(s) lstrace__fault_in((s), LSTRACE_VALUE_LEN)
+
+LSTRACE__PROBE_FN void lstrace__probe_component_init(uint64_t span_id, uint64_t trace_id_hi,
+						     uint64_t trace_id_lo, const char *component,
+						     const char *config_keys, int64_t config_size)
+{
+	LSTRACE__NAME(component);
+	LSTRACE__NAME(config_keys);
+	STAP_PROBE6(langswarm, component_init, span_id, trace_id_hi, trace_id_lo, component,
+		    config_keys, config_size);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_state_change(uint64_t span_id, uint64_t trace_id_hi,
+						   uint64_t trace_id_lo, const char *component,
+						   const char *from_state, const char *to_state,
+						   const char *reason)
+{
+	LSTRACE__NAME(component);
+	LSTRACE__NAME(from_state);
+	LSTRACE__NAME(to_state);
+	LSTRACE__NAME(reason);
+	STAP_PROBE7(langswarm, state_change, span_id, trace_id_hi, trace_id_lo, component,
+		    from_state, to_state, reason);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_config_change(uint64_t span_id, uint64_t trace_id_hi,
+						    uint64_t trace_id_lo, const char *component,
+						    const char *key, const char *old_value,
+						    const char *new_value)
+{
+	LSTRACE__NAME(component);
+	LSTRACE__NAME(key);
+	LSTRACE__NAME(old_value);
+	LSTRACE__NAME(new_value);
+	STAP_PROBE7(langswarm, config_change, span_id, trace_id_hi, trace_id_lo, component, key,
+		    old_value, new_value);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_error(uint64_t span_id, uint64_t trace_id_hi,
+					    uint64_t trace_id_lo, uint64_t error_id,
+					    const char *type, const char *message,
+					    const char *module, const char *severity,
+					    const char *category, const char *context)
+{
+	LSTRACE__NAME(type);
+	LSTRACE__NAME(message);
+	LSTRACE__NAME(module);
+	LSTRACE__NAME(severity);
+	LSTRACE__NAME(category);
+	LSTRACE__NAME(context);
+	STAP_PROBE10(langswarm, error, span_id, trace_id_hi, trace_id_lo, error_id, type, message,
+		     module, severity, category, context);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_error_handled(uint64_t span_id, uint64_t trace_id_hi,
+						    uint64_t trace_id_lo, uint64_t error_id,
+						    const char *handler)
+{
+	LSTRACE__NAME(handler);
+	STAP_PROBE5(langswarm, error_handled, span_id, trace_id_hi, trace_id_lo, error_id, handler);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_error_recovery(uint64_t span_id, uint64_t trace_id_hi,
+						     uint64_t trace_id_lo, uint64_t error_id,
+						     const char *original_error,
+						     const char *strategy, int32_t success)
+{
+	LSTRACE__NAME(original_error);
+	LSTRACE__NAME(strategy);
+	STAP_PROBE7(langswarm, error_recovery, span_id, trace_id_hi, trace_id_lo, error_id,
+		    original_error, strategy, success);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_error_resolution(uint64_t span_id, uint64_t trace_id_hi,
+						       uint64_t trace_id_lo, uint64_t error_id,
+						       const char *outcome, const char *detail)
+{
+	LSTRACE__NAME(outcome);
+	LSTRACE__NAME(detail);
+	STAP_PROBE6(langswarm, error_resolution, span_id, trace_id_hi, trace_id_lo, error_id,
+		    outcome, detail);
+}
+
+LSTRACE__PROBE_FN void lstrace__probe_data_flow(uint64_t span_id, uint64_t trace_id_hi,
+						uint64_t trace_id_lo, int32_t direction,
+						const char *data_type, int64_t size_bytes,
+						int64_t length, const char *keys,
+						const char *preview, uint64_t fingerprint)
+{
+	LSTRACE__NAME(data_type);
+	LSTRACE__NAME(keys);
+	LSTRACE__NAME(preview);
+	STAP_PROBE10(langswarm, data_flow, span_id, trace_id_hi, trace_id_lo, direction, data_type,
+		     size_bytes, length, keys, preview, fingerprint);
+}
+
 /* Opens a span on the calling thread (see the comment at the top). */
 static inline void lstrace_span_begin_traced(struct lstrace_span *span, const char *tracer,
 					     const char *component, const char *operation,
@@ -341,6 +447,243 @@ static inline void lstrace_span_error(struct lstrace_span *span, const char *err
 	span->status = LSTRACE_STATUS_ERROR;
 	lstrace__probe_span_error(span->span_id, error_type ? error_type : "",
 				  message ? message : "");
+}
+
+/*
+ * Component, error and data-flow events (docs/probes.md).  Each is linked to
+ * the calling thread's current span and trace, and costs one semaphore load
+ * when no recorder listens.  NULL strings are sent as "".
+ */
+
+/* True while a recorder listens to the named event probe: worth computing
+ * its arguments (e.g. a data fingerprint). */
+#define LSTRACE_EVENT_ENABLED(name) (LSTRACE_ENABLED() && LSTRACE_PROBE_ENABLED(name))
+#define LSTRACE__S(s) ((s) ? (s) : "")
+
+/* A component was initialized with a configuration: its keys (comma
+ * separated) and its size in bytes. */
+static inline void lstrace_component_init(const char *component, const char *config_keys,
+					  int64_t config_size)
+{
+	if (!LSTRACE_EVENT_ENABLED(component_init))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_component_init(c.span_id, c.trace_id_hi, c.trace_id_lo,
+				      LSTRACE__S(component), LSTRACE__S(config_keys), config_size);
+}
+
+/* A component went from one state to another (reason may be NULL). */
+static inline void lstrace_state_change(const char *component, const char *from_state,
+					const char *to_state, const char *reason)
+{
+	if (!LSTRACE_EVENT_ENABLED(state_change))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_state_change(c.span_id, c.trace_id_hi, c.trace_id_lo, LSTRACE__S(component),
+				    LSTRACE__S(from_state), LSTRACE__S(to_state),
+				    LSTRACE__S(reason));
+}
+
+/* A component's configuration changed at run time. */
+static inline void lstrace_config_change(const char *component, const char *key,
+					 const char *old_value, const char *new_value)
+{
+	if (!LSTRACE_EVENT_ENABLED(config_change))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_config_change(c.span_id, c.trace_id_hi, c.trace_id_lo, LSTRACE__S(component),
+				     LSTRACE__S(key), LSTRACE__S(old_value), LSTRACE__S(new_value));
+}
+
+/* An error occurrence.  `context` holds "key=value" pairs separated by
+ * LSTRACE_CONTEXT_SEPARATOR (each becomes a context_<key> tag); any field
+ * may be NULL. */
+struct lstrace_error_info {
+	const char *type;     /* e.g. "RateLimitError" */
+	const char *message;
+	const char *module;   /* where the error type comes from */
+	const char *severity; /* e.g. "critical", "error", "warning", "info" */
+	const char *category; /* e.g. "network", "configuration" */
+	const char *context;
+};
+
+/* Records an error occurrence; returns its id (0 when not recording), to
+ * link the handling, recovery and resolution events to it. */
+static inline uint64_t lstrace_error(const struct lstrace_error_info *info)
+{
+	if (!LSTRACE_EVENT_ENABLED(error))
+		return 0;
+	const struct lstrace_context c = lstrace__current;
+	const uint64_t id = lstrace__next_id();
+	lstrace__probe_error(c.span_id, c.trace_id_hi, c.trace_id_lo, id, LSTRACE__S(info->type),
+			     LSTRACE__S(info->message), LSTRACE__S(info->module),
+			     LSTRACE__S(info->severity), LSTRACE__S(info->category),
+			     LSTRACE__S(info->context));
+	return id;
+}
+
+/* The error was caught and handled by `handler`. */
+static inline void lstrace_error_handled(uint64_t error_id, const char *handler)
+{
+	if (!LSTRACE_EVENT_ENABLED(error_handled))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_error_handled(c.span_id, c.trace_id_hi, c.trace_id_lo, error_id,
+				     LSTRACE__S(handler));
+}
+
+/* A recovery attempt for the error and whether it worked. */
+static inline void lstrace_error_recovery(uint64_t error_id, const char *original_error,
+					  const char *strategy, int success)
+{
+	if (!LSTRACE_EVENT_ENABLED(error_recovery))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_error_recovery(c.span_id, c.trace_id_hi, c.trace_id_lo, error_id,
+				      LSTRACE__S(original_error), LSTRACE__S(strategy),
+				      success != 0);
+}
+
+/* How the error ended: LSTRACE_ERROR_RESOLVED or LSTRACE_ERROR_ESCALATED. */
+#define LSTRACE_ERROR_RESOLVED "resolved"
+#define LSTRACE_ERROR_ESCALATED "escalated"
+static inline void lstrace_error_resolution(uint64_t error_id, const char *outcome,
+					    const char *detail)
+{
+	if (!LSTRACE_EVENT_ENABLED(error_resolution))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_error_resolution(c.span_id, c.trace_id_hi, c.trace_id_lo, error_id,
+					LSTRACE__S(outcome), LSTRACE__S(detail));
+}
+
+/* Data entering or leaving an operation (direction LSTRACE_DATA_*): its
+ * type name, size in bytes, length (elements or characters; -1 if none),
+ * keys (comma separated, when a mapping has fewer than 10), a preview of at
+ * most 100 characters and a fingerprint (lstrace_fingerprint()).  A
+ * transformation is LSTRACE_DATA_TRANSFORM_INPUT then _OUTPUT on one
+ * thread.  Compute the arguments only if LSTRACE_EVENT_ENABLED(data_flow). */
+static inline void lstrace_data_flow(int direction, const char *data_type, int64_t size_bytes,
+				     int64_t length, const char *keys, const char *preview,
+				     uint64_t fingerprint)
+{
+	if (!LSTRACE_EVENT_ENABLED(data_flow))
+		return;
+	const struct lstrace_context c = lstrace__current;
+	lstrace__probe_data_flow(c.span_id, c.trace_id_hi, c.trace_id_lo, direction,
+				 LSTRACE__S(data_type), size_bytes, length, LSTRACE__S(keys),
+				 LSTRACE__S(preview), fingerprint);
+}
+
+/* 64-bit FNV-1a of `n` bytes: the data-flow fingerprint. */
+static inline uint64_t lstrace_fingerprint(const void *data, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Trace context across threads and processes.
+ *
+ * A worker thread joins a trace by attaching the context of a span of
+ * another thread: spans it then begins are that span's children.
+ *
+ *     struct lstrace_context ctx = lstrace_current_context();   // producer
+ *     ...
+ *     struct lstrace_context prev = lstrace_context_attach(ctx); // worker
+ *     ... spans ...
+ *     lstrace_context_detach(prev);
+ *
+ * Across processes the context travels as a W3C traceparent string
+ * ("00-<32 hex trace id>-<16 hex parent span id>-01"), e.g. in the
+ * TRACEPARENT environment variable or a message header.
+ */
+static inline struct lstrace_context lstrace_context_attach(struct lstrace_context ctx)
+{
+	const struct lstrace_context previous = lstrace__current;
+	lstrace__current = ctx;
+	return previous;
+}
+
+static inline void lstrace_context_detach(struct lstrace_context previous)
+{
+	lstrace__current = previous;
+}
+
+#define LSTRACE_TRACEPARENT_LEN 56 /* 55 characters and the NUL */
+
+/* Writes ctx as a traceparent; returns 0 (and writes "") if ctx has no span. */
+static inline int lstrace_context_to_traceparent(struct lstrace_context ctx,
+						 char out[LSTRACE_TRACEPARENT_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint64_t parts[3] = { ctx.trace_id_hi, ctx.trace_id_lo, ctx.span_id };
+	char *p = out;
+	if (!ctx.span_id) {
+		out[0] = '\0';
+		return 0;
+	}
+	*p++ = '0';
+	*p++ = '0';
+	for (int i = 0; i < 3; i++) {
+		if (i != 1) /* the trace id's two halves are one 32-digit field */
+			*p++ = '-';
+		for (int shift = 60; shift >= 0; shift -= 4)
+			*p++ = digits[(parts[i] >> shift) & 0xf];
+	}
+	*p++ = '-';
+	*p++ = '0';
+	*p++ = '1';
+	*p = '\0';
+	return 1;
+}
+
+static inline int lstrace__hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses a traceparent; returns 0 (and leaves *out alone) if it is not a
+ * valid one: version ff, wrong lengths, upper-case or non-hex digits, or
+ * an all-zero trace or span id. */
+static inline int lstrace_context_from_traceparent(const char *s, struct lstrace_context *out)
+{
+	uint64_t parts[3] = { 0, 0, 0 };
+	if (!s || lstrace__hex_digit(s[0]) < 0 || lstrace__hex_digit(s[1]) < 0 || s[2] != '-' ||
+	    (s[0] == 'f' && s[1] == 'f'))
+		return 0;
+	const char *p = s + 3;
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 16; k++) {
+			const int d = lstrace__hex_digit(*p++);
+			if (d < 0)
+				return 0;
+			parts[i] = (parts[i] << 4) | (uint64_t)d;
+		}
+		/* the trace id is 32 digits: its two halves have no dash between */
+		if (i != 0 && *p++ != '-')
+			return 0;
+	}
+	/* version 00 ends after the flags; later versions may append fields */
+	const int v00 = s[0] == '0' && s[1] == '0';
+	if (lstrace__hex_digit(p[0]) < 0 || lstrace__hex_digit(p[1]) < 0 ||
+	    (p[2] != '\0' && (v00 || p[2] != '-')))
+		return 0;
+	if ((parts[0] == 0 && parts[1] == 0) || parts[2] == 0)
+		return 0;
+	out->trace_id_hi = parts[0];
+	out->trace_id_lo = parts[1];
+	out->span_id = parts[2];
+	return 1;
 }
 
 static inline void lstrace__span_cleanup(struct lstrace_span *span)

@@ -24,13 +24,21 @@
 //
 // Use span.recording() to skip computing expensive tag values when nobody
 // listens.  Probe semantics: docs/probes.md.
+//
+// Also here: component and error events (events.hpp), data flow
+// (data_flow.hpp), trace context across threads and processes
+// (context.hpp), and LSTRACE_TRACE_METHOD() for a method's span.
 #pragma once
 
 #include <exception>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include "context.hpp"
+#include "data_flow.hpp"
+#include "events.hpp"
 #include "lstrace.h"
 
 namespace lstrace {
@@ -42,6 +50,23 @@ public:
     {
         lstrace_span_begin_traced(&raw_, tracer, component, operation, description);
         // only recorded spans pay for the exception bookkeeping (a libstdc++ call)
+        if (raw_.span_id != 0)
+            uncaught_at_begin_ = std::uncaught_exceptions();
+    }
+
+    // A span whose names are computed by `names()` (returning an object
+    // with component, operation and description strings) only if a
+    // recorder is attached: for names that cost something to build.
+    template <typename NameFn, typename = decltype(std::declval<NameFn&>()().component)>
+    Span(const char* tracer, NameFn&& names)
+    {
+        if (!LSTRACE_ENABLED()) {
+            lstrace_span_begin_traced(&raw_, nullptr, nullptr, nullptr, nullptr);
+            return;
+        }
+        const auto n = names();
+        lstrace_span_begin_traced(&raw_, tracer, n.component.c_str(), n.operation.c_str(),
+                                  n.description.c_str());
         if (raw_.span_id != 0)
             uncaught_at_begin_ = std::uncaught_exceptions();
     }
@@ -143,5 +168,175 @@ inline bool enabled() noexcept
 {
     return LSTRACE_ENABLED();
 }
+
+// The standard's DataFlowTracer: each call is its own span
+// ("<operation>_input", "_output", "_transform") carrying the data event.
+class DataFlowTracer {
+public:
+    explicit DataFlowTracer(Tracer tracer) : tracer_(std::move(tracer)) {}
+
+    template <typename T>
+    void trace_data_input(const std::string& component, const std::string& operation,
+                          const T& data) const
+    {
+        Span span(tracer_.name().c_str(), [&] {
+            return Names{component, operation + "_input", "Data input for " + operation};
+        });
+        data_input(data);
+    }
+
+    template <typename T>
+    void trace_data_output(const std::string& component, const std::string& operation,
+                           const T& data) const
+    {
+        Span span(tracer_.name().c_str(), [&] {
+            return Names{component, operation + "_output", "Data output for " + operation};
+        });
+        data_output(data);
+    }
+
+    template <typename In, typename Out>
+    void trace_data_transformation(const std::string& component, const std::string& operation,
+                                   const In& input, const Out& output) const
+    {
+        Span span(tracer_.name().c_str(), [&] {
+            return Names{component, operation + "_transform",
+                         "Data transformation for " + operation};
+        });
+        data_transformation(input, output);
+    }
+
+private:
+    struct Names {
+        std::string component, operation, description;
+    };
+    Tracer tracer_;
+};
+
+namespace method_detail {
+
+// Class, method and parameter count from __PRETTY_FUNCTION__, e.g.
+// "std::string ns::Agent::run(const Task&, int) const" -> "Agent", "run", 2.
+struct MethodName {
+    std::string component, operation, description;
+    int args = 0;
+};
+
+inline MethodName parse_pretty_function(std::string_view pretty)
+{
+    MethodName m;
+    // GCC appends " [with T = ...]" for templates
+    if (const auto with = pretty.rfind(" [with "); with != std::string_view::npos)
+        pretty = pretty.substr(0, with);
+    // the parameter list: the last ")" at depth 0 and its "("
+    const auto close = pretty.rfind(')');
+    if (close == std::string_view::npos)
+        return MethodName{"", std::string(pretty), std::string(pretty), 0};
+    std::size_t open = close;
+    for (int depth = 0; open-- > 0;) {
+        const char c = pretty[open];
+        if (c == ')')
+            ++depth;
+        else if (c == '(' && depth-- == 0)
+            break;
+    }
+    const std::string_view params = pretty.substr(open + 1, close - open - 1);
+    if (!params.empty() && params != "void") {
+        m.args = 1;
+        int depth = 0;
+        for (const char c : params) {
+            if (c == '<' || c == '(' || c == '[')
+                ++depth;
+            else if (c == '>' || c == ')' || c == ']')
+                --depth;
+            else if (c == ',' && depth == 0)
+                ++m.args;
+        }
+    }
+    // the qualified name: back from "(" to a space outside template brackets
+    std::size_t start = open;
+    for (int depth = 0; start > 0; --start) {
+        const char c = pretty[start - 1];
+        if (c == '>')
+            ++depth;
+        else if (c == '<')
+            --depth;
+        else if ((c == ' ' || c == '*' || c == '&') && depth == 0)
+            break;
+    }
+    std::string_view qualified = pretty.substr(start, open - start);
+    std::string_view method = qualified, klass;
+    if (const auto sep = qualified.rfind("::"); sep != std::string_view::npos) {
+        method = qualified.substr(sep + 2);
+        klass = qualified.substr(0, sep);
+        if (const auto outer = klass.rfind("::"); outer != std::string_view::npos &&
+                                                   klass.find('<') == std::string_view::npos)
+            klass = klass.substr(outer + 2);
+        if (const auto lt = klass.find('<'); lt != std::string_view::npos) {
+            klass = klass.substr(0, lt);
+            if (const auto outer = klass.rfind("::"); outer != std::string_view::npos)
+                klass = klass.substr(outer + 2);
+        }
+    }
+    m.component = std::string(klass);
+    m.operation = klass.empty() ? std::string(method) : m.component + "." + std::string(method);
+    m.description = "Executing " + m.operation;
+    return m;
+}
+
+template <typename T, typename = void>
+struct has_trace_state : std::false_type {};
+template <typename T>
+struct has_trace_state<T, std::void_t<decltype(std::string(std::declval<const T&>().trace_state()))>>
+    : std::true_type {};
+
+}  // namespace method_detail
+
+// The span of one method call: the standard's trace_component_method
+// decorator.  Component = the class, operation = "Class.method", tags
+// args_count and, if the class has `std::string trace_state() const`,
+// component_state.  Use through LSTRACE_TRACE_METHOD().
+class MethodSpan {
+public:
+    template <typename Self>
+    MethodSpan(const char* pretty_function, const Self* self)
+        : span_("", [&] { return names(pretty_function); })
+    {
+        if (!span_.recording())
+            return;
+        span_.set_tag("args_count", args_);
+        if constexpr (method_detail::has_trace_state<Self>::value)
+            span_.set_tag("component_state", std::string(self->trace_state()));
+    }
+
+    Span& span() noexcept { return span_; }
+
+private:
+    method_detail::MethodName names(const char* pretty)
+    {
+        method_detail::MethodName m = method_detail::parse_pretty_function(pretty);
+        args_ = m.args;
+        return m;
+    }
+
+    int args_ = 0;  // before span_: set while span_ is being constructed
+    Span span_;
+};
+
+}  // namespace lstrace
+
+// Opens the span of the enclosing method (see MethodSpan) until it returns.
+#define LSTRACE_TRACE_METHOD() \
+    ::lstrace::MethodSpan lstrace_method_span_(__PRETTY_FUNCTION__, this)
+
+// The same for a free function or static method (component as given).
+#define LSTRACE_TRACE_FUNCTION(component)                                               \
+    ::lstrace::Span lstrace_function_span_("", [&] {                                    \
+        auto m = ::lstrace::method_detail::parse_pretty_function(__PRETTY_FUNCTION__); \
+        m.component = (component);                                                      \
+        return m;                                                                       \
+    })
+
+namespace lstrace {
 
 }  // namespace lstrace

@@ -10,7 +10,7 @@
 #define LSTRACE_PROBE_ABI_H
 
 /* Version of the probe argument layout described in docs/probes.md. */
-#define LSTRACE_PROBE_ABI_VERSION 1
+#define LSTRACE_PROBE_ABI_VERSION 2
 
 /* Values of the `status` argument of langswarm:span_end. */
 #define LSTRACE_STATUS_OK 0        /* the span completed normally */
@@ -23,10 +23,23 @@
 #define LSTRACE_TAG_DOUBLE 2 /* IEEE-754 bits of the double in `num` */
 #define LSTRACE_TAG_BOOL 3   /* 0 or 1 in `num` */
 
+/* Values of the `direction` argument of langswarm:data_flow.  A
+ * transformation is two consecutive probe hits on one thread: its input,
+ * then its output. */
+#define LSTRACE_DATA_INPUT 0
+#define LSTRACE_DATA_OUTPUT 1
+#define LSTRACE_DATA_TRANSFORM_INPUT 2
+#define LSTRACE_DATA_TRANSFORM_OUTPUT 3
+
+/* Separates the key=value pairs of langswarm:error's `context` argument
+ * (ASCII unit separator). */
+#define LSTRACE_CONTEXT_SEPARATOR '\x1f'
+
 /* Longest strings the recorder copies, including the terminating NUL;
  * longer ones are cut and the record is flagged (metadata.truncated). */
 #define LSTRACE_NAME_LEN 64   /* tracer, component, operation, tag key, error type */
 #define LSTRACE_DESC_LEN 128  /* span description */
-#define LSTRACE_VALUE_LEN 256 /* string tag value, error message */
+#define LSTRACE_VALUE_LEN 256 /* string tag value, error message, every string of the
+                               * component, error and data-flow probes */
 
 #endif /* LSTRACE_PROBE_ABI_H */

@@ -127,6 +127,15 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path)
     return records;
 }
 
+std::vector<nlohmann::json> read_spans(const std::string& path)
+{
+    std::vector<nlohmann::json> spans;
+    for (nlohmann::json& r : read_jsonl(path))
+        if (r.value("record_type", "span") == "span")
+            spans.push_back(std::move(r));
+    return spans;
+}
+
 std::string read_text(const std::string& path)
 {
     return slurp(path);

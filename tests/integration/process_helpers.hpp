@@ -39,6 +39,8 @@ private:
 };
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
+// The span records of a trace (event records left out).
+std::vector<nlohmann::json> read_spans(const std::string& path);
 nlohmann::json read_json(const std::string& path);
 std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);

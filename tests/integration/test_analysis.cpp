@@ -84,15 +84,17 @@ void check_bad_input(const RunResult& r, const std::string& needle)
 
 TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
 {
-    const std::vector<json> records = read_jsonl(demo_trace());
+    const std::vector<json> records = read_spans(demo_trace());
     RunResult text = run({LSTRACE_BIN, "analyze", demo_trace()});
     INFO(text.err);
     REQUIRE(text.exit_code == 0);
     CHECK(text.out.find("BOTTLENECKS") != std::string::npos);
     CHECK(text.out.find("llm.generate") != std::string::npos);
     CHECK(text.out.find("CRITICAL PATHS") != std::string::npos);
-    CHECK(text.out.find("RateLimitError       llm            <n> Too Many Requests") !=
-          std::string::npos);
+    // the rate-limited model call: the llm span failed, the agent recorded the
+    // error event (traces before event records: only the failed span)
+    CHECK(std::regex_search(text.out, std::regex("RateLimitError +(agent|llm) +<n> Too Many Requests")));
+    CHECK(std::regex_search(text.out, std::regex("recovery retry\\w* +tried 1, succeeded 1")));
     CHECK(text.out.find("llm.generate -> agent.step  RateLimitError") != std::string::npos);
     CHECK(text.out.find("peak RSS") != std::string::npos);
 
@@ -123,7 +125,11 @@ TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
 
 TEST_CASE("report of a recorded demo trace renders in chromium", "[root][analysis][report]")
 {
-    const std::vector<json> records = read_jsonl(demo_trace());
+    const std::vector<json> records = read_spans(demo_trace());
+    std::size_t events = 0;  // event records drawn as markers: those with a thread
+    for (const json& r : read_jsonl(demo_trace()))
+        events += r.value("record_type", "span") != "span" && r.contains("metadata") &&
+                  r["metadata"].is_object() && r["metadata"].contains("thread_id");
     TempDir tmp;
     const std::string page = tmp.path("report.html");
     RunResult r = run({LSTRACE_BIN, "report", demo_trace(), "-o", page});
@@ -144,6 +150,10 @@ TEST_CASE("report of a recorded demo trace renders in chromium", "[root][analysi
         CHECK(b.dom.find("data-span-id=\"" + rec["span_id"].get<std::string>() + "\"") !=
               std::string::npos);
     CHECK(b.dom.find("class=\"span failed") != std::string::npos);
+    const std::regex marker("<div class=\"event( other)?\" data-event=");
+    const auto markers = std::distance(std::sregex_iterator(b.dom.begin(), b.dom.end(), marker),
+                                       std::sregex_iterator());
+    CHECK(std::size_t(markers) == events);
     CHECK(b.dom.find("rendered " + std::to_string(records.size()) + " spans") != std::string::npos);
 
     // #failed opens the failed span's record: its bars and its JSON

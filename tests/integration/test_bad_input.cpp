@@ -160,7 +160,7 @@ TEST_CASE("an existing trace file is not replaced without --force", "[root][bad-
 
     RunResult forced = run({LSTRACE_BIN, "record", "--force", "-o", path, "--", C_SPANS_BIN});
     CHECK(forced.exit_code == 0);
-    CHECK(read_jsonl(path).size() == 2);
+    CHECK(read_spans(path).size() == 2);
 }
 
 TEST_CASE("a kernel without BTF is a clear error", "[root][bad-input]")

@@ -41,7 +41,7 @@ Recording record_command(TempDir& tmp, const std::vector<std::string>& command)
     std::vector<std::string> argv = {LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--"};
     argv.insert(argv.end(), command.begin(), command.end());
     rec.result = run(argv, 120);
-    rec.records = read_jsonl(tmp.path("trace.jsonl"));
+    rec.records = read_spans(tmp.path("trace.jsonl"));
     return rec;
 }
 
@@ -291,7 +291,7 @@ TEST_CASE("attach with -p to a running process records every span begun after at
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);  // the traced process ran on unharmed
 
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     const json truth = read_json(truth_path);
     std::vector<long> recorded, traced = truth["traced_seqs"].get<std::vector<long>>();
     for (const json& r : records)
@@ -351,7 +351,7 @@ TEST_CASE("SIGINT, SIGTERM and SIGHUP stop the recorder with every record flushe
     wait_for(app, 10);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));  // complete, valid lines
+    const auto records = read_spans(tmp.path("trace.jsonl"));  // complete, valid lines
     CHECK(records.size() >= 100);
   }
 }
@@ -372,7 +372,7 @@ TEST_CASE("spans already open at the attach stay untraced: no partial records",
     // recorder, so it fires no end either (the header only ends spans it
     // began traced): nothing half-seen reaches the trace.
     CHECK(res.err.find(" 0 ended without a recorded begin") != std::string::npos);
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     CHECK(records.size() >= 3);
     for (const json& r : records) {
         CHECK(r["resources"].is_object());
@@ -405,7 +405,7 @@ TEST_CASE("a recorder that is itself being ptraced keeps working", "[root][recor
     wait_for(app, 10);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
-    CHECK(read_jsonl(tmp.path("trace.jsonl")).size() >= 100);
+    CHECK(read_spans(tmp.path("trace.jsonl")).size() >= 100);
 }
 
 TEST_CASE("a duration limit ends a launched command with SIGTERM and keeps its last spans",
@@ -419,7 +419,7 @@ TEST_CASE("a duration limit ends a launched command with SIGTERM and keeps its l
     CHECK(res.err.find("command exit status 0") != std::string::npos);  // it handled SIGTERM
     const json truth = read_json(tmp.path("truth.json"));
     std::vector<long> recorded, traced = truth["traced_seqs"].get<std::vector<long>>();
-    for (const json& r : read_jsonl(tmp.path("trace.jsonl")))
+    for (const json& r : read_spans(tmp.path("trace.jsonl")))
         recorded.push_back(r["tags"]["seq"].get<long>());
     std::sort(recorded.begin(), recorded.end());
     // traced from its first instruction to its exit: exactly the same spans
@@ -485,7 +485,7 @@ TEST_CASE("overload: records plus reported losses equal the spans produced, exac
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
     const long produced = read_json(tmp.path("truth.json"))["spans"].get<long>();
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     const auto [recorded, lost, open] = summary_counts(res.err);
     INFO("produced " << produced << ", recorded " << recorded << ", lost " << lost
                      << ", records " << records.size());
@@ -525,7 +525,7 @@ bool wait_for_semaphore(pid_t pid, int value, int timeout_s)
 std::vector<long> recorded_seqs(const std::string& trace)
 {
     std::vector<long> seqs;
-    for (const json& r : read_jsonl(trace))
+    for (const json& r : read_spans(trace))
         if (seq_of(r) >= 0)
             seqs.push_back(seq_of(r));
     std::sort(seqs.begin(), seqs.end());
@@ -655,7 +655,7 @@ TEST_CASE("once attached, the recorder holds no capability but CAP_DAC_OVERRIDE"
     // and it still finished its job without them
     REQUIRE(WIFEXITED(rs));
     CHECK(WEXITSTATUS(rs) == 0);
-    CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 10);
+    CHECK(read_spans(tmp.path("t.jsonl")).size() > 10);
 }
 
 TEST_CASE("spans still open when their process or thread dies are written as aborted",
@@ -707,7 +707,7 @@ TEST_CASE("secrets are redacted by default, in tags and in strings", "[root][rec
     for (const auto& secret : read_json(tmp.path("truth.json"))["secrets"])
         CHECK(text.find(secret.get<std::string>()) == std::string::npos);
     CHECK(text.find("cust-789") == std::string::npos);  // --redact-keys
-    const json r = read_jsonl(tmp.path("trace.jsonl")).at(0);
+    const json r = read_spans(tmp.path("trace.jsonl")).at(0);
     CHECK(r["tags"]["api_key"] == "[REDACTED]");
     CHECK(r["tags"]["headers"] == "Authorization: Bearer [REDACTED]");
     CHECK(r["tags"]["prompt_tokens"] == 42);  // a count, not a token
@@ -719,7 +719,7 @@ TEST_CASE("secrets are redacted by default, in tags and in strings", "[root][rec
     RunResult plain = run({LSTRACE_BIN, "record", "--no-redact", "-o", raw.path("trace.jsonl"),
                            "--", WORKLOADS_BIN, "secrets", raw.path("truth.json")});
     REQUIRE(plain.exit_code == 0);
-    const json p = read_jsonl(raw.path("trace.jsonl")).at(0);
+    const json p = read_spans(raw.path("trace.jsonl")).at(0);
     CHECK(p["tags"]["api_key"] == "sk-test-123");
     CHECK_FALSE(p["metadata"].contains("redacted"));
 }
@@ -746,7 +746,7 @@ TEST_CASE("SIGINT stops the recorder promptly even while producers outrun it",
     CHECK(WEXITSTATUS(status) == 0);
     INFO("stopped " << seconds << " s after SIGINT");
     CHECK(seconds < 5.0);
-    CHECK(read_jsonl(tmp.path("t.jsonl")).size() > 1000);  // flushed, valid JSONL
+    CHECK(read_spans(tmp.path("t.jsonl")).size() > 1000);  // flushed, valid JSONL
 }
 
 TEST_CASE("probes in a shared library are found and recorded, launched and attached",
@@ -773,7 +773,7 @@ TEST_CASE("probes in a shared library are found and recorded, launched and attac
     wait_for(app, 10);
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     CHECK(records.size() >= 200);
     std::vector<long> seqs;
     for (const json& r : records)
@@ -794,7 +794,7 @@ TEST_CASE("follow mode traces forked children and children that exec another pro
     REQUIRE(res.exit_code == 0);
     const json truth = read_json(tmp.path("truth.json"));
     CHECK(truth["children_ok"] == true);
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     std::map<std::string, std::string> pid_of;  // operation -> process_id
     for (const json& r : records)
         pid_of[r["operation"].get<std::string>()] = r["metadata"]["process_id"];
@@ -811,7 +811,7 @@ TEST_CASE("follow mode traces forked children and children that exec another pro
     RunResult alone = run({LSTRACE_BIN, "record", "-o", plain.path("trace.jsonl"), "--",
                            WORKLOADS_BIN, "family", plain.path("truth.json"), C_SPANS_BIN});
     REQUIRE(alone.exit_code == 0);
-    const auto only = read_jsonl(plain.path("trace.jsonl"));
+    const auto only = read_spans(plain.path("trace.jsonl"));
     REQUIRE(only.size() == 1);
     CHECK(only[0]["operation"] == "parent");
 }
@@ -833,7 +833,7 @@ TEST_CASE("binary mode traces every process running the file, started before or 
     REQUIRE(WIFEXITED(rs));
     CHECK(WEXITSTATUS(rs) == 0);
     std::set<std::string> pids;
-    for (const json& r : read_jsonl(tmp.path("trace.jsonl")))
+    for (const json& r : read_spans(tmp.path("trace.jsonl")))
         pids.insert(r["metadata"]["process_id"].get<std::string>());
     CHECK(pids.count(std::to_string(before)) == 1);
     CHECK(pids.count(std::to_string(after)) == 1);
@@ -856,7 +856,7 @@ TEST_CASE("a process in another PID namespace: host and namespace PIDs", "[root]
     wait_for(unshare, 10);
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
-    const auto records = read_jsonl(tmp.path("trace.jsonl"));
+    const auto records = read_spans(tmp.path("trace.jsonl"));
     REQUIRE(records.size() >= 100);
     const std::string ns_pid = std::to_string(std::atoi(read_text(tmp.path("truth.json.ready")).c_str()));
     CHECK(ns_pid == "1");
@@ -878,7 +878,7 @@ TEST_CASE("PID reuse: a new process with an old PID inherits nothing", "[root][r
     REQUIRE(truth["reused"] == true);  // the second child really got the first one's PID
     const std::string pid = std::to_string(truth["a"].get<int>());
     std::map<std::string, int> ops;
-    for (const json& r : read_jsonl(tmp.path("trace.jsonl"))) {
+    for (const json& r : read_spans(tmp.path("trace.jsonl"))) {
         CHECK(r["metadata"]["process_id"] == pid);
         ++ops[r["operation"].get<std::string>()];
         if (r["operation"] == "left_open") {

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -190,4 +194,126 @@ TEST_CASE("analysis commands reject bad command lines", "[cli]")
     CHECK(code_of({"top", "-p", "1", "-i", "0"}) == ExitCode::usage);
     CHECK(code_of({"top", "-p", "1", "-n", "0"}) == ExitCode::usage);
     CHECK(code_of({"top", "-p", "1", "extra"}) == ExitCode::usage);
+}
+
+namespace {
+
+// A config file for one test, removed at scope exit.
+struct TempConfig {
+    std::string path;
+    explicit TempConfig(const std::string& text)
+        : path("/tmp/lstrace-unit-cli-" + std::to_string(::getpid()) + ".json")
+    {
+        std::ofstream(path) << text;
+    }
+    ~TempConfig() { std::remove(path.c_str()); }
+};
+
+std::string message_of(std::initializer_list<const char*> args)
+{
+    try {
+        parse(args);
+    } catch (const FatalError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("record without config flags has the standard's defaults", "[cli][config]")
+{
+    auto cl = parse({"record", "-p", "1"});
+    CHECK(cl.record.config_path.empty());
+    CHECK(cl.record.config.output_format == OutputFormat::jsonl);
+    CHECK(cl.record.config.max_trace_size == 10000);
+    CHECK(cl.record.config.output_file == "trace.jsonl");  // mirrors the effective -o
+}
+
+TEST_CASE("every TracingConfig flag sets its key", "[cli][config]")
+{
+    auto cl = parse({"record", "-p", "1", "--format", "json", "--components", "agent,llm",
+                     "--exclude-components", "tool", "--min-duration", "2.5", "--max-trace-size", "50",
+                     "--flush-interval", "5", "--stack-traces", "--environment", "--thread-info", "--debug",
+                     "--verbose-errors", "--sample-interval", "100", "--env-allow", "LANG,LC_*"});
+    const TracingConfig& c = cl.record.config;
+    CHECK(c.output_format == OutputFormat::json);
+    CHECK(c.enabled_components == std::vector<std::string>{"agent", "llm"});
+    CHECK(c.disabled_components == std::vector<std::string>{"tool"});
+    CHECK(c.min_duration_ms == 2.5);
+    CHECK(c.max_trace_size == 50);
+    CHECK(c.flush_interval == 5);
+    CHECK(c.include_stack_trace);
+    CHECK(c.include_environment);
+    CHECK(c.include_thread_info);
+    CHECK(c.debug_mode);
+    CHECK(c.verbose_errors);
+    CHECK(c.sample_interval_ms == 100.0);
+    CHECK(c.environment_allowlist == std::vector<std::string>{"LANG", "LC_*"});
+    CHECK_FALSE(cl.verbose);  // --debug is the standard's debug_mode, not -v
+}
+
+TEST_CASE("precedence: defaults < config file < flags, wherever --config is", "[cli][config]")
+{
+    TempConfig file(R"({"output_file": "from-file.jsonl", "min_duration_ms": 7, "flush_interval": 3,
+                        "include_thread_info": true, "enabled_components": ["agent"]})");
+    // flags before --config still win
+    auto cl = parse({"record", "--min-duration", "1", "--config", file.path.c_str(), "-p", "1",
+                     "--components", "llm"});
+    const TracingConfig& c = cl.record.config;
+    CHECK(cl.record.config_path == file.path);
+    CHECK(c.min_duration_ms == 1.0);                                // flag
+    CHECK(c.enabled_components == std::vector<std::string>{"llm"});  // flag
+    CHECK(c.flush_interval == 3);                                   // file
+    CHECK(c.include_thread_info);                                   // file
+    CHECK(c.max_trace_size == 10000);                               // default
+    CHECK(cl.record.output == "from-file.jsonl");                   // file's output_file
+    CHECK(c.output_file == "from-file.jsonl");
+
+    auto cl2 = parse({"record", "--config", file.path.c_str(), "-o", "flag.jsonl", "-p", "1"});
+    CHECK(cl2.record.output == "flag.jsonl");  // -o wins
+    CHECK(cl2.record.config.output_file == "flag.jsonl");
+}
+
+TEST_CASE("bad TracingConfig flags and files are usage errors naming the problem", "[cli][config]")
+{
+    CHECK(code_of({"record", "-p", "1", "--format", "xml"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--min-duration", "-1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--min-duration", "5ms"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--max-trace-size", "0"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--max-trace-size", "1.5"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--flush-interval", "-2"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--components", ","}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--sample-interval", "1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--env-allow", "*"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--config", ""}) == ExitCode::usage);
+    CHECK(message_of({"record", "-p", "1", "--debug=1"}).find("'--debug=1' takes no value") != std::string::npos);
+    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) == ExitCode::usage);
+
+    std::string msg = message_of({"record", "-p", "1", "--min-duration", "-1"});
+    CHECK(msg.find("--min-duration '-1'") != std::string::npos);
+    CHECK(msg.find("min_duration_ms") != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+    msg = message_of({"record", "-p", "1", "--format", "xml"});
+    CHECK(msg.find("--format 'xml'") != std::string::npos);
+
+    TempConfig bad("{\n  \"flush_interval\": 10,\n  \"debug\": true\n}");
+    msg = message_of({"record", "--config", bad.path.c_str(), "-p", "1"});
+    CHECK(msg.find(bad.path) != std::string::npos);
+    CHECK(msg.find("unknown key 'debug' (did you mean 'debug_mode'?)") != std::string::npos);
+
+    TempConfig broken("{\n  \"flush_interval\": 10\n  \"debug_mode\": true\n}");
+    msg = message_of({"record", "--config", broken.path.c_str(), "-p", "1"});
+    // nlohmann stops after the string that should have been a ',' or '}'
+    CHECK(msg.find(broken.path + ":3:14: ") != std::string::npos);
+    CHECK(code_of({"record", "--config", broken.path.c_str(), "-p", "1"}) == ExitCode::usage);
+}
+
+TEST_CASE("help lists the TracingConfig flags", "[cli][config]")
+{
+    const std::string help = help_text();
+    for (const char* flag : {"--config", "--format", "--components", "--exclude-components", "--min-duration",
+                             "--max-trace-size", "--flush-interval", "--stack-traces", "--environment",
+                             "--thread-info", "--debug", "--verbose-errors", "--sample-interval", "--env-allow"})
+        CHECK(help.find(flag) != std::string::npos);
 }

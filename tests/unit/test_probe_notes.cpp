@@ -28,7 +28,11 @@ void check_langswarm_notes(const char* binary)
     auto notes = usdt::read_probe_notes(binary);
     REQUIRE(notes.ok());
     const std::map<std::string, int> expected = {
-        {"recording", 0}, {"span_begin", 8}, {"span_end", 2}, {"span_tag", 5}, {"span_error", 3}};
+        {"recording", 0},      {"span_begin", 8},     {"span_end", 2},
+        {"span_tag", 5},       {"span_error", 3},     {"component_init", 6},
+        {"state_change", 7},   {"config_change", 7},  {"error", 10},
+        {"error_handled", 5},  {"error_recovery", 7}, {"error_resolution", 6},
+        {"data_flow", 10}};
     std::map<std::string, int> seen;
     for (const auto& n : notes.value()) {
         if (n.provider != "langswarm")
@@ -47,7 +51,7 @@ void check_langswarm_notes(const char* binary)
 
 }  // namespace
 
-TEST_CASE("the C++ API emits the four langswarm probes with semaphores", "[usdt]")
+TEST_CASE("the C++ API emits every langswarm probe, each with a semaphore", "[usdt]")
 {
     check_langswarm_notes(WORKLOADS_BIN);
 }

@@ -53,3 +53,21 @@ TEST_CASE("a malformed trace line is reported with its number", "[summary]")
     REQUIRE_FALSE(r2.ok());
     CHECK(r2.error().message.find("line 1: not a trace record") == 0);
 }
+
+TEST_CASE("event records are counted by type, not tabulated", "[summary]")
+{
+    lstrace::TraceSummary s;
+    REQUIRE(s.add(nlohmann::json::parse(
+                      R"({"record_type":"state_change","component":"a","operation":"state_change"})"))
+                .ok());
+    REQUIRE(s.add(nlohmann::json::parse(R"({"record_type":"error","component":"a"})")).ok());
+    REQUIRE(s.add(nlohmann::json::parse(
+                      R"({"record_type":"span","component":"a","operation":"b","duration_ms":2})"))
+                .ok());
+    CHECK(s.records() == 1);
+    CHECK(s.operations().size() == 1);
+    CHECK(s.events().at("state_change") == 1);
+    CHECK(s.events().at("error") == 1);
+    // a span record without a duration is still malformed
+    CHECK_FALSE(s.add(nlohmann::json::parse(R"({"record_type":"span","component":"a"})")).ok());
+}

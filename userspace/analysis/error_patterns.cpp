@@ -118,8 +118,10 @@ void ErrorPatterns::add_span(const SpanFacts& s)
     ++g.from_spans;
     extend_range(g.span_first_us, g.span_last_us, s.start_us);
     ++g.operations[s.operation];
-    if (!s.span_id.empty() && failed_spans_.size() < kMaxRemembered)
-        failed_spans_[s.span_id] = GroupKey{g.error_type, g.component, g.message_shape};
+    if (failed_spans_.size() < kMaxRemembered)
+        failed_spans_.push_back(FailedSpan{s.span_id, s.parent_span_id, s.error_type,
+                                           s.error_message,
+                                           GroupKey{g.error_type, g.component, g.message_shape}});
     if (!s.parent_span_id.empty()) {
         pending_children_[s.parent_span_id].push_back({s.component, s.operation, type});
         awaiting_retry_[s.parent_span_id] =
@@ -143,9 +145,13 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
     const std::int64_t at = parse_timestamp_us(json_string(r, "timestamp")).value_or(0);
     if (type == "error") {
         const std::string component = json_string(r, "component");
-        ErrorGroup& g = group_for(json_string(tags, "error_type"), component,
-                                  json_string(tags, "error_message"));
+        const std::string error_type = json_string(tags, "error_type");
+        const std::string message = json_string(tags, "error_message");
+        ErrorGroup& g = group_for(error_type, component, message);
         ++g.from_events;
+        const std::string operation = json_string(tags, "error_operation");
+        if (!operation.empty())
+            ++g.operations[operation];
         extend_range(g.event_first_us, g.event_last_us, at);
         const std::string severity = json_string(tags, "severity");
         if (!severity.empty())
@@ -154,8 +160,8 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
         if (!id.empty() && error_ids_.size() < kMaxRemembered)
             error_ids_[id] = GroupKey{g.error_type, g.component, g.message_shape};
         const std::string span = json_string(r, "span_id");
-        if (!span.empty() && spans_with_error_events_.size() < kMaxRemembered)
-            spans_with_error_events_.insert(span);
+        if (!span.empty() && error_events_.size() < kMaxRemembered)
+            error_events_.emplace(span, error_type, message);
     } else if (type == "error_recovery") {
         ErrorGroup* g = group_of_error_id(tags);
         recovery_events_ = true;
@@ -182,11 +188,15 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
 
 void ErrorPatterns::finish()
 {
-    for (const std::string& span : spans_with_error_events_) {
-        auto f = failed_spans_.find(span);
-        if (f == failed_spans_.end())
+    for (const FailedSpan& f : failed_spans_) {
+        const bool reported =
+            (!f.span_id.empty() &&
+             error_events_.count({f.span_id, f.error_type, f.error_message})) ||
+            (!f.parent_span_id.empty() &&
+             error_events_.count({f.parent_span_id, f.error_type, f.error_message}));
+        if (!reported)
             continue;
-        auto g = groups_.find(f->second);
+        auto g = groups_.find(f.group);
         if (g != groups_.end() && g->second.from_spans > 0) {
             --g->second.from_spans;
             --g->second.count;
@@ -194,9 +204,9 @@ void ErrorPatterns::finish()
             if (g->second.count == 0)
                 groups_.erase(g);
         }
-        failed_spans_.erase(f);
     }
-    spans_with_error_events_.clear();
+    failed_spans_.clear();
+    error_events_.clear();
     pending_children_.clear();
     awaiting_retry_.clear();
     unmatched_.recoveries = unmatched_.event_recoveries;

@@ -5,8 +5,10 @@
 //
 // Two sources, so that traces from before event records still work:
 // failed spans (tags.success == false, tags.error_type/error_message) and
-// `error` event records.  A failed span whose own span also has an `error`
-// event is counted once (the event wins).  Propagation comes from
+// `error` event records.  A failed span whose error was also recorded as an
+// `error` event, in that span or its parent, with the same type and
+// message, is counted once (the event wins: it has the id that recoveries
+// refer to).  Propagation comes from
 // `error_propagation` events when the trace has any; otherwise it is
 // derived from failed spans whose parent span belongs to another component
 // (what the recorder does when it writes those events).  Recoveries come
@@ -101,8 +103,16 @@ private:
 
     std::map<GroupKey, ErrorGroup> groups_;
     std::unordered_map<std::string, GroupKey> error_ids_;
-    std::unordered_map<std::string, GroupKey> failed_spans_;  // span_id -> its group
-    std::unordered_set<std::string> spans_with_error_events_;
+    // A failed span and an `error` event are the same error when the event
+    // was recorded in that span or in its parent (the caller that caught
+    // it) with the same type and message.
+    struct FailedSpan {
+        std::string span_id, parent_span_id;
+        std::string error_type, error_message;
+        GroupKey group;
+    };
+    std::vector<FailedSpan> failed_spans_;
+    std::set<std::tuple<std::string, std::string, std::string>> error_events_;  // span, type, message
     std::unordered_map<std::string, std::vector<ChildFailure>> pending_children_;
     // parent span id -> its last failed child, waiting for a retry
     struct FailedSibling {

@@ -207,7 +207,8 @@ void TraceAnalyzer::add_span(const nlohmann::json& record)
     }
 
     if (component_ && s.component == *component_) {
-        const nlohmann::json& tags = record.contains("tags") ? record["tags"] : record;
+        static const nlohmann::json kNone;
+        const nlohmann::json& tags = record.contains("tags") ? record["tags"] : kNone;
         const std::string from = json_string(tags, "from_state"), to = json_string(tags, "to_state");
         if (!from.empty() || !to.empty()) {  // a state change recorded as a span (older traces)
             std::string subject = json_string(tags, "agent");
@@ -293,7 +294,8 @@ void TraceAnalyzer::add_event(const nlohmann::json& r, const std::string& type)
     } else if (type == "component_init" || type == "config_change") {
         ++config_events_total_;
         if (config_events_.size() < kMaxListed)
-            config_events_.push_back({{"timestamp", r["timestamp"]}, {"type", type}, {"tags", tags}});
+            config_events_.push_back(
+                {{"timestamp", json_string(r, "timestamp")}, {"type", type}, {"tags", tags}});
     } else if (type == "data_flow") {
         const bool in = json_string(tags, "direction") == "input";
         (in ? flow_in_ : flow_out_) += 1;

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * peak_rss.bpf.h - the highest RSS of the process during each span.
+ *
+ * The kernel's own high-water mark (mm->hiwater_rss) is only brought up to
+ * date at unmap and exit, and is process-lifetime, not per span.  Instead
+ * each traced thread keeps a stack of peaks, one per open span (spans nest
+ * LIFO per thread): span_begin pushes the RSS at that moment, every RSS
+ * change the thread makes (tp_btf/rss_stat, fired by the kernel's
+ * add_mm_counter at page faults, unmaps and the like) raises the top, and
+ * span_end pops it, folding it into the parent's.  So a span's peak covers
+ * the RSS changes made by its own thread; changes made by other threads of
+ * the process are seen at this thread's next change and at span end.
+ */
+#ifndef LSTRACE_PEAK_RSS_BPF_H
+#define LSTRACE_PEAK_RSS_BPF_H
+
+#include "mm_rss.bpf.h"
+#include "thread_state.bpf.h"
+
+const volatile __u64 page_size = 4096;
+
+/* An index into thread_state.peak the verifier can see is in bounds
+ * (barrier_var keeps the compiler from dropping the mask after a range
+ * check it considers sufficient). */
+static __always_inline __u32 peak_slot(__u32 depth)
+{
+	barrier_var(depth);
+	return depth & (LSTRACE_PEAK_DEPTH - 1);
+}
+
+static __always_inline __s64 process_rss_bytes(struct mm_struct *mm)
+{
+	return mm_resident_pages(mm) * (__s64)page_size;
+}
+
+/* A span begins with the RSS `rss`; returns its stack depth (1-based). */
+static __always_inline __u32 peak_push(struct thread_state *ts, __s64 rss)
+{
+	__u32 d = ts->depth + 1;
+	ts->depth = d;
+	if (d < LSTRACE_PEAK_DEPTH)
+		ts->peak[peak_slot(d)] = rss;
+	return d;
+}
+
+/* The span at `depth` ends with RSS `rss`: its peak, or -1 if unknown. */
+static __always_inline __s64 peak_pop(struct thread_state *ts, __u32 depth, __s64 rss)
+{
+	__s64 peak = -1;
+
+	if (depth != ts->depth || depth == 0 || depth >= LSTRACE_PEAK_DEPTH) {
+		/* ends out of order or too deep: resynchronise, peak unknown */
+		ts->depth = depth ? depth - 1 : 0;
+		return -1;
+	}
+	peak = ts->peak[peak_slot(depth)];
+	if (rss > peak)
+		peak = rss;
+	ts->depth = depth - 1;
+	__u32 parent = peak_slot(depth - 1);
+	if (depth > 1 && peak > ts->peak[parent])
+		ts->peak[parent] = peak;
+	return peak;
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	if (!ts)
+		return 0;
+	__u32 d = ts->depth;
+	if (d == 0 || d >= LSTRACE_PEAK_DEPTH)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (task->mm != mm)
+		return 0; /* another process's mm (e.g. at its exit) */
+	__s64 rss = process_rss_bytes(mm);
+	__u32 i = peak_slot(d);
+	if (rss > ts->peak[i])
+		ts->peak[i] = rss;
+	return 0;
+}
+
+#endif /* LSTRACE_PEAK_RSS_BPF_H */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * thread_state.bpf.h - what BPF keeps per traced thread.
+ *
+ * A thread enters `threads` at its first probe hit (it is running then, so
+ * accounting from there on is exact) and leaves at exit, so a reused tid
+ * starts from zero.  Its entry holds:
+ *  - a CPU clock advanced by tp_btf/sched_switch: task->se.sum_exec_runtime
+ *    is only brought up to date at ticks and switches, so at a probe hit it
+ *    can be one tick (4 ms at HZ=250) stale;
+ *  - I/O counters split by descriptor kind and the time blocked in I/O
+ *    syscalls, kept by the syscall tracepoints (io_tracking.bpf.h) - the
+ *    kernel has no such per-task counters;
+ *  - the syscall in flight (for its exit);
+ *  - a stack of peak RSS values, one per open span (peak_rss.bpf.h).
+ */
+#ifndef LSTRACE_THREAD_STATE_BPF_H
+#define LSTRACE_THREAD_STATE_BPF_H
+
+/* The per-thread counters of lstrace_span_figures that BPF itself keeps:
+ * the same order as there, from file_read_bytes to sockets_accepted. */
+struct thread_io {
+	__u64 file_read_bytes;
+	__u64 file_write_bytes;
+	__u64 net_read_bytes;
+	__u64 net_write_bytes;
+	__u64 other_read_bytes;
+	__u64 other_write_bytes;
+	__u64 io_wait_ns;
+	__u64 files_opened;
+	__u64 fds_closed;
+	__u64 sockets_connected;
+	__u64 sockets_accepted;
+};
+
+struct thread_state {
+	__u64 oncpu_ns; /* accumulated up to the last switch-out */
+	__u64 since_ns; /* when it last went on CPU (valid while running) */
+	__u32 running;
+	__u32 depth;    /* open spans (peak RSS stack height) */
+	struct thread_io io;
+	/* the I/O syscall in flight (sc_class 0: none) */
+	__u64 sc_enter_ns;
+	__u64 sc_enter_oncpu_ns;
+	__u32 sc_class;
+	__u32 sc_fd_kind;
+	__s64 peak[LSTRACE_PEAK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+static __always_inline __u64 clock_now(const struct thread_state *ts, __u64 now)
+{
+	return ts->oncpu_ns + (ts->running ? now - ts->since_ns : 0);
+}
+
+#endif /* LSTRACE_THREAD_STATE_BPF_H */

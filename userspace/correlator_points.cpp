@@ -1,0 +1,249 @@
+// The correlator's event records: component, error and data-flow probe
+// hits (POINT events) become EventRecords linked to the span current on
+// their thread, and a failed span whose parent is another component's
+// becomes an error_propagation record.
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "correlator.hpp"
+#include "lstrace/probe_abi.h"
+#include "trace_format.hpp"
+
+namespace lstrace {
+namespace {
+
+std::string str_field(const lstrace_point_event& e, int i)
+{
+    return std::string(e.str[i], strnlen(e.str[i], sizeof(e.str[i])));
+}
+
+void add(EventRecord& r, std::string key, TagValue value)
+{
+    r.tags.push_back(Tag{std::move(key), std::move(value)});
+}
+
+// The error probe's context: "key=value" pairs separated by the ASCII
+// unit separator (see docs/probes.md), each becoming a context_<key> tag.
+void add_context(EventRecord& r, const std::string& context)
+{
+    std::size_t pos = 0;
+    while (pos < context.size()) {
+        std::size_t end = context.find('\x1f', pos);
+        if (end == std::string::npos)
+            end = context.size();
+        const std::string pair = context.substr(pos, end - pos);
+        const std::size_t eq = pair.find('=');
+        if (eq != std::string::npos && eq > 0)
+            add(r, "context_" + pair.substr(0, eq), pair.substr(eq + 1));
+        else if (!pair.empty())
+            add(r, "context_" + pair, std::string());
+        pos = end + 1;
+    }
+}
+
+// A data-flow probe's figures, keys prefixed with "input_" / "output_" in a
+// transformation (the standard's names), bare in a data_flow record.
+void add_data(EventRecord& r, const lstrace_point_event& e, const std::string& prefix)
+{
+    add(r, prefix.empty() ? "data_type" : prefix + "type", str_field(e, 0));
+    add(r, prefix + "size_bytes", static_cast<std::int64_t>(e.num[1]));
+    if (e.num[2] >= 0)
+        add(r, prefix + "length", static_cast<std::int64_t>(e.num[2]));
+    if (e.str[1][0])
+        add(r, prefix + "keys", str_field(e, 1));
+    if (e.str[2][0])
+        add(r, prefix + "preview", str_field(e, 2));
+    char fp[17];
+    std::snprintf(fp, sizeof(fp), "%016" PRIx64, static_cast<std::uint64_t>(e.num[3]));
+    add(r, prefix + "fingerprint", std::string(fp));
+}
+
+std::int64_t tag_int(const EventRecord& r, const std::string& key)
+{
+    for (const Tag& t : r.tags)
+        if (t.key == key)
+            if (const auto* v = std::get_if<std::int64_t>(&t.value))
+                return *v;
+    return 0;
+}
+
+}  // namespace
+
+void Correlator::emit(EventRecord& r)
+{
+    ++stats_.events_recorded;
+    if (event_sink_)
+        event_sink_(r);
+}
+
+void Correlator::on_point(const lstrace_point_event& e)
+{
+    EventRecord r;
+    r.tgid = e.hdr.tgid;
+    r.tid = e.hdr.tid;
+    r.ts_ns = e.hdr.ts_ns;
+    r.span_id = e.hdr.span_id;
+    r.trace_id_hi = e.trace_id_hi;
+    r.trace_id_lo = e.trace_id_lo;
+    r.flags = e.hdr.flags;
+    // Errors and data belong to the component of the span they happen in.
+    const SpanRecord* span = find(e.hdr);
+    const std::string span_component = span ? span->component : std::string();
+    const std::string error_id = hex_id(static_cast<std::uint64_t>(e.num[0]));
+
+    switch (e.kind) {
+    case LSTRACE_POINT_COMPONENT_INIT:
+        r.record_type = "component_init";
+        r.component = str_field(e, 0);
+        r.description = "Initializing " + r.component;
+        add(r, "config_keys", str_field(e, 1));
+        add(r, "config_size", static_cast<std::int64_t>(e.num[0]));
+        break;
+    case LSTRACE_POINT_STATE_CHANGE:
+        r.record_type = "state_change";
+        r.component = str_field(e, 0);
+        r.description = "State change: " + str_field(e, 1) + " \u2192 " + str_field(e, 2);
+        add(r, "from_state", str_field(e, 1));
+        add(r, "to_state", str_field(e, 2));
+        if (e.str[3][0])
+            add(r, "reason", str_field(e, 3));
+        break;
+    case LSTRACE_POINT_CONFIG_CHANGE:
+        r.record_type = "config_change";
+        r.component = str_field(e, 0);
+        r.description = "Configuration change: " + str_field(e, 1);
+        add(r, "key", str_field(e, 1));
+        add(r, "old_value", str_field(e, 2));
+        add(r, "new_value", str_field(e, 3));
+        break;
+    case LSTRACE_POINT_ERROR:
+        r.record_type = "error";
+        r.component = span_component;
+        r.description = "Error occurred: " + str_field(e, 0);
+        add(r, "error_id", error_id);
+        add(r, "error_type", str_field(e, 0));
+        add(r, "error_message", str_field(e, 1));
+        if (e.str[2][0])
+            add(r, "error_module", str_field(e, 2));
+        if (e.str[3][0])
+            add(r, "severity", str_field(e, 3));
+        if (e.str[4][0])
+            add(r, "category", str_field(e, 4));
+        if (span) {
+            add(r, "error_component", span->component);
+            add(r, "error_operation", span->operation);
+        }
+        add_context(r, str_field(e, 5));
+        r.stack.assign(e.stack, e.stack + std::min<std::uint32_t>(e.stack_len, LSTRACE_MAX_STACK));
+        break;
+    case LSTRACE_POINT_ERROR_HANDLED:
+        r.record_type = "error_handled";
+        r.component = span_component;
+        r.description = "Error handled by " + str_field(e, 0);
+        add(r, "error_id", error_id);
+        add(r, "handler", str_field(e, 0));
+        break;
+    case LSTRACE_POINT_ERROR_RECOVERY:
+        r.record_type = "error_recovery";
+        r.component = span_component;
+        r.description = "Recovery attempt: " + str_field(e, 1);
+        add(r, "error_id", error_id);
+        add(r, "original_error", str_field(e, 0));
+        add(r, "recovery_strategy", str_field(e, 1));
+        add(r, "recovery_success", e.num[1] != 0);
+        break;
+    case LSTRACE_POINT_ERROR_RESOLUTION:
+        r.record_type = "error_resolution";
+        r.component = span_component;
+        r.description = "Error " + str_field(e, 0);
+        add(r, "error_id", error_id);
+        add(r, "outcome", str_field(e, 0));
+        if (e.str[1][0])
+            add(r, "detail", str_field(e, 1));
+        break;
+    case LSTRACE_POINT_DATA_FLOW: {
+        r.component = span_component;
+        const std::string op = span ? span->operation : std::string("data");
+        switch (e.num[0]) {
+        case LSTRACE_DATA_INPUT:
+        case LSTRACE_DATA_OUTPUT: {
+            const bool input = e.num[0] == LSTRACE_DATA_INPUT;
+            r.record_type = "data_flow";
+            r.description = std::string(input ? "Data input for " : "Data output for ") + op;
+            add(r, "direction", std::string(input ? "input" : "output"));
+            add_data(r, e, "");
+            break;
+        }
+        case LSTRACE_DATA_TRANSFORM_INPUT:
+            // held until its output half, which the same thread sends next
+            r.record_type = "data_transform";
+            r.description = "Data transformation for " + op;
+            add_data(r, e, "input_");
+            transform_inputs_[(std::uint64_t(r.tgid) << 32) | r.tid] = std::move(r);
+            return;
+        case LSTRACE_DATA_TRANSFORM_OUTPUT: {
+            auto it = transform_inputs_.find((std::uint64_t(r.tgid) << 32) | r.tid);
+            if (it == transform_inputs_.end()) {
+                ++stats_.events_without_span;
+                return;
+            }
+            EventRecord t = std::move(it->second);
+            transform_inputs_.erase(it);
+            t.flags |= r.flags;
+            add_data(t, e, "output_");
+            const std::int64_t in = tag_int(t, "input_size_bytes");
+            const std::int64_t out = static_cast<std::int64_t>(e.num[1]);
+            add(t, "size_change_bytes", out - in);
+            add(t, "size_change_ratio", in > 0 ? static_cast<double>(out) / in : 0.0);
+            emit(t);
+            return;
+        }
+        default:
+            ++stats_.malformed_events;
+            return;
+        }
+        break;
+    }
+    default:
+        ++stats_.malformed_events;
+        return;
+    }
+    emit(r);
+}
+
+void Correlator::report_propagation(const SpanRecord& failed)
+{
+    if (!failed.parent_span_id)
+        return;
+    auto it = open_.find(Key{failed.tgid, failed.parent_span_id});
+    if (it == open_.end() || it->second.component == failed.component)
+        return;
+    const SpanRecord& parent = it->second;
+    EventRecord r;
+    r.record_type = "error_propagation";
+    r.tgid = failed.tgid;
+    r.tid = failed.tid;
+    r.ts_ns = failed.end_ns;
+    r.span_id = parent.span_id;
+    r.trace_id_hi = failed.trace_id_hi;
+    r.trace_id_lo = failed.trace_id_lo;
+    r.component = parent.component;
+    const std::string type = !failed.errors.empty() ? failed.errors.back().type
+                             : failed.status == LSTRACE_STATUS_EXCEPTION ? "exception"
+                                                                         : "error";
+    r.description = "Error " + type + " propagated from " + failed.component + " to " +
+                     parent.component;
+    add(r, "error_type", type);
+    if (!failed.errors.empty())
+        add(r, "error_message", failed.errors.back().message);
+    add(r, "from_component", failed.component);
+    add(r, "from_operation", failed.operation);
+    add(r, "from_span_id", hex_id(failed.span_id));
+    add(r, "to_component", parent.component);
+    add(r, "to_operation", parent.operation);
+    add(r, "to_span_id", hex_id(parent.span_id));
+    emit(r);
+}
+
+}  // namespace lstrace
