@@ -115,7 +115,9 @@ struct {
 	__type(value, __u8);
 } traced_tgids SEC(".maps");
 
-/* Component names of the enabled/disabled list (NUL-padded). */
+/* Component names of the enabled/disabled list (NUL-padded), each with the
+ * number of spans that matched it (a name that matches nothing is likely
+ * misspelled: the recorder warns). */
 struct component_name {
 	char name[LSTRACE_NAME_LEN];
 };
@@ -124,7 +126,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
 	__type(key, struct component_name);
-	__type(value, __u8);
+	__type(value, __u64);
 } component_names SEC(".maps");
 
 /* Scratch space for a component name (too big for comfort on the stack). */
@@ -275,8 +277,10 @@ static __always_inline bool component_filtered(const char *component)
 		return false;
 	__builtin_memset(key, 0, sizeof(*key));
 	bpf_probe_read_user_str(key->name, sizeof(key->name), component);
-	bool listed = bpf_map_lookup_elem(&component_names, key) != NULL;
-	return component_filter == COMPONENTS_ALLOW ? !listed : listed;
+	__u64 *hits = bpf_map_lookup_elem(&component_names, key);
+	if (hits)
+		__sync_fetch_and_add(hits, 1);
+	return component_filter == COMPONENTS_ALLOW ? !hits : hits != NULL;
 }
 
 /* Whether a tag or error of this span is dropped because its span was. */

@@ -105,6 +105,10 @@ int BPF_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 erro
 			e->stack_len = n / sizeof(__u64);
 		else
 			e->hdr.flags |= LSTRACE_F_NO_STACK;
+		/* the consumer resolves the stack through the process's memory
+		 * map: wake it while the process is most likely still alive */
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		return 0;
 	}
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;

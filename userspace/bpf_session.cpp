@@ -93,8 +93,8 @@ void BpfSession::add_component_name(const std::string& name)
                                               std::to_string(LSTRACE_NAME_LEN - 1) + " bytes");
     char key[LSTRACE_NAME_LEN] = {};  // struct component_name: NUL padded
     std::memcpy(key, name.data(), name.size());
-    const __u8 yes = 1;
-    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.component_names), key, &yes, BPF_ANY) != 0)
+    const __u64 hits = 0;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.component_names), key, &hits, BPF_ANY) != 0)
         throw FatalError(ExitCode::bpf, "cannot add component '" + name + "' to the filter: " +
                                             libbpf_error_text(-errno));
 }
@@ -176,7 +176,10 @@ void BpfSession::attach_process(int pid, const std::string& object)
 
 void BpfSession::detach()
 {
-    // USDT links first, so no span can begin while the clocks are detached
+    // USDT links first, so no span can begin while the clocks are detached.
+    // Each removal of a uprobe waits for RCU grace periods (80-200 ms per
+    // probe on this 6.18 kernel; removals in parallel threads serialize in
+    // the kernel all the same), so detaching 13 probes takes about a second.
     for (auto it = links_.rbegin(); it != links_.rend(); ++it)
         it->reset();
     links_.clear();
@@ -192,6 +195,22 @@ bool BpfSession::end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const
     } key{tgid, 0, span_id};  // struct span_key in bpf/lstrace.bpf.c
     __u8 value = 0;
     return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost_ends), &key, &value) == 0;
+}
+
+std::map<std::string, std::uint64_t> BpfSession::component_filter_hits() const
+{
+    std::map<std::string, std::uint64_t> hits;
+    const int fd = bpf_map__fd(skel_->maps.component_names);
+    char key[LSTRACE_NAME_LEN] = {}, next[LSTRACE_NAME_LEN];
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, next) == 0) {
+        __u64 n = 0;
+        if (bpf_map_lookup_elem(fd, next, &n) == 0)
+            hits[std::string(next, strnlen(next, sizeof(next)))] = n;
+        std::memcpy(key, next, sizeof(key));
+        prev = key;
+    }
+    return hits;
 }
 
 bool BpfSession::rss_exact() const

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,9 @@ public:
 
     // True when BPF lost the end event of this span (bpf `lost_ends`).
     bool end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const;
+
+    // Spans BPF saw per name of the component filter.
+    std::map<std::string, std::uint64_t> component_filter_hits() const;
 
     // LSTRACE_CNT_* summed over CPUs.
     std::array<std::uint64_t, LSTRACE_CNT_MAX> counters() const;

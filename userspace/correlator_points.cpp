@@ -135,7 +135,9 @@ void Correlator::on_point(const lstrace_point_event& e)
             add(r, "error_operation", span->operation);
         }
         add_context(r, str_field(e, 5));
-        r.stack.assign(e.stack, e.stack + std::min<std::uint32_t>(e.stack_len, LSTRACE_MAX_STACK));
+        for (std::uint32_t i = 0; i < std::min<std::uint32_t>(e.stack_len, LSTRACE_MAX_STACK); ++i)
+            if (e.stack[i])  // a walk that ran off the stack ends in zeros
+                r.stack.push_back(e.stack[i]);
         break;
     case LSTRACE_POINT_ERROR_HANDLED:
         r.record_type = "error_handled";

@@ -109,6 +109,13 @@ void JsonWriter::end_object()
     need_comma_ = true;
 }
 
+void JsonWriter::raw(std::string_view json)
+{
+    separate();
+    out_.append(json);
+    need_comma_ = true;
+}
+
 void JsonWriter::begin_array()
 {
     separate();

@@ -28,6 +28,8 @@ public:
     void value(double v);  // NaN and infinities are written as null
     void value(bool v);
     void null();
+    // A value that is already serialized JSON (trusted: not checked).
+    void raw(std::string_view json);
 
 private:
     void separate();

@@ -34,9 +34,12 @@ int last_capability()
 
 }  // namespace
 
-void drop_capabilities(bool keep_attach)
+void drop_capabilities(bool keep_attach, bool keep_proc_access)
 {
     std::vector<int> keep = {CAP_DAC_OVERRIDE};
+    if (keep_proc_access && !keep_attach)
+        // /proc/PID/maps, environ, fd of other users' processes
+        keep.push_back(CAP_SYS_PTRACE);
     if (keep_attach)
         // CAP_SYS_ADMIN too: creating a uprobe at run time was refused
         // with CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE alone (EACCES, seen

@@ -14,9 +14,11 @@ namespace lstrace {
 // execs, so it also keeps CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE (to read
 // that process's /proc entries) and CAP_SYS_ADMIN (the kernel asked for it
 // when creating uprobes at run time); still no_new_privs and a reduced
-// bounding set.  Throws FatalError(ExitCode::permission)
+// bounding set.  `keep_proc_access` keeps CAP_SYS_PTRACE alone, to read
+// the maps, environment and descriptors of processes found later (stack
+// traces, include_environment, process samples).  Throws FatalError(ExitCode::permission)
 // if the drop fails or does not hold: a recorder that cannot shed its
 // privileges does not run.
-void drop_capabilities(bool keep_attach);
+void drop_capabilities(bool keep_attach, bool keep_proc_access = false);
 
 }  // namespace lstrace

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +23,9 @@
 #include "errors.hpp"
 #include "follower.hpp"
 #include "privileges.hpp"
+#include "record_sink.hpp"
 #include "redactor.hpp"
+#include "sample_records.hpp"
 #include "ring_reader.hpp"
 #include "target.hpp"
 #include "trace_format.hpp"
@@ -121,18 +124,71 @@ void require_root()
                          "recording needs root (CAP_BPF and CAP_PERFMON): run it with sudo");
 }
 
-constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTargetBase = 100;
+constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTicker = 4,
+                        kTagTargetBase = 100;
+
+// Something done every interval while streaming (process samples).
+struct Ticker {
+    double interval_ms = 0;       // 0: none
+    std::function<void()> tick;
+};
+
+UniqueFd make_interval_timer(double ms)
+{
+    UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!fd.valid())
+        system_error("timerfd_create");
+    itimerspec spec{};
+    spec.it_interval.tv_sec = static_cast<time_t>(ms / 1000);
+    spec.it_interval.tv_nsec = static_cast<long>(std::fmod(ms, 1000.0) * 1e6);
+    spec.it_value = spec.it_interval;
+    if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0)
+        system_error("timerfd_settime");
+    return fd;
+}
+
+BpfConfig bpf_config_for(const RecordOptions& options)
+{
+    const TracingConfig& tc = options.config;
+    BpfConfig c;
+    c.ringbuf_bytes = options.buffer_mib << 20;
+    // wake the consumer when an eighth of the buffer is used; otherwise it
+    // drains every kDrainIntervalMs
+    c.wakeup_bytes = (options.buffer_mib << 20) / 8;
+    c.btf_path = options.btf_path;
+    c.follow_children = options.follow;
+    c.any_process = !options.binary.empty();
+    // BPF filters with one list: an allow-list minus the disabled names,
+    // or a deny-list
+    for (const std::string& name : tc.enabled_components)
+        if (tc.component_enabled(name))
+            c.enabled_components.push_back(name);
+    if (tc.enabled_components.empty())
+        c.disabled_components = tc.disabled_components;
+    else if (c.enabled_components.empty())
+        throw FatalError(ExitCode::usage, "the component filter disables every enabled component");
+    c.min_duration_ns = static_cast<std::uint64_t>(tc.min_duration_ms * 1e6);
+    c.thread_info = tc.include_thread_info;
+    c.stack_traces = tc.include_stack_trace;
+    return c;
+}
 
 // Streams events until a stop condition, then (for a launched command) asks
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
-                          std::optional<double> duration_s, const RecordHooks& hooks)
+                          std::optional<double> duration_s, const Ticker& ticker,
+                          const RecordHooks& hooks)
 {
     const auto tick = std::chrono::milliseconds(hooks.tick_ms);
     auto next_tick = std::chrono::steady_clock::now() + tick;
     EventLoop loop;
     loop.add(ring.epoll_fd(), kTagRing);
     loop.add(sigfd, kTagSignal);
+    UniqueFd tick_timer;
+    if (ticker.interval_ms > 0) {
+        tick_timer = make_interval_timer(ticker.interval_ms);
+        loop.add(tick_timer.get(), kTagTicker);
+    }
     UniqueFd timer;
     if (duration_s) {
         timer = make_duration_timer(*duration_s);
@@ -171,6 +227,10 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
                     spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
                 if (reason == StopReason::none)
                     reason = StopReason::signal;
+            } else if (tag == kTagTicker) {
+                std::uint64_t expirations = 0;
+                if (::read(tick_timer.get(), &expirations, sizeof(expirations)) > 0)
+                    ticker.tick();
             } else if (tag == kTagTimer) {
                 loop.remove(timer.get());
                 if (reason == StopReason::none)
@@ -250,7 +310,8 @@ void attach_binary(const std::string& path, BpfSession& bpf)
 }
 
 void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
-                   const std::string& output, double seconds, const std::string& target_status)
+                   std::uint64_t events_written, const std::string& output, double seconds,
+                   const std::string& target_status)
 {
     const auto& st = correlator.stats();
     const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
@@ -267,7 +328,7 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
                  static_cast<unsigned long long>(st.spans_aborted),
                  static_cast<unsigned long long>(st.ends_without_begin),
                  static_cast<unsigned long long>(other_lost),
-                 static_cast<unsigned long long>(st.events_recorded), target_status.c_str());
+                 static_cast<unsigned long long>(events_written), target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
         spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
@@ -320,40 +381,30 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     // Wake the consumer when an eighth of the buffer is used; otherwise it
     // drains every kDrainIntervalMs.
-    BpfConfig bpf_config;
-    bpf_config.ringbuf_bytes = options.buffer_mib << 20;
-    bpf_config.wakeup_bytes = (options.buffer_mib << 20) / 8;
-    bpf_config.btf_path = options.btf_path;
-    bpf_config.follow_children = options.follow;
-    bpf_config.any_process = !options.binary.empty();
-    BpfSession bpf(bpf_config);
+    BpfSession bpf(bpf_config_for(options));
     bpf.attach_scheduler();
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
-    std::string line;  // reused: no allocation per record once it has grown
-    const Redactor redactor(options.redact_keys);
+    RecordSink sink(options, output ? &*output : nullptr, realtime_offset);
+    ProcessSamples samples;
+    const auto seen = [&](std::uint32_t tgid) {
+        sink.process_seen(tgid);
+        if (options.config.sample_interval_ms > 0)
+            samples.watch(static_cast<int>(tgid));
+    };
     Correlator correlator(
         [&](SpanRecord& r) {
-            if (options.redact)
-                r.redactions = redactor.apply(r);
-            if (output) {
-                line.clear();
-                append_json_line(line, r, realtime_offset);
-                output->write(line);
-            }
+            seen(r.tgid);
+            sink.write_span(r);  // redacts
             if (hooks.on_span)
                 hooks.on_span(r, realtime_offset);
         },
         [&](std::uint32_t tgid, std::uint64_t span_id) { return bpf.end_was_lost(tgid, span_id); },
         [&](EventRecord& e) {
-            if (options.redact)
-                e.redactions = redactor.apply(e);
-            if (output) {
-                line.clear();
-                append_event_json_line(line, e, realtime_offset);
-                output->write(line);
-            }
+            seen(e.tgid);
+            sink.write_event(e);
         });
+    correlator.set_max_open(static_cast<std::size_t>(options.config.max_trace_size));
     Follower follower(bpf, targets);
     RingReader ring(bpf.events_map_fd(), [&](const void* data, std::size_t size) {
         if (!options.follow || !follower.consume(data, size))
@@ -370,24 +421,39 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
             for (const std::string& object : t.probe_objects)
                 bpf.attach_process(t.pid, object);
     }
-    // Loaded, attached, buffers mapped: nothing left that needs root's power.
-    drop_capabilities(/*keep_attach=*/options.follow);
+    // Process maps (stacks), environments and samples of the targets are
+    // read now, while any process's /proc files are readable.
+    for (const TracedProcess& t : targets)
+        seen(static_cast<std::uint32_t>(t.pid));
+    // Loaded, attached, buffers mapped: nothing left that needs root's power
+    // (but reading /proc of processes found later, if the config asks).
+    const TracingConfig& tc = options.config;
+    drop_capabilities(/*keep_attach=*/options.follow,
+                      /*keep_proc_access=*/tc.include_stack_trace || tc.include_environment ||
+                          tc.sample_interval_ms > 0);
     const auto attached_at = std::chrono::steady_clock::now();
     spdlog::info("recording {} process(es) to {}", targets.size(), output_name);
 
-    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s, hooks);
+    Ticker sampler;
+    if (tc.sample_interval_ms > 0)
+        sampler = Ticker{tc.sample_interval_ms, [&] {
+                             for (EventRecord& e : samples.take())
+                                 sink.write_event(e);
+                         }};
+    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s, sampler, hooks);
 
     bpf.detach();
     ring.drain();
     correlator.discard_lost_ends();
     const auto lost = bpf.counters();
+    sink.finish(bpf.component_filter_hits());
     if (output)
         output->commit();
 
     const std::string target_status = launched.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
-    print_summary(correlator, lost, output_name, seconds, target_status);
+    print_summary(correlator, lost, sink.events_written(), output_name, seconds, target_status);
     if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lstrace_abi.h"
+#include "stack_frame.hpp"
 
 namespace lstrace {
 
@@ -57,15 +58,6 @@ struct SpanRecord {
     int redactions = 0;        // values replaced by the Redactor
 };
 
-// One resolved user-stack frame of an error record (--stack-traces).
-struct StackFrame {
-    std::uint64_t address = 0;
-    std::string object;            // file mapped there; empty if none
-    std::uint64_t file_offset = 0;
-    std::string function;          // demangled; empty if unknown
-    std::uint64_t function_offset = 0;
-};
-
 // A record that is not a span: a component, error or data-flow probe hit,
 // an error propagation the correlator derived, or a process sample.  The
 // fields follow the span record (docs/records.md); `span_id` is the span
@@ -83,8 +75,9 @@ struct EventRecord {
     std::vector<Tag> tags;
     std::uint32_t flags = 0;       // LSTRACE_F_* of the event
     std::vector<std::uint64_t> stack;  // raw user addresses (error, --stack-traces)
-    std::vector<StackFrame> frames;    // `stack` resolved by the recorder
+    std::vector<Frame> frames;         // `stack` resolved by the recorder
     std::string stack_note;            // why the stack is missing or may be cut
+    std::string details_json;  // a JSON object written as "details" (process_info); may be empty
     int redactions = 0;
 };
 

@@ -49,7 +49,8 @@ std::string to_string(const Frame& f)
 bool Symbolizer::snapshot(int pid)
 {
     auto maps = usdt::read_maps(pid);
-    if (!maps)
+    // an exiting process's maps read as empty: keep what was seen before
+    if (!maps || maps.value().empty())
         return false;
     maps_[pid] = std::move(maps.value());
     return true;

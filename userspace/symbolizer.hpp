@@ -26,17 +26,11 @@
 #include <vector>
 
 #include "elf_symbols.hpp"
+#include "stack_frame.hpp"
 #include "proc_maps.hpp"
 
 namespace lstrace {
 
-struct Frame {
-    std::uint64_t address = 0;
-    std::string object;              // mapped file; "[vdso]", "[heap]", "" (anonymous) ...
-    std::uint64_t file_offset = 0;   // of `address` in `object`; 0 when not file-backed
-    std::string function;            // demangled; empty when unknown
-    std::uint64_t function_offset = 0;
-};
 
 // "_ZN3foo3barEi" -> "foo::bar(int)"; other names unchanged.
 std::string demangle(const std::string& name);

@@ -148,7 +148,8 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
 
 }  // namespace
 
-void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns)
+void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns,
+                      bool debug)
 {
     const double duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
     // per-thread counters of two different threads do not subtract
@@ -272,6 +273,19 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         w.key("redacted");
         w.value(static_cast<std::int64_t>(s.redactions));
     }
+    if (debug) {
+        w.key("debug");
+        w.begin_object();
+        w.key("begin_monotonic_ns");
+        w.value(s.begin_ns);
+        w.key("end_monotonic_ns");
+        w.value(s.end_ns);
+        w.key("bpf_flags");
+        w.value(static_cast<std::uint64_t>(s.flags));
+        w.key("status");
+        w.value(static_cast<std::uint64_t>(s.status));
+        w.end_object();
+    }
     w.end_object();
 
     w.key("resources");
@@ -348,7 +362,7 @@ void append_event_json_line(std::string& out, const EventRecord& e,
     if (!e.frames.empty() || !e.stack_note.empty()) {
         w.key("stack_trace");
         w.begin_array();
-        for (const StackFrame& f : e.frames) {
+        for (const Frame& f : e.frames) {
             w.begin_object();
             char hex[24];
             std::snprintf(hex, sizeof(hex), "0x%" PRIx64, f.address);
@@ -373,6 +387,10 @@ void append_event_json_line(std::string& out, const EventRecord& e,
             w.key("stack_note");
             w.value(e.stack_note);
         }
+    }
+    if (!e.details_json.empty()) {
+        w.key("details");
+        w.raw(e.details_json);
     }
     w.key("record_type");
     w.value(e.record_type);

@@ -30,7 +30,10 @@ std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo);
 // are not valid UTF-8 are repaired with U+FFFD, so the line is always valid
 // JSON.  Tags the recorder writes itself (success, error_*, categories)
 // replace application tags of the same name.
-void append_json_line(std::string& out, const SpanRecord& span, std::int64_t realtime_offset_ns);
+// With `debug` (TracingConfig debug_mode) metadata.debug carries the raw
+// BPF view: monotonic begin/end, event flags, begin and end CPU.
+void append_json_line(std::string& out, const SpanRecord& span, std::int64_t realtime_offset_ns,
+                      bool debug = false);
 
 // An event record (component, error, data flow, process sample) as one
 // line of JSONL, in the same shape (docs/records.md).

@@ -91,6 +91,12 @@ void TraceOutput::write(std::string_view data)
         output_error("cannot write", path_);
 }
 
+void TraceOutput::flush()
+{
+    if (std::fflush(file_) != 0)
+        output_error("cannot write", path_);
+}
+
 void TraceOutput::commit()
 {
     if (std::fflush(file_) != 0)

@@ -22,6 +22,8 @@ public:
     TraceOutput& operator=(const TraceOutput&) = delete;
 
     void write(std::string_view data);
+    // Hands buffered records to the kernel (TracingConfig flush_interval).
+    void flush();
     void commit();
 
     const std::string& path() const noexcept { return path_; }

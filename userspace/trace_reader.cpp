@@ -202,9 +202,22 @@ Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit, std:
 {
     std::string line;
     std::uint64_t count = 0;
+    bool array = false;  // `record --format json`: "[", one record per line with ",", "]"
     for (std::uint64_t n = 1; std::getline(in, line); ++n) {
-        if (line.empty() || line.find_first_not_of(" \t\r") == std::string::npos)
+        const std::size_t first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos)
             continue;
+        if (count == 0 && !array && line.compare(first, std::string::npos, "[") == 0) {
+            array = true;
+            continue;
+        }
+        if (array) {
+            const std::size_t last = line.find_last_not_of(" \t\r");
+            if (line[first] == ']' && first == last)
+                continue;
+            if (line[last] == ',')
+                line.erase(last);
+        }
         const auto j = nlohmann::json::parse(line, nullptr, false);
         if (j.is_discarded())
             return Error{"line " + std::to_string(n) + ": invalid JSON"};

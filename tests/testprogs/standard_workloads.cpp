@@ -12,6 +12,8 @@
 //                                             (this program, via TRACEPARENT) join the trace
 //   standard_workloads child TRUTH.json       the child half of "context"
 //   standard_workloads filters TRUTH.json     spans of components a/b/c, short and long
+//   standard_workloads stack TRUTH.json       an error three noinline calls down
+//                                             (built twice: with and without frame pointers)
 //   standard_workloads limits TRUTH.json      strings longer than the probe buffers,
 //                                             invalid UTF-8 and binary bytes
 #include <arpa/inet.h>
@@ -371,6 +373,37 @@ void run_filters(json& truth)
     truth["spans"] = n;
 }
 
+// --- stack traces ------------------------------------------------------------
+
+__attribute__((noinline)) void stack_inner(json& truth)
+{
+    truth["error_id"] = lstrace::trace_error({"StackError", "deep failure", "", "error", "", {}});
+    __asm__ __volatile__("" ::: "memory");  // not a tail call
+}
+
+__attribute__((noinline)) void stack_middle(json& truth)
+{
+    stack_inner(truth);
+    __asm__ __volatile__("" ::: "memory");
+}
+
+__attribute__((noinline)) void stack_outer(json& truth)
+{
+    stack_middle(truth);
+    __asm__ __volatile__("" ::: "memory");
+}
+
+void run_stack(json& truth)
+{
+    auto span = tracer.trace_operation("tool", "deep_call", "an error three calls down");
+    stack_outer(truth);
+#if defined(__OPTIMIZE__) && !defined(LSTRACE_TEST_FRAME_POINTERS)
+    truth["frame_pointers"] = false;
+#else
+    truth["frame_pointers"] = true;
+#endif
+}
+
 // --- limits --------------------------------------------------------------------
 
 void run_limits(json& truth)
@@ -414,6 +447,8 @@ int main(int argc, char** argv)
         run_child(truth);
     } else if (mode == "filters") {
         run_filters(truth);
+    } else if (mode == "stack") {
+        run_stack(truth);
     } else if (mode == "limits") {
         run_limits(truth);
     } else {

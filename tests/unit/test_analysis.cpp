@@ -371,6 +371,24 @@ TEST_CASE("summary and analysis accept event records, bad input is one clear err
     CHECK(sparse_analyzer.errors().total() == 1);  // an error of unknown type, no crash
 }
 
+TEST_CASE("the JSON array of record --format json reads like JSONL", "[analysis]")
+{
+    std::istringstream in("[\n"
+                          R"({"component":"a","operation":"b","duration_ms":1},)" "\n"
+                          R"({"record_type":"error","component":"a","tags":{"error_type":"E"}})" "\n"
+                          "]\n");
+    int spans = 0, events = 0;
+    REQUIRE(read_trace_stream(in, [&](const TraceLine& l) {
+                (l.kind == RecordKind::span ? spans : events)++;
+            }).ok());
+    CHECK(spans == 1);
+    CHECK(events == 1);
+    std::istringstream empty_array("[\n]\n");
+    std::uint64_t records = 1;
+    REQUIRE(read_trace_stream(empty_array, [](const TraceLine&) {}, &records).ok());
+    CHECK(records == 0);
+}
+
 TEST_CASE("timestamps parse back to microseconds", "[analysis]")
 {
     CHECK(parse_timestamp_us("2026-01-15T10:00:00.000000Z") == 1768471200LL * 1000000);
@@ -401,13 +419,13 @@ TEST_CASE("chrome export: complete events, counters, instants, track names", "[a
             CHECK(e["args"]["resources"]["cpu_time_ms"] == 1);
             CHECK(e["cname"] == "terrible");
         }
-        if (ph == "C" && e["name"] == "process")
+        if (ph == "C" && e["name"] == "process rss_bytes")
             CHECK(e["args"]["rss_bytes"] == 5000000);
     }
     CHECK(complete == 1);
     CHECK(instants == 18);  // the 19 event records but the process sample
     CHECK(errors == 10);    // 3 error, 2 error_propagation, 3 error_recovery, 2 error_resolution
-    CHECK(counters == 3);   // the span's memory_usage and resources, one process sample
+    CHECK(counters == 7);   // the span's memory_usage and resources, 5 figures of the sample
     CHECK(names == 4);      // process 200 and its thread 200; process 100 and its thread 200
 }
 

@@ -84,11 +84,13 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
     }
     const nlohmann::json tags = field_or_null(r, "tags");
     if (line.record_type == "process_sample") {
-        nlohmann::json args = nlohmann::json::object();
-        for (const char* key : {"cpu_usage", "cpu_time_ms", "rss_bytes", "threads", "open_fds"})
-            if (tags.is_object() && tags.contains(key) && tags[key].is_number())
-                args[key] = tags[key];
-        out.push_back({{"ph", "C"}, {"name", "process"}, {"ts", ts}, {"pid", pid}, {"args", args}});
+        // one counter track per figure (cpu_usage, memory_usage, threads, ...):
+        // figures of different units would stack on one track
+        if (tags.is_object())
+            for (const auto& [key, value] : tags.items())
+                if (value.is_number())
+                    out.push_back({{"ph", "C"}, {"name", "process " + key}, {"ts", ts},
+                                   {"pid", pid}, {"args", {{key, value}}}});
         return;
     }
     std::string name = line.record_type;
