@@ -290,7 +290,7 @@ void TraceAnalyzer::add_event(const nlohmann::json& r, const std::string& type)
         if (state_changes_.size() < kMaxListed)
             state_changes_.push_back(
                 StateChange{parse_timestamp_us(json_string(r, "timestamp")).value_or(0),
-                            json_string(r, "description"), from, to, json_string(tags, "reason")});
+                            json_string(tags, "agent"), from, to, json_string(tags, "reason")});
     } else if (type == "component_init" || type == "config_change") {
         ++config_events_total_;
         if (config_events_.size() < kMaxListed)
@@ -483,15 +483,17 @@ std::string TraceAnalyzer::text() const
     }
     if (component_) {
         out += "\nRESOURCE PROFILE (per span)\n";
-        std::snprintf(buf, sizeof(buf), "%-32s %9s %10s %9s %10s %10s %10s\n", "operation",
-                      "cpu ms", "off-cpu ms", "io wait", "I/O", "faults", "rss delta");
+        std::snprintf(buf, sizeof(buf), "%-32s %9s %10s %10s %10s %10s %10s\n", "operation",
+                      "cpu ms", "off-cpu ms", "io wait ms", "I/O", "faults", "rss delta");
         out += buf;
         for (const OperationProfile* op : operations()) {
             const double n = double(op->spans);
-            std::snprintf(buf, sizeof(buf), "%-32s %9.2f %10.2f %9s %10s %10.1f %10s\n",
+            char io_wait[32] = "-";
+            if (op->has_io_wait)
+                std::snprintf(io_wait, sizeof(io_wait), "%.2f", op->io_wait_ms / n);
+            std::snprintf(buf, sizeof(buf), "%-32s %9.2f %10.2f %10s %10s %10.1f %10s\n",
                           clip(op->operation, 32).c_str(), op->cpu_ms / n, op->offcpu_ms / n,
-                          op->has_io_wait ? (std::to_string(op->io_wait_ms / n).substr(0, 6)).c_str()
-                                          : "-",
+                          io_wait,
                           human_bytes(double(op->io_bytes) / n).c_str(),
                           double(op->minor_faults + op->major_faults) / n,
                           human_bytes(double(op->rss_delta_bytes) / n).c_str());
@@ -508,7 +510,7 @@ std::string TraceAnalyzer::text() const
         const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
         for (std::size_t i = 0; i < listed; ++i) {
             const StateChange& c = state_changes_[i];
-            std::snprintf(buf, sizeof(buf), "  %s  %-12s %s -> %s%s%s\n", clock_time(c.at_us, 6).c_str(),
+            std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n", clock_time(c.at_us, 6).c_str(),
                           c.subject.c_str(), c.from.c_str(), c.to.c_str(),
                           c.reason.empty() ? "" : "  ", c.reason.c_str());
             out += buf;
