@@ -26,8 +26,7 @@ void TopView::add(const SpanFacts& s)
 std::vector<TopRow> TopView::take_interval()
 {
     std::vector<TopRow> rows;
-    for (auto& [key, row] : interval_)
-        rows.push_back(std::move(row));
+    for (auto& [key, row] : interval_) rows.push_back(std::move(row));
     interval_.clear();
     std::stable_sort(rows.begin(), rows.end(), [](const TopRow& a, const TopRow& b) {
         return a.cpu_ms + a.offcpu_ms > b.cpu_ms + b.offcpu_ms;
@@ -41,8 +40,7 @@ std::string TopView::frame(const std::string& target, double elapsed_s, double i
     static const char kSpinner[] = "|/-\\";
     const std::vector<TopRow> rows = take_interval();
     std::uint64_t interval_spans = 0;
-    for (const TopRow& r : rows)
-        interval_spans += r.spans;
+    for (const TopRow& r : rows) interval_spans += r.spans;
     std::string out;
     char buf[512];
     std::snprintf(buf, sizeof(buf),
@@ -64,8 +62,8 @@ std::string TopView::frame(const std::string& target, double elapsed_s, double i
            "   off-CPU: " + leader([](const TopRow& r) { return r.offcpu_ms; }) +
            "   I/O: " + leader([](const TopRow& r) { return double(r.io_bytes); }) + "\n";
     std::snprintf(buf, sizeof(buf), "%-36s %7s %5s %10s %10s %11s %10s %8s\n",
-                  "component.operation", "spans", "fail", "total ms", "cpu ms", "off-cpu ms",
-                  "I/O", "faults");
+                  "component.operation", "spans", "fail", "total ms", "cpu ms", "off-cpu ms", "I/O",
+                  "faults");
     out += buf;
     for (std::size_t i = 0; i < rows.size() && i < max_rows; ++i) {
         const TopRow& r = rows[i];

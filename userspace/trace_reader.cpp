@@ -105,10 +105,8 @@ std::optional<std::int64_t> parse_timestamp_us(const std::string& text)
         return std::nullopt;
     std::int64_t micros = 0;
     int digits = 0;
-    for (const char* p = frac; *p && digits < 6; ++p, ++digits)
-        micros = micros * 10 + (*p - '0');
-    for (; digits < 6; ++digits)
-        micros *= 10;
+    for (const char* p = frac; *p && digits < 6; ++p, ++digits) micros = micros * 10 + (*p - '0');
+    for (; digits < 6; ++digits) micros *= 10;
     std::tm tm{};
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
@@ -181,7 +179,8 @@ std::string record_problem(const nlohmann::json& j, RecordKind& kind, std::strin
     if (!j.is_object())
         return kNotRecord;
     auto rt = j.find("record_type");
-    if (rt == j.end() || rt->is_null() || (rt->is_string() && rt->get_ref<const std::string&>() == "span")) {
+    if (rt == j.end() || rt->is_null() ||
+        (rt->is_string() && rt->get_ref<const std::string&>() == "span")) {
         auto d = j.find("duration_ms");
         if (!is_string_field(j, "component") || !is_string_field(j, "operation") || d == j.end() ||
             !d->is_number())

@@ -8,10 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "errors.hpp"
 #include "result.hpp"
@@ -24,7 +23,7 @@ enum class RecordKind { span, event };
 struct SpanResources {
     bool present = false;  // resources was an object
     double cpu_ms = 0, offcpu_ms = 0;
-    std::optional<double> io_wait_ms;  // newer traces only
+    std::optional<double> io_wait_ms;               // newer traces only
     std::uint64_t read_bytes = 0, write_bytes = 0;  // read/write-like syscalls
     std::uint64_t storage_read_bytes = 0, storage_write_bytes = 0;
     std::uint64_t minor_faults = 0, major_faults = 0;
@@ -62,7 +61,8 @@ using TraceVisitor = std::function<void(const TraceLine&)>;
 
 // Reads a JSONL stream; an Error names the first bad line.  Blank lines are
 // skipped.  The one-record-per-line JSON array that `record --format json`
-// writes ("[", records ending in ",", "]") is read too.  `records` counts the lines handed to `visit`.
+// writes ("[", records ending in ",", "]") is read too.  `records` counts the lines handed to
+// `visit`.
 Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit,
                                std::uint64_t* records = nullptr);
 

@@ -19,7 +19,8 @@ namespace lstrace::test {
 
 inline std::string synthetic_timestamp(std::int64_t us)
 {
-    const std::time_t secs = static_cast<std::time_t>(1768471200 + us / 1000000);  // 2026-01-15T10:00Z
+    const std::time_t secs =
+        static_cast<std::time_t>(1768471200 + us / 1000000);  // 2026-01-15T10:00Z
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[48];

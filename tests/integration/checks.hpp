@@ -1,9 +1,8 @@
 // Catch2 checks shared by the integration tests.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "process_helpers.hpp"

@@ -1,19 +1,18 @@
 // Tier 2: the analysis commands on a really recorded demo trace and on the
 // synthetic deep trace; the report page in a real headless browser
 // (Debian's chromium); `top` against a live process; bad input files.
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <string>
 
-#include "common/synthetic_trace.hpp"
 #include "checks.hpp"
+#include "common/synthetic_trace.hpp"
 #include "process_helpers.hpp"
 
 using nlohmann::json;
@@ -48,9 +47,14 @@ struct BrowserResult {
 // "CONSOLE(line)" lines.
 BrowserResult open_in_browser(const std::string& page, const std::string& screenshot = "")
 {
-    std::vector<std::string> argv = {CHROMIUM_BIN, "--headless", "--no-sandbox", "--disable-gpu",
-                                     "--hide-scrollbars", "--window-size=1400,1100",
-                                     "--virtual-time-budget=5000", "--enable-logging=stderr",
+    std::vector<std::string> argv = {CHROMIUM_BIN,
+                                     "--headless",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--hide-scrollbars",
+                                     "--window-size=1400,1100",
+                                     "--virtual-time-budget=5000",
+                                     "--enable-logging=stderr",
                                      "--v=0"};
     argv.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
     argv.push_back("file://" + page);
@@ -93,7 +97,8 @@ TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
     CHECK(text.out.find("CRITICAL PATHS") != std::string::npos);
     // the rate-limited model call: the llm span failed, the agent recorded the
     // error event (traces before event records: only the failed span)
-    CHECK(std::regex_search(text.out, std::regex("RateLimitError +(agent|llm) +<n> Too Many Requests")));
+    CHECK(std::regex_search(text.out,
+                            std::regex("RateLimitError +(agent|llm) +<n> Too Many Requests")));
     CHECK(std::regex_search(text.out, std::regex("recovery retry\\w* +tried 1, succeeded 1")));
     CHECK(text.out.find("llm.generate -> agent.step  RateLimitError") != std::string::npos);
     CHECK(text.out.find("peak RSS") != std::string::npos);
@@ -111,8 +116,7 @@ TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
     CHECK(counted == records.size());
     // the workflow's critical path accounts for all of its time
     double on_path = 0;
-    for (const json& s : j["critical_paths"][0]["path"])
-        on_path += s["ms"].get<double>();
+    for (const json& s : j["critical_paths"][0]["path"]) on_path += s["ms"].get<double>();
     CHECK(j["critical_paths"][0]["root"] == "orchestrator.run_workflow");
     CHECK(on_path == Approx(run_workflow_ms).margin(0.01));
     CHECK(j["errors"]["groups"][0]["error_type"] == "RateLimitError");
@@ -186,8 +190,7 @@ TEST_CASE("the browser check sees a broken report page", "[analysis][report]")
     CHECK_FALSE(b.console.empty());
 }
 
-TEST_CASE("report, export and analyze of a synthetic deep trace with errors",
-          "[analysis][report]")
+TEST_CASE("report, export and analyze of a synthetic deep trace with errors", "[analysis][report]")
 {
     TempDir tmp;
     const std::string trace = tmp.path("deep.jsonl");
@@ -250,10 +253,14 @@ TEST_CASE("analysis commands on bad input files: exit 8, one line", "[analysis][
                "{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\nnot json\n");
     write_text(tmp.path("empty.jsonl"), "");
     write_text(tmp.path("not-trace.jsonl"), "{\"hello\":\"world\"}\n");
-    write_text(tmp.path("binary.jsonl"), std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10));
+    write_text(tmp.path("binary.jsonl"), std::string("\x7f"
+                                                     "ELF\x02\x01\x01\0\0\0",
+                                                     10));
     for (const std::vector<std::string>& cmd :
-         {std::vector<std::string>{"analyze"}, {"analyze", "--json"}, {"report", "-o",
-          tmp.path("r.html")}, {"export", "--format", "chrome", "-o", tmp.path("c.json")}}) {
+         {std::vector<std::string>{"analyze"},
+          {"analyze", "--json"},
+          {"report", "-o", tmp.path("r.html")},
+          {"export", "--format", "chrome", "-o", tmp.path("c.json")}}) {
         const auto with = [&](const std::string& file) {
             std::vector<std::string> argv = {LSTRACE_BIN};
             argv.insert(argv.end(), cmd.begin(), cmd.end());

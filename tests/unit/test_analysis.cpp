@@ -1,7 +1,6 @@
 // analyze / report / export / top on hand-made fixtures whose figures were
 // computed by hand (tests/fixtures/*.jsonl; the numbers are in the comments).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -67,8 +66,10 @@ TEST_CASE("message shapes mask numbers and ids", "[analysis]")
 {
     CHECK(mask_message("429 Too Many Requests: rate limit of 60 requests/min exceeded for model "
                        "claude-3-haiku") ==
-          "<n> Too Many Requests: rate limit of <n> requests/min exceeded for model claude-<n>-haiku");
-    CHECK(mask_message("request 3fa9c2d1e8b7 failed after 2.5 s") == "request <id> failed after <n> s");
+          "<n> Too Many Requests: rate limit of <n> requests/min exceeded for model "
+          "claude-<n>-haiku");
+    CHECK(mask_message("request 3fa9c2d1e8b7 failed after 2.5 s") ==
+          "request <id> failed after <n> s");
     CHECK(mask_message("trace 550e8400-e29b-41d4-a716-446655440000 lost") == "trace <id> lost");
     CHECK(mask_message("deadbeef") == "deadbeef");  // a word without digits stays
     CHECK(mask_message("file /tmp/x1 not found") == "file /tmp/x<n> not found");
@@ -78,8 +79,7 @@ TEST_CASE("message shapes mask numbers and ids", "[analysis]")
 TEST_CASE("quantile sketch: exact when small, within 0.5 % when large", "[analysis]")
 {
     QuantileSketch small;
-    for (double v : {30.0, 20.0, 15.0})
-        small.add(v);
+    for (double v : {30.0, 20.0, 15.0}) small.add(v);
     CHECK(small.exact());
     CHECK(small.quantile(50) == 20.0);
     CHECK(small.quantile(95) == 30.0);
@@ -98,7 +98,8 @@ TEST_CASE("quantile sketch: exact when small, within 0.5 % when large", "[analys
     for (double p : {50.0, 95.0, 99.0}) {
         const double exact = percentile(values, p);
         INFO("p" << p << " exact " << exact << " sketch " << big.quantile(p));
-        CHECK(std::fabs(big.quantile(p) - exact) <= exact * QuantileSketch::kRelativeAccuracy * 1.01);
+        CHECK(std::fabs(big.quantile(p) - exact) <=
+              exact * QuantileSketch::kRelativeAccuracy * 1.01);
     }
     CHECK(big.max() == *std::max_element(values.begin(), values.end()));
     CHECK(big.count() == 200000);
@@ -128,9 +129,9 @@ TEST_CASE("bottlenecks: counts, quantiles, totals, share, self time", "[analysis
     const OperationProfile& step = op(a, "agent", "step");
     CHECK(step.durations.quantile(50) == 40.0);
     CHECK(step.durations.quantile(95) == 45.0);
-    CHECK(step.self_ms == Approx(20.0));       // 40-30 + 45-(20+15)
-    CHECK(op(a, "orchestrator", "run").self_ms == Approx(15.0));      // 100 - 85
-    CHECK(op(a, "orchestrator", "fanout").self_ms == Approx(0.0));    // children overlap: clamped
+    CHECK(step.self_ms == Approx(20.0));                            // 40-30 + 45-(20+15)
+    CHECK(op(a, "orchestrator", "run").self_ms == Approx(15.0));    // 100 - 85
+    CHECK(op(a, "orchestrator", "fanout").self_ms == Approx(0.0));  // children overlap: clamped
     CHECK(op(a, "worker", "task").self_ms == Approx(80.0));
     const nlohmann::json j = a.to_json();
     for (const auto& row : j["bottlenecks"])
@@ -154,8 +155,7 @@ TEST_CASE("critical paths: sequential children all count, overlapped ones do not
     CHECK(t1.trace_id == "11111111111111111111111111111111");
     CHECK(t1.duration_ms == Approx(100.0));
     std::vector<std::pair<std::string, double>> got;
-    for (const PathSegment& s : t1.segments)
-        got.emplace_back(s.span_id, s.ms);
+    for (const PathSegment& s : t1.segments) got.emplace_back(s.span_id, s.ms);
     const std::vector<std::pair<std::string, double>> want = {
         {"0000000000000001", 15.0}, {"00000000000000a1", 10.0}, {"00000000000000c1", 30.0},
         {"00000000000000a2", 10.0}, {"00000000000000c2", 20.0}, {"00000000000000c3", 15.0}};
@@ -256,18 +256,20 @@ TEST_CASE("retries seen in spans count as recoveries when there are no recovery 
 {
     // under parent p: generate fails, backoff, generate fails, generate succeeds
     const auto line = [](const char* id, const char* op, int start, bool ok, const char* parent) {
-        return std::string(R"({"timestamp":"2026-01-15T10:00:00.)") + std::to_string(100000 + start).substr(1) +
-               R"(Z","trace_id":"t","span_id":")" + id + R"(","parent_span_id":)" +
+        return std::string(R"({"timestamp":"2026-01-15T10:00:00.)") +
+               std::to_string(100000 + start).substr(1) + R"(Z","trace_id":"t","span_id":")" + id +
+               R"(","parent_span_id":)" +
                (parent ? std::string("\"") + parent + "\"" : std::string("null")) +
                R"(,"component":")" + (parent ? "llm" : "agent") + R"(","operation":")" + op +
-               R"(","description":"","duration_ms":1,"tags":{"success":)" + (ok ? "true" : "false") +
-               R"(,"error_type":"RateLimitError","error_message":"429"},"metadata":{},"resources":null})" + "\n";
+               R"(","description":"","duration_ms":1,"tags":{"success":)" +
+               (ok ? "true" : "false") +
+               R"(,"error_type":"RateLimitError","error_message":"429"},"metadata":{},"resources":null})" +
+               "\n";
     };
-    const TraceAnalyzer a = analyze_text(line("01", "generate", 1, false, "00") +
-                                         line("02", "backoff", 2, true, "00") +
-                                         line("03", "generate", 3, false, "00") +
-                                         line("04", "generate", 4, true, "00") +
-                                         line("00", "step", 0, true, nullptr));
+    const TraceAnalyzer a =
+        analyze_text(line("01", "generate", 1, false, "00") + line("02", "backoff", 2, true, "00") +
+                     line("03", "generate", 3, false, "00") +
+                     line("04", "generate", 4, true, "00") + line("00", "step", 0, true, nullptr));
     const ErrorGroup& g = group(a.errors(), "RateLimitError", "llm");
     CHECK(g.count == 2);
     REQUIRE(g.recoveries.count("retry") == 1);
@@ -310,7 +312,8 @@ TEST_CASE("component report: state changes over time, configuration, data flow",
 TEST_CASE("synthetic trace with deep nesting and errors", "[analysis]")
 {
     const int traces = 7, depth = 200, failing = 6;
-    const TraceAnalyzer a = analyze_text(lstrace::test::synthetic_deep_trace(traces, depth, failing));
+    const TraceAnalyzer a =
+        analyze_text(lstrace::test::synthetic_deep_trace(traces, depth, failing));
     CHECK(a.spans() == std::uint64_t(traces * depth));
     CHECK(a.traces() == std::uint64_t(traces));
     double self = 0, critical = 0;
@@ -324,8 +327,7 @@ TEST_CASE("synthetic trace with deep nesting and errors", "[analysis]")
     const CriticalPath& p = a.critical_paths()[0];
     CHECK(p.duration_ms == Approx(2.0 * depth));
     REQUIRE(p.segments.size() == std::size_t(depth));
-    for (const PathSegment& s : p.segments)
-        CHECK(s.ms == Approx(2.0));
+    for (const PathSegment& s : p.segments) CHECK(s.ms == Approx(2.0));
     CHECK(p.segments.front().span_id == "0000000000100000");  // the root of the first trace
     CHECK(a.errors().total() == std::uint64_t(traces * failing));
     CHECK(a.errors().groups().size() == 3);  // one shape per component c0, c1, c2
@@ -360,7 +362,8 @@ TEST_CASE("summary and analysis accept event records, bad input is one clear err
     };
     CHECK(code_of(dir + "/does-not-exist.jsonl").first == ExitCode::bad_input);
     CHECK(code_of(dir + "/does-not-exist.jsonl").second.find("cannot open") != std::string::npos);
-    std::istringstream bad_type(R"({"record_type":5,"component":"a","operation":"b","timestamp":"x"})");
+    std::istringstream bad_type(
+        R"({"record_type":5,"component":"a","operation":"b","timestamp":"x"})");
     auto r = read_trace_stream(bad_type, [](const TraceLine&) {});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == "line 1: record_type must be a non-empty string");
@@ -373,10 +376,13 @@ TEST_CASE("summary and analysis accept event records, bad input is one clear err
 
 TEST_CASE("the JSON array of record --format json reads like JSONL", "[analysis]")
 {
-    std::istringstream in("[\n"
-                          R"({"component":"a","operation":"b","duration_ms":1},)" "\n"
-                          R"({"record_type":"error","component":"a","tags":{"error_type":"E"}})" "\n"
-                          "]\n");
+    std::istringstream in(
+        "[\n"
+        R"({"component":"a","operation":"b","duration_ms":1},)"
+        "\n"
+        R"({"record_type":"error","component":"a","tags":{"error_type":"E"}})"
+        "\n"
+        "]\n");
     int spans = 0, events = 0;
     REQUIRE(read_trace_stream(in, [&](const TraceLine& l) {
                 (l.kind == RecordKind::span ? spans : events)++;
@@ -385,7 +391,9 @@ TEST_CASE("the JSON array of record --format json reads like JSONL", "[analysis]
     CHECK(events == 1);
     std::istringstream empty_array("[\n]\n");
     std::uint64_t records = 1;
-    REQUIRE(read_trace_stream(empty_array, [](const TraceLine&) {}, &records).ok());
+    REQUIRE(read_trace_stream(
+                empty_array, [](const TraceLine&) {}, &records)
+                .ok());
     CHECK(records == 0);
 }
 

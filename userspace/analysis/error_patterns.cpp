@@ -36,8 +36,7 @@ std::string mask_message(const std::string& m)
                 letter |= std::isalpha(static_cast<unsigned char>(m[j])) != 0;
                 ++j;
             }
-            while (j > i && m[j - 1] == '-')
-                --j;
+            while (j > i && m[j - 1] == '-') --j;
             const std::size_t hex_chars =
                 static_cast<std::size_t>(std::count_if(m.begin() + i, m.begin() + j, is_hex));
             if (digit && letter && hex_chars >= 8 && (j == m.size() || !is_word(m[j]))) {
@@ -48,10 +47,9 @@ std::string mask_message(const std::string& m)
         }
         if (std::isdigit(static_cast<unsigned char>(m[i]))) {
             std::size_t j = i;
-            while (j < m.size() &&
-                   (std::isdigit(static_cast<unsigned char>(m[j])) ||
-                    (m[j] == '.' && j + 1 < m.size() &&
-                     std::isdigit(static_cast<unsigned char>(m[j + 1])))))
+            while (j < m.size() && (std::isdigit(static_cast<unsigned char>(m[j])) ||
+                                    (m[j] == '.' && j + 1 < m.size() &&
+                                     std::isdigit(static_cast<unsigned char>(m[j + 1])))))
                 ++j;
             out += "<n>";
             i = j;
@@ -124,8 +122,8 @@ void ErrorPatterns::add_span(const SpanFacts& s)
                                            GroupKey{g.error_type, g.component, g.message_shape}});
     if (!s.parent_span_id.empty()) {
         pending_children_[s.parent_span_id].push_back({s.component, s.operation, type});
-        awaiting_retry_[s.parent_span_id] =
-            FailedSibling{s.component, s.operation, GroupKey{g.error_type, g.component, g.message_shape}};
+        awaiting_retry_[s.parent_span_id] = FailedSibling{
+            s.component, s.operation, GroupKey{g.error_type, g.component, g.message_shape}};
     }
 }
 
@@ -180,8 +178,8 @@ void ErrorPatterns::add_event(const nlohmann::json& r, const std::string& type)
                     json_string(tags, "to_component"), json_string(tags, "to_operation"),
                     json_string(tags, "error_type")};
         PropagationEdge& e = event_edges_[key];
-        std::tie(e.from_component, e.from_operation, e.to_component, e.to_operation,
-                 e.error_type) = key;
+        std::tie(e.from_component, e.from_operation, e.to_component, e.to_operation, e.error_type) =
+            key;
         ++e.count;
     }
 }
@@ -227,8 +225,7 @@ void ErrorPatterns::finish()
 std::vector<const ErrorGroup*> ErrorPatterns::groups() const
 {
     std::vector<const ErrorGroup*> out;
-    for (const auto& [key, g] : groups_)
-        out.push_back(&g);
+    for (const auto& [key, g] : groups_) out.push_back(&g);
     std::stable_sort(out.begin(), out.end(),
                      [](const ErrorGroup* a, const ErrorGroup* b) { return a->count > b->count; });
     return out;
@@ -238,12 +235,10 @@ std::vector<const PropagationEdge*> ErrorPatterns::edges() const
 {
     const auto& source = event_edges_.empty() ? derived_edges_ : event_edges_;
     std::vector<const PropagationEdge*> out;
-    for (const auto& [key, e] : source)
-        out.push_back(&e);
-    std::stable_sort(out.begin(), out.end(), [](const PropagationEdge* a,
-                                                const PropagationEdge* b) {
-        return a->count > b->count;
-    });
+    for (const auto& [key, e] : source) out.push_back(&e);
+    std::stable_sort(
+        out.begin(), out.end(),
+        [](const PropagationEdge* a, const PropagationEdge* b) { return a->count > b->count; });
     return out;
 }
 
@@ -252,8 +247,7 @@ namespace {
 nlohmann::json counts_json(const std::map<std::string, std::uint64_t>& m)
 {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : m)
-        j[k] = v;
+    for (const auto& [k, v] : m) j[k] = v;
     return j;
 }
 
@@ -289,8 +283,10 @@ nlohmann::json ErrorPatterns::to_json(const std::optional<std::string>& componen
             {"count", g->count},
             {"from_failed_spans", g->from_spans},
             {"from_error_events", g->from_events},
-            {"first_seen", g->first_us ? nlohmann::json(format_timestamp(g->first_us * 1000)) : nlohmann::json()},
-            {"last_seen", g->last_us ? nlohmann::json(format_timestamp(g->last_us * 1000)) : nlohmann::json()},
+            {"first_seen",
+             g->first_us ? nlohmann::json(format_timestamp(g->first_us * 1000)) : nlohmann::json()},
+            {"last_seen",
+             g->last_us ? nlohmann::json(format_timestamp(g->last_us * 1000)) : nlohmann::json()},
             {"rate_per_minute", wall_minutes > 0 ? double(g->count) / wall_minutes : 0.0},
             {"operations", counts_json(g->operations)},
             {"severities", counts_json(g->severities)},
@@ -303,23 +299,21 @@ nlohmann::json ErrorPatterns::to_json(const std::optional<std::string>& componen
     for (const PropagationEdge* e : this->edges()) {
         if (!touches(*e, component))
             continue;
-        nlohmann::json je = {{"from_component", e->from_component},
-                             {"from_operation", e->from_operation},
-                             {"to_component", e->to_component},
-                             {"to_operation", e->to_operation},
-                             {"error_type", e->error_type},
-                             {"count", e->count}};
+        nlohmann::json je = {
+            {"from_component", e->from_component}, {"from_operation", e->from_operation},
+            {"to_component", e->to_component},     {"to_operation", e->to_operation},
+            {"error_type", e->error_type},         {"count", e->count}};
         if (!propagation_from_events())
             je["receiver_failed"] = e->receiver_failed;
         edges.push_back(std::move(je));
     }
-    nlohmann::json j = {{"total", total_},
-                        {"groups", groups},
-                        {"propagation", edges},
-                        {"recoveries_source", recovery_events_ ? "error_recovery events"
-                                                               : "retries seen in spans"},
-                        {"propagation_source",
-                         propagation_from_events() ? "error_propagation events" : "failed spans"}};
+    nlohmann::json j = {
+        {"total", total_},
+        {"groups", groups},
+        {"propagation", edges},
+        {"recoveries_source", recovery_events_ ? "error_recovery events" : "retries seen in spans"},
+        {"propagation_source",
+         propagation_from_events() ? "error_propagation events" : "failed spans"}};
     if (!component && (!unmatched_.recoveries.empty() || !unmatched_.handlers.empty() ||
                        !unmatched_.resolutions.empty()))
         j["unmatched_error_ids"] = {{"recoveries", recoveries_json(unmatched_.recoveries)},
@@ -348,11 +342,12 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
                       g->error_type.c_str(), g->component.c_str(), g->message_shape.c_str());
         out += buf;
         for (const auto& [strategy, r] : g->recoveries) {
-            std::snprintf(buf, sizeof(buf), "%6s   recovery %-24s tried %llu, succeeded %llu (%.0f%%)%s\n",
-                          "", strategy.c_str(), static_cast<unsigned long long>(r.tried),
-                          static_cast<unsigned long long>(r.succeeded),
-                          r.tried ? 100.0 * double(r.succeeded) / double(r.tried) : 0.0,
-                          recovery_events_ ? "" : " (the same operation again under the same parent)");
+            std::snprintf(
+                buf, sizeof(buf), "%6s   recovery %-24s tried %llu, succeeded %llu (%.0f%%)%s\n",
+                "", strategy.c_str(), static_cast<unsigned long long>(r.tried),
+                static_cast<unsigned long long>(r.succeeded),
+                r.tried ? 100.0 * double(r.succeeded) / double(r.tried) : 0.0,
+                recovery_events_ ? "" : " (the same operation again under the same parent)");
             out += buf;
         }
         for (const auto& [outcome, n] : g->resolutions) {
@@ -375,7 +370,7 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
                    "):\n";
             header = true;
         }
-        std::snprintf(buf, sizeof(buf), "%6llu   %s.%s -> %s.%s  %s", 
+        std::snprintf(buf, sizeof(buf), "%6llu   %s.%s -> %s.%s  %s",
                       static_cast<unsigned long long>(e->count), e->from_component.c_str(),
                       e->from_operation.c_str(), e->to_component.c_str(), e->to_operation.c_str(),
                       e->error_type.c_str());

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,8 +30,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "trace_reader.hpp"
 
@@ -56,8 +55,8 @@ struct ErrorGroup {
     std::map<std::string, std::uint64_t> severities;
     std::map<std::string, RecoveryStats> recoveries;  // by recovery_strategy (after finish())
     std::map<std::string, RecoveryStats> event_recoveries, derived_recoveries;
-    std::map<std::string, std::uint64_t> handlers;    // error_handled
-    std::map<std::string, std::uint64_t> resolutions; // error_resolution outcome
+    std::map<std::string, std::uint64_t> handlers;     // error_handled
+    std::map<std::string, std::uint64_t> resolutions;  // error_resolution outcome
 };
 
 struct PropagationEdge {
@@ -86,8 +85,7 @@ public:
 
     // `component`: only that component's groups and edges touching it;
     // `wall_minutes` turns counts into rates.
-    nlohmann::json to_json(const std::optional<std::string>& component,
-                           double wall_minutes) const;
+    nlohmann::json to_json(const std::optional<std::string>& component, double wall_minutes) const;
     std::string table(const std::optional<std::string>& component, double wall_minutes) const;
 
 private:
@@ -112,7 +110,8 @@ private:
         GroupKey group;
     };
     std::vector<FailedSpan> failed_spans_;
-    std::set<std::tuple<std::string, std::string, std::string>> error_events_;  // span, type, message
+    std::set<std::tuple<std::string, std::string, std::string>>
+        error_events_;  // span, type, message
     std::unordered_map<std::string, std::vector<ChildFailure>> pending_children_;
     // parent span id -> its last failed child, waiting for a retry
     struct FailedSibling {

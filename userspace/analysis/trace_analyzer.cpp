@@ -196,8 +196,8 @@ void TraceAnalyzer::add_span(const nlohmann::json& record)
             t.overflow = true;
         if (!t.overflow) {
             t.spans.push_back(BufferedSpan{parse_span_id(s.span_id),
-                                           parse_span_id(s.parent_span_id), s.start_us,
-                                           s.end_us(), index});
+                                           parse_span_id(s.parent_span_id), s.start_us, s.end_us(),
+                                           index});
             ++buffered_;
         }
         if (s.parent_span_id.empty()) {
@@ -209,14 +209,15 @@ void TraceAnalyzer::add_span(const nlohmann::json& record)
     if (component_ && s.component == *component_) {
         static const nlohmann::json kNone;
         const nlohmann::json& tags = record.contains("tags") ? record["tags"] : kNone;
-        const std::string from = json_string(tags, "from_state"), to = json_string(tags, "to_state");
+        const std::string from = json_string(tags, "from_state"),
+                          to = json_string(tags, "to_state");
         if (!from.empty() || !to.empty()) {  // a state change recorded as a span (older traces)
             std::string subject = json_string(tags, "agent");
             ++state_changes_total_;
             ++transitions_[from + " -> " + to];
             if (state_changes_.size() < kMaxListed)
-                state_changes_.push_back(StateChange{s.start_us, subject, from, to,
-                                                     json_string(tags, "reason")});
+                state_changes_.push_back(
+                    StateChange{s.start_us, subject, from, to, json_string(tags, "reason")});
         }
     }
 }
@@ -243,9 +244,8 @@ void TraceAnalyzer::close_trace(const std::string& trace_id, OpenTrace& trace,
             children[b.parent].push_back(i);
     }
     for (auto& [parent, kids] : children)
-        std::sort(kids.begin(), kids.end(), [&](std::size_t a, std::size_t b) {
-            return spans[a].end_us > spans[b].end_us;
-        });
+        std::sort(kids.begin(), kids.end(),
+                  [&](std::size_t a, std::size_t b) { return spans[a].end_us > spans[b].end_us; });
     const auto path = PathWalker(spans, children).walk(root_index);
 
     CriticalPath cp;
@@ -259,15 +259,15 @@ void TraceAnalyzer::close_trace(const std::string& trace_id, OpenTrace& trace,
         const BufferedSpan& b = trace.spans[i];
         OperationProfile& op = *op_by_index_[b.op];
         op.critical_ms += double(us) / 1000.0;
-        cp.segments.push_back(PathSegment{hex_id(b.id), op.component, op.operation,
-                                          double(us) / 1000.0});
+        cp.segments.push_back(
+            PathSegment{hex_id(b.id), op.component, op.operation, double(us) / 1000.0});
     }
     buffered_ -= trace.spans.size();
     // keep the kTopTraces longest
     paths_.push_back(std::move(cp));
-    std::stable_sort(paths_.begin(), paths_.end(), [](const CriticalPath& a, const CriticalPath& b) {
-        return a.duration_ms > b.duration_ms;
-    });
+    std::stable_sort(
+        paths_.begin(), paths_.end(),
+        [](const CriticalPath& a, const CriticalPath& b) { return a.duration_ms > b.duration_ms; });
     if (paths_.size() > kTopTraces)
         paths_.pop_back();
 }
@@ -284,7 +284,8 @@ void TraceAnalyzer::add_event(const nlohmann::json& r, const std::string& type)
     static const nlohmann::json kNone;
     const nlohmann::json& tags = r.contains("tags") ? r["tags"] : kNone;
     if (type == "state_change") {
-        const std::string from = json_string(tags, "from_state"), to = json_string(tags, "to_state");
+        const std::string from = json_string(tags, "from_state"),
+                          to = json_string(tags, "to_state");
         ++state_changes_total_;
         ++transitions_[from + " -> " + to];
         if (state_changes_.size() < kMaxListed)
@@ -309,8 +310,7 @@ void TraceAnalyzer::finish()
     // was lost): their longest parentless span stands in for the root.
     for (auto& [trace_id, t] : open_traces_) {
         std::unordered_map<std::uint64_t, bool> present;
-        for (const BufferedSpan& b : t.spans)
-            present[b.id] = true;
+        for (const BufferedSpan& b : t.spans) present[b.id] = true;
         const BufferedSpan* root = nullptr;
         for (const BufferedSpan& b : t.spans)
             if (!present.count(b.parent) &&
@@ -334,10 +334,10 @@ std::vector<const OperationProfile*> TraceAnalyzer::operations() const
     for (const auto& [key, op] : ops_)
         if (op.spans && (!component_ || op.component == *component_))
             out.push_back(&op);
-    std::stable_sort(out.begin(), out.end(), [](const OperationProfile* a,
-                                                const OperationProfile* b) {
-        return a->total_ms > b->total_ms;
-    });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const OperationProfile* a, const OperationProfile* b) {
+                         return a->total_ms > b->total_ms;
+                     });
     return out;
 }
 
@@ -392,31 +392,32 @@ nlohmann::json TraceAnalyzer::to_json() const
           {"event_types", event_types_},
           {"traces", traces_},
           {"wall_ms", wall},
-          {"first_timestamp", first_us_ ? nlohmann::json(format_timestamp(first_us_ * 1000))
-                                        : nlohmann::json()},
-          {"last_timestamp", last_us_ ? nlohmann::json(format_timestamp(last_us_ * 1000))
-                                      : nlohmann::json()}}},
+          {"first_timestamp",
+           first_us_ ? nlohmann::json(format_timestamp(first_us_ * 1000)) : nlohmann::json()},
+          {"last_timestamp",
+           last_us_ ? nlohmann::json(format_timestamp(last_us_ * 1000)) : nlohmann::json()}}},
         {"bottlenecks", ops},
     };
     if (component_) {
         nlohmann::json changes = nlohmann::json::array();
         for (const StateChange& c : state_changes_)
-            changes.push_back({{"timestamp", c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000))
-                                                     : nlohmann::json()},
-                               {"subject", c.subject},
-                               {"from_state", c.from},
-                               {"to_state", c.to},
-                               {"reason", c.reason}});
+            changes.push_back(
+                {{"timestamp",
+                  c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000)) : nlohmann::json()},
+                 {"subject", c.subject},
+                 {"from_state", c.from},
+                 {"to_state", c.to},
+                 {"reason", c.reason}});
         out["component_report"] = {
             {"component", *component_},
-            {"state_changes", {{"total", state_changes_total_},
-                               {"transitions", transitions_},
-                               {"listed", changes}}},
+            {"state_changes",
+             {{"total", state_changes_total_}, {"transitions", transitions_}, {"listed", changes}}},
             {"configuration", {{"total", config_events_total_}, {"listed", config_events_}}},
-            {"data_flow", {{"inputs", flow_in_},
-                           {"input_bytes", flow_in_bytes_},
-                           {"outputs", flow_out_},
-                           {"output_bytes", flow_out_bytes_}}},
+            {"data_flow",
+             {{"inputs", flow_in_},
+              {"input_bytes", flow_in_bytes_},
+              {"outputs", flow_out_},
+              {"output_bytes", flow_out_bytes_}}},
         };
         out["errors"] = errors_.to_json(component_, wall_minutes);
         return out;
@@ -462,7 +463,8 @@ std::string TraceAnalyzer::text() const
                   static_cast<unsigned long long>(spans_), static_cast<unsigned long long>(events_),
                   static_cast<unsigned long long>(traces_), wall);
     out += buf;
-    out += component_ ? "\nOPERATIONS OF " + *component_ + "\n" : "\nBOTTLENECKS (busiest first; share = total / wall time)\n";
+    out += component_ ? "\nOPERATIONS OF " + *component_ + "\n"
+                      : "\nBOTTLENECKS (busiest first; share = total / wall time)\n";
     std::snprintf(buf, sizeof(buf), "%-32s %6s %4s %8s %8s %8s %8s %9s %6s %9s %9s  %s\n",
                   "component.operation", "count", "fail", "p50 ms", "p95 ms", "p99 ms", "max ms",
                   "total ms", "share", "self ms", "crit ms", "dominated by");
@@ -477,8 +479,8 @@ std::string TraceAnalyzer::text() const
                       static_cast<unsigned long long>(op->spans),
                       static_cast<unsigned long long>(op->failures), op->durations.quantile(50),
                       op->durations.quantile(95), op->durations.quantile(99), op->durations.max(),
-                      op->total_ms, share_text, op->self_ms,
-                      op->critical_ms, dominant_resource(*op).c_str());
+                      op->total_ms, share_text, op->self_ms, op->critical_ms,
+                      dominant_resource(*op).c_str());
         out += buf;
     }
     if (component_) {
@@ -493,8 +495,7 @@ std::string TraceAnalyzer::text() const
                 std::snprintf(io_wait, sizeof(io_wait), "%.2f", op->io_wait_ms / n);
             std::snprintf(buf, sizeof(buf), "%-32s %9.2f %10.2f %10s %10s %10.1f %10s\n",
                           clip(op->operation, 32).c_str(), op->cpu_ms / n, op->offcpu_ms / n,
-                          io_wait,
-                          human_bytes(double(op->io_bytes) / n).c_str(),
+                          io_wait, human_bytes(double(op->io_bytes) / n).c_str(),
                           double(op->minor_faults + op->major_faults) / n,
                           human_bytes(double(op->rss_delta_bytes) / n).c_str());
             out += buf;
@@ -510,9 +511,9 @@ std::string TraceAnalyzer::text() const
         const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
         for (std::size_t i = 0; i < listed; ++i) {
             const StateChange& c = state_changes_[i];
-            std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n", clock_time(c.at_us, 6).c_str(),
-                          c.subject.c_str(), c.from.c_str(), c.to.c_str(),
-                          c.reason.empty() ? "" : "  ", c.reason.c_str());
+            std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n",
+                          clock_time(c.at_us, 6).c_str(), c.subject.c_str(), c.from.c_str(),
+                          c.to.c_str(), c.reason.empty() ? "" : "  ", c.reason.c_str());
             out += buf;
         }
         if (state_changes_total_ > listed)
@@ -520,8 +521,8 @@ std::string TraceAnalyzer::text() const
         if (config_events_total_) {
             out += "\nCONFIGURATION (" + std::to_string(config_events_total_) + ")\n";
             for (const nlohmann::json& c : config_events_)
-                out += "  " + c["timestamp"].get<std::string>() + "  " + c["type"].get<std::string>() +
-                       "  " + c["tags"].dump() + "\n";
+                out += "  " + c["timestamp"].get<std::string>() + "  " +
+                       c["type"].get<std::string>() + "  " + c["tags"].dump() + "\n";
         }
         if (flow_in_ || flow_out_) {
             std::snprintf(buf, sizeof(buf), "\nDATA FLOW  in: %llu (%s)  out: %llu (%s)\n",
@@ -542,8 +543,7 @@ std::string TraceAnalyzer::text() const
         out += buf;
         // the path's heaviest spans, in path order
         std::vector<const PathSegment*> heavy;
-        for (const PathSegment& s : p.segments)
-            heavy.push_back(&s);
+        for (const PathSegment& s : p.segments) heavy.push_back(&s);
         std::stable_sort(heavy.begin(), heavy.end(),
                          [](const PathSegment* a, const PathSegment* b) { return a->ms > b->ms; });
         if (heavy.size() > 8)
@@ -561,7 +561,8 @@ std::string TraceAnalyzer::text() const
                    " more spans on the path (--json has all)\n";
     }
     if (paths_skipped_)
-        out += "(" + std::to_string(paths_skipped_) + " traces too large to hold for a critical path)\n";
+        out += "(" + std::to_string(paths_skipped_) +
+               " traces too large to hold for a critical path)\n";
     out += "\nLARGEST SELF TIME (duration minus children)\n";
     std::snprintf(buf, sizeof(buf), "%9s %9s  %-32s %-16s %s\n", "self ms", "total ms",
                   "component.operation", "span", "description");

@@ -27,13 +27,12 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "analysis/error_patterns.hpp"
 #include "analysis/quantile_sketch.hpp"
@@ -140,8 +139,8 @@ private:
     std::unordered_map<std::string, OpenTrace> open_traces_;
     std::size_t buffered_ = 0;
     std::uint64_t paths_skipped_ = 0;
-    std::vector<CriticalPath> paths_;                // the kTopTraces longest
-    std::vector<SelfTimeSpan> top_self_;             // a min-heap on self_ms
+    std::vector<CriticalPath> paths_;     // the kTopTraces longest
+    std::vector<SelfTimeSpan> top_self_;  // a min-heap on self_ms
     ErrorPatterns errors_;
     std::uint64_t spans_ = 0, events_ = 0, traces_ = 0;
     std::map<std::string, std::uint64_t> event_types_;

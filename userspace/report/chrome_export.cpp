@@ -30,10 +30,16 @@ nlohmann::json field_or_null(const nlohmann::json& j, const char* key)
 void ChromeExporter::name_track(long long pid, long long tid, std::vector<nlohmann::json>& out)
 {
     if (processes_.insert(pid).second)
-        out.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", 0},
+        out.push_back({{"ph", "M"},
+                       {"name", "process_name"},
+                       {"pid", pid},
+                       {"tid", 0},
                        {"args", {{"name", "pid " + std::to_string(pid)}}}});
     if (tid && threads_.insert({pid, tid}).second)
-        out.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
+        out.push_back({{"ph", "M"},
+                       {"name", "thread_name"},
+                       {"pid", pid},
+                       {"tid", tid},
                        {"args", {{"name", "tid " + std::to_string(tid)}}}});
 }
 
@@ -68,18 +74,22 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
         const std::int64_t end = s.end_us();
         const auto meta = r.find("metadata");
         if (meta != r.end() && meta->contains("memory_usage"))
-            out.push_back({{"ph", "C"}, {"name", "memory_usage"}, {"ts", end}, {"pid", pid},
-                           {"args", {{"rss_bytes", json_signed(*meta, "memory_usage")}}}});
-        if (s.resources.present)
             out.push_back({{"ph", "C"},
-                           {"name", "span resources"},
+                           {"name", "memory_usage"},
                            {"ts", end},
                            {"pid", pid},
-                           {"args",
-                            {{"cpu_ms", s.resources.cpu_ms},
-                             {"offcpu_ms", s.resources.offcpu_ms},
-                             {"io_bytes", s.resources.io_bytes()},
-                             {"page_faults", s.resources.minor_faults + s.resources.major_faults}}}});
+                           {"args", {{"rss_bytes", json_signed(*meta, "memory_usage")}}}});
+        if (s.resources.present)
+            out.push_back(
+                {{"ph", "C"},
+                 {"name", "span resources"},
+                 {"ts", end},
+                 {"pid", pid},
+                 {"args",
+                  {{"cpu_ms", s.resources.cpu_ms},
+                   {"offcpu_ms", s.resources.offcpu_ms},
+                   {"io_bytes", s.resources.io_bytes()},
+                   {"page_faults", s.resources.minor_faults + s.resources.major_faults}}}});
         return;
     }
     const nlohmann::json tags = field_or_null(r, "tags");
@@ -89,8 +99,11 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
         if (tags.is_object())
             for (const auto& [key, value] : tags.items())
                 if (value.is_number())
-                    out.push_back({{"ph", "C"}, {"name", "process " + key}, {"ts", ts},
-                                   {"pid", pid}, {"args", {{key, value}}}});
+                    out.push_back({{"ph", "C"},
+                                   {"name", "process " + key},
+                                   {"ts", ts},
+                                   {"pid", pid},
+                                   {"args", {{key, value}}}});
         return;
     }
     std::string name = line.record_type;

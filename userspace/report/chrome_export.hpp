@@ -14,12 +14,11 @@
 // per output line, nothing kept but the pids and tids already named.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "trace_reader.hpp"

@@ -92,11 +92,11 @@ int run_report(const ReportOptions& options)
     });
     analyzer.finish();
     const nlohmann::json analysis = analyzer.to_json();
-    nlohmann::json data = {{"source", options.path},
-                           {"spans_dropped", spans.dropped()},
-                           {"events_dropped", events.dropped()},
-                           {"analysis", {{"bottlenecks", analysis["bottlenecks"]},
-                                         {"input", analysis["input"]}}}};
+    nlohmann::json data = {
+        {"source", options.path},
+        {"spans_dropped", spans.dropped()},
+        {"events_dropped", events.dropped()},
+        {"analysis", {{"bottlenecks", analysis["bottlenecks"]}, {"input", analysis["input"]}}}};
     // the records go in as text, spliced before the object's closing brace
     std::string json = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     json.pop_back();

@@ -10,9 +10,8 @@
 // and body[data-rendered-spans], which the browser test reads.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli.hpp"
 
