@@ -388,6 +388,7 @@ AnalyzeOptions parse_analyze(int argc, char** argv, bool& verbose, bool& help)
     static const option long_opts[] = {
         {"json", no_argument, nullptr, 'j'},
         {"component", required_argument, nullptr, 'c'},
+        {"top", required_argument, nullptr, 'T'},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -405,6 +406,13 @@ AnalyzeOptions parse_analyze(int argc, char** argv, bool& verbose, bool& help)
                 usage_error("--component needs a component name");
             o.component = optarg;
             break;
+        case 'T': {
+            auto v = parse_integer(optarg);
+            if (!v || *v < 1 || *v > 1'000'000)
+                usage_error(std::string("invalid --top '") + optarg + "': expected 1 to 1000000");
+            o.top = static_cast<std::size_t>(*v);
+            break;
+        }
         default:
             common_option(c, argv, argc, verbose, help);
             if (help)
@@ -713,6 +721,8 @@ ANALYSIS OPTIONS
   analyze --json            machine-readable output
   analyze --component NAME  the component's operations, resource profiles, state
                             changes over time, configuration and errors
+  analyze --top N           critical paths of the N longest traces and the N
+                            largest self times (default 5 and 10)
   report -o FILE            output file (default report.html); --max-spans N draws
                             the first N spans to begin (default 50000)
   export -o FILE            output file (default: standard output)

@@ -40,6 +40,7 @@ struct AnalyzeOptions {
     std::string path;                      // TRACE.jsonl
     bool json = false;                     // --json
     std::optional<std::string> component;  // --component NAME: that component's report
+    std::optional<std::size_t> top;        // --top N: critical paths and self times listed
 };
 
 struct ReportOptions {

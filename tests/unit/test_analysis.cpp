@@ -149,7 +149,7 @@ TEST_CASE("bottlenecks: counts, quantiles, totals, share, self time", "[analysis
 TEST_CASE("critical paths: sequential children all count, overlapped ones do not", "[analysis]")
 {
     const TraceAnalyzer a = analyze_file("analysis_spans.jsonl");
-    const auto& paths = a.critical_paths();
+    const auto paths = a.critical_paths();
     REQUIRE(paths.size() == 3);
     const CriticalPath& t1 = paths[0];  // longest first
     CHECK(t1.trace_id == "11111111111111111111111111111111");
@@ -172,6 +172,19 @@ TEST_CASE("critical paths: sequential children all count, overlapped ones do not
     CHECK(op(a, "worker", "task").critical_ms == Approx(45.0));
     CHECK(op(a, "orchestrator", "fanout").critical_ms == Approx(5.0));
     CHECK(op(a, "llm", "generate").critical_ms == Approx(65.0));
+}
+
+TEST_CASE("--top limits the paths and self times kept, longest first", "[analysis]")
+{
+    TraceAnalyzer a(std::nullopt, TraceAnalyzer::Limits{2, 3});
+    a.add_file(kFixtures + "/analysis_spans.jsonl");
+    const auto paths = a.critical_paths();
+    REQUIRE(paths.size() == 2);
+    CHECK(paths[0].duration_ms == Approx(100.0));
+    CHECK(paths[1].duration_ms == Approx(50.0));  // the 10 ms trace is dropped
+    CHECK(a.top_self_time().size() == 3);
+    // critical-path time per operation still covers every trace
+    CHECK(op(a, "tool", "read").critical_ms == Approx(10.0));
 }
 
 TEST_CASE("dominant resources", "[analysis]")
@@ -323,8 +336,9 @@ TEST_CASE("synthetic trace with deep nesting and errors", "[analysis]")
     }
     CHECK(self == Approx(2.0 * depth * traces));
     CHECK(critical == Approx(2.0 * depth * traces));
-    REQUIRE(a.critical_paths().size() == TraceAnalyzer::kTopTraces);
-    const CriticalPath& p = a.critical_paths()[0];
+    REQUIRE(a.critical_paths().size() == TraceAnalyzer::Limits{}.top_traces);
+    const std::vector<CriticalPath> paths = a.critical_paths();
+    const CriticalPath& p = paths[0];
     CHECK(p.duration_ms == Approx(2.0 * depth));
     REQUIRE(p.segments.size() == std::size_t(depth));
     for (const PathSegment& s : p.segments) CHECK(s.ms == Approx(2.0));

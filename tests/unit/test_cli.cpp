@@ -157,6 +157,8 @@ TEST_CASE("analyze, report, export and top parse their options", "[cli]")
     REQUIRE(a.analyze.component);
     CHECK(*a.analyze.component == "agent");
     CHECK_FALSE(parse({"analyze", "t.jsonl"}).analyze.json);
+    CHECK(*parse({"analyze", "--top", "20", "t.jsonl"}).analyze.top == 20);
+    CHECK_FALSE(parse({"analyze", "t.jsonl"}).analyze.top);
 
     auto r = parse({"report", "t.jsonl", "-o", "out.html", "--max-spans", "100"});
     REQUIRE(r.subcommand == Subcommand::report);
@@ -186,6 +188,7 @@ TEST_CASE("analysis commands reject bad command lines", "[cli]")
     CHECK(code_of({"analyze", "a.jsonl", "b.jsonl"}) == ExitCode::usage);
     CHECK(code_of({"analyze", "--component", "", "a.jsonl"}) == ExitCode::usage);
     CHECK(code_of({"analyze", "--frobnicate", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"analyze", "--top", "0", "a.jsonl"}) == ExitCode::usage);
     CHECK(code_of({"report", "a.jsonl", "-o", ""}) == ExitCode::usage);
     CHECK(code_of({"report", "a.jsonl", "--max-spans", "0"}) == ExitCode::usage);
     CHECK(code_of({"export", "--format", "perfetto-proto", "a.jsonl"}) == ExitCode::usage);

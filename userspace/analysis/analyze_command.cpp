@@ -13,7 +13,10 @@ namespace lstrace {
 int run_analyze(const AnalyzeOptions& options)
 {
     const auto started = std::chrono::steady_clock::now();
-    TraceAnalyzer analyzer(options.component);
+    TraceAnalyzer::Limits limits;
+    if (options.top)
+        limits.top_traces = limits.top_spans = *options.top;
+    TraceAnalyzer analyzer(options.component, limits);
     analyzer.add_file(options.path);
     if (options.component && analyzer.operations().empty() && analyzer.state_changes().empty())
         throw FatalError(ExitCode::bad_input,

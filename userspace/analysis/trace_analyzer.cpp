@@ -23,6 +23,13 @@ bool self_time_less(const SelfTimeSpan& a, const SelfTimeSpan& b)
     return a.self_ms > b.self_ms;  // for a min-heap on self_ms
 }
 
+// Longer first; of equal length, the one that ended first (a min-heap with
+// this order keeps the longest, earliest paths).
+bool path_before(const CriticalPath& a, const CriticalPath& b)
+{
+    return a.duration_ms != b.duration_ms ? a.duration_ms > b.duration_ms : a.order < b.order;
+}
+
 // The backward walk of a trace (see the design comment in the header).
 class PathWalker {
 public:
@@ -135,12 +142,13 @@ void TraceAnalyzer::add_file(const std::string& path)
 
 void TraceAnalyzer::note_self_time(const SpanFacts& s, double self_ms)
 {
-    if (top_self_.size() == kTopSpans && self_ms <= top_self_.front().self_ms)
+    if (limits_.top_spans == 0 ||
+        (top_self_.size() == limits_.top_spans && self_ms <= top_self_.front().self_ms))
         return;
     top_self_.push_back(SelfTimeSpan{self_ms, s.duration_ms, s.span_id, s.trace_id, s.component,
                                      s.operation, s.description, s.start_us});
     std::push_heap(top_self_.begin(), top_self_.end(), self_time_less);
-    if (top_self_.size() > kTopSpans) {
+    if (top_self_.size() > limits_.top_spans) {
         std::pop_heap(top_self_.begin(), top_self_.end(), self_time_less);
         top_self_.pop_back();
     }
@@ -248,28 +256,37 @@ void TraceAnalyzer::close_trace(const std::string& trace_id, OpenTrace& trace,
                   [&](std::size_t a, std::size_t b) { return spans[a].end_us > spans[b].end_us; });
     const auto path = PathWalker(spans, children).walk(root_index);
 
+    const double duration_ms = double(root->end_us - root->start_us) / 1000.0;
+    const std::uint64_t order = paths_seen_++;
+    const bool keep = limits_.top_traces > 0 && (paths_.size() < limits_.top_traces ||
+                                                 duration_ms > paths_.front().duration_ms);
     CriticalPath cp;
-    cp.trace_id = trace_id;
-    cp.root_component = op_by_index_[root->op]->component;
-    cp.root_operation = op_by_index_[root->op]->operation;
-    cp.root_description = root_description;
-    cp.duration_ms = double(root->end_us - root->start_us) / 1000.0;
-    cp.spans_in_trace = trace.spans.size();
+    if (keep) {
+        cp.order = order;
+        cp.trace_id = trace_id;
+        cp.root_component = op_by_index_[root->op]->component;
+        cp.root_operation = op_by_index_[root->op]->operation;
+        cp.root_description = root_description;
+        cp.duration_ms = duration_ms;
+        cp.spans_in_trace = trace.spans.size();
+    }
     for (const auto& [i, us] : path) {
         const BufferedSpan& b = trace.spans[i];
         OperationProfile& op = *op_by_index_[b.op];
         op.critical_ms += double(us) / 1000.0;
-        cp.segments.push_back(
-            PathSegment{hex_id(b.id), op.component, op.operation, double(us) / 1000.0});
+        if (keep)
+            cp.segments.push_back(
+                PathSegment{hex_id(b.id), op.component, op.operation, double(us) / 1000.0});
     }
     buffered_ -= trace.spans.size();
-    // keep the kTopTraces longest
+    if (!keep)
+        return;
     paths_.push_back(std::move(cp));
-    std::stable_sort(
-        paths_.begin(), paths_.end(),
-        [](const CriticalPath& a, const CriticalPath& b) { return a.duration_ms > b.duration_ms; });
-    if (paths_.size() > kTopTraces)
+    std::push_heap(paths_.begin(), paths_.end(), path_before);
+    if (paths_.size() > limits_.top_traces) {
+        std::pop_heap(paths_.begin(), paths_.end(), path_before);
         paths_.pop_back();
+    }
 }
 
 void TraceAnalyzer::add_event(const nlohmann::json& r, const std::string& type)
@@ -338,6 +355,13 @@ std::vector<const OperationProfile*> TraceAnalyzer::operations() const
                      [](const OperationProfile* a, const OperationProfile* b) {
                          return a->total_ms > b->total_ms;
                      });
+    return out;
+}
+
+std::vector<CriticalPath> TraceAnalyzer::critical_paths() const
+{
+    std::vector<CriticalPath> out = paths_;
+    std::sort(out.begin(), out.end(), path_before);
     return out;
 }
 
@@ -423,7 +447,7 @@ nlohmann::json TraceAnalyzer::to_json() const
         return out;
     }
     nlohmann::json paths = nlohmann::json::array();
-    for (const CriticalPath& p : paths_) {
+    for (const CriticalPath& p : critical_paths()) {
         nlohmann::json segs = nlohmann::json::array();
         for (const PathSegment& s : p.segments)
             segs.push_back({{"span_id", s.span_id},
@@ -536,7 +560,7 @@ std::string TraceAnalyzer::text() const
         return out;
     }
     out += "\nCRITICAL PATHS (longest traces; time each span itself decided)\n";
-    for (const CriticalPath& p : paths_) {
+    for (const CriticalPath& p : critical_paths()) {
         std::snprintf(buf, sizeof(buf), "trace %s  %s.%s  %.1f ms, %zu spans, %zu on the path\n",
                       p.trace_id.c_str(), p.root_component.c_str(), p.root_operation.c_str(),
                       p.duration_ms, p.spans_in_trace, p.segments.size());

@@ -16,7 +16,7 @@
 //    between children are the parent's own time.  For a trace with more
 //    than kMaxBufferedSpans spans held at once the path is skipped (and
 //    counted);
-//  - the largest self times (top kTopSpans);
+//  - the largest self times (the top `limits.top_spans`);
 //  - error patterns (ErrorPatterns);
 //  - with a component, its report: operations and resource profiles, state
 //    changes over time, configuration, data flows, errors.
@@ -65,6 +65,7 @@ struct PathSegment {
 };
 
 struct CriticalPath {
+    std::uint64_t order = 0;  // how many traces ended before this one
     std::string trace_id, root_component, root_operation, root_description;
     double duration_ms = 0;
     std::size_t spans_in_trace = 0;
@@ -82,16 +83,21 @@ struct StateChange {
     std::string subject, from, to, reason;  // subject: e.g. the agent of a span-state change
 };
 
+struct AnalyzerLimits {
+    std::size_t top_traces = 5;  // critical paths kept: of the longest traces
+    std::size_t top_spans = 10;  // largest self times kept
+};
+
 class TraceAnalyzer {
 public:
-    static constexpr std::size_t kTopSpans = 10;
-    static constexpr std::size_t kTopTraces = 5;
     static constexpr std::size_t kMaxBufferedSpans = 2'000'000;
     static constexpr std::size_t kMaxListed = 500;  // state/config changes kept per report
 
+    using Limits = AnalyzerLimits;
+
     // `component`: also build that component's report.
-    explicit TraceAnalyzer(std::optional<std::string> component = std::nullopt)
-        : component_(std::move(component))
+    explicit TraceAnalyzer(std::optional<std::string> component = std::nullopt, Limits limits = {})
+        : component_(std::move(component)), limits_(limits)
     {
     }
 
@@ -102,7 +108,8 @@ public:
     void finish();
 
     std::vector<const OperationProfile*> operations() const;  // busiest (total) first
-    const std::vector<CriticalPath>& critical_paths() const { return paths_; }
+    // The longest traces' paths, longest first (ties: in the order they ended).
+    std::vector<CriticalPath> critical_paths() const;
     std::vector<SelfTimeSpan> top_self_time() const;
     const ErrorPatterns& errors() const { return errors_; }
     const std::vector<StateChange>& state_changes() const { return state_changes_; }
@@ -133,13 +140,15 @@ private:
     void note_self_time(const SpanFacts& s, double self_ms);
 
     std::optional<std::string> component_;
+    Limits limits_;
     std::map<std::pair<std::string, std::string>, OperationProfile> ops_;
     std::vector<OperationProfile*> op_by_index_;
     std::unordered_map<std::string, double> child_ms_;  // open parent span_id -> children's ms
     std::unordered_map<std::string, OpenTrace> open_traces_;
     std::size_t buffered_ = 0;
     std::uint64_t paths_skipped_ = 0;
-    std::vector<CriticalPath> paths_;     // the kTopTraces longest
+    std::vector<CriticalPath> paths_;  // a min-heap on duration, then order
+    std::uint64_t paths_seen_ = 0;
     std::vector<SelfTimeSpan> top_self_;  // a min-heap on self_ms
     ErrorPatterns errors_;
     std::uint64_t spans_ = 0, events_ = 0, traces_ = 0;
