@@ -222,7 +222,7 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, struct 
 	if (!ts)
 		return false;
 	f->oncpu_ns = clock_now(ts, now);
-	__builtin_memcpy(&f->file_read_bytes, &ts->io, sizeof(ts->io));
+	f->io = ts->io;
 	return true;
 }
 
