@@ -13,8 +13,10 @@
  *   SPAN_ERROR  zero or more, at langswarm:span_error
  *   SPAN_END    the kernel-measured figures of the whole span, computed in
  *               BPF as (counters at span_end) - (counters at span_begin)
- * and THREAD_EXIT when a thread of a traced process exits (spans it left
- * open are aborted).
+ * (or, for a successful span shorter than min_duration, SPAN_DROPPED), and
+ * THREAD_EXIT when a thread of a traced process exits (spans it left open
+ * are aborted).  POINT events (component, error and data-flow probes) come
+ * at any time, each naming the span current on its thread.
  */
 #ifndef LSTRACE_ABI_H
 #define LSTRACE_ABI_H
