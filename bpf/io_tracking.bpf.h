@@ -131,7 +131,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 wall = now - ts->sc_enter_ns;
 	__u64 oncpu = clock_now(ts, now) - ts->sc_enter_oncpu_ns;
-	struct thread_io *io = &ts->io;
+	struct lstrace_thread_io *io = &ts->io;
 
 	if (wall > oncpu)
 		io->io_wait_ns += wall - oncpu;

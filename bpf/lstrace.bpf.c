@@ -12,12 +12,13 @@
  * The exception is on-CPU time: task->se.sum_exec_runtime is only brought up
  * to date at scheduler ticks and switches, so at a probe hit it can be one
  * tick (4 ms at HZ=250) stale.  We keep our own per-thread CPU clock
- * instead: `threads` holds, for each thread that has hit a probe, the
- * on-CPU nanoseconds accumulated so far and when it last went on CPU;
- * tp_btf/sched_switch advances it.  A thread enters the table at its first
- * probe hit - it is running at that moment, so accounting from there on is
- * exact.  Threads leave it at exit (tp_btf/sched_process_exit), so a reused
- * tid starts from zero.
+ * instead (`threads`, advanced by tp_btf/sched_switch).
+ *
+ * Per-thread state (the CPU clock, the I/O split kept by the syscall
+ * tracepoints, the peak-RSS stack) is described in thread_state.bpf.h; the
+ * component, error and data-flow probes are in points.bpf.h.  The
+ * recorder's component filter and min_duration are applied here, so
+ * filtered spans cost no ring-buffer record and no formatting.
  *
  * Strings (names, tag values, error messages) go straight from user memory
  * into the reserved ring-buffer record: no intermediate copies.
@@ -222,7 +223,7 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, struct 
 	if (!ts)
 		return false;
 	f->oncpu_ns = clock_now(ts, now);
-	__builtin_memcpy(&f->file_read_bytes, &ts->io, sizeof(ts->io));
+	f->io = ts->io;
 	return true;
 }
 

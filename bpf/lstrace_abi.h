@@ -13,8 +13,10 @@
  *   SPAN_ERROR  zero or more, at langswarm:span_error
  *   SPAN_END    the kernel-measured figures of the whole span, computed in
  *               BPF as (counters at span_end) - (counters at span_begin)
- * and THREAD_EXIT when a thread of a traced process exits (spans it left
- * open are aborted).
+ * (or, for a successful span shorter than min_duration, SPAN_DROPPED), and
+ * THREAD_EXIT when a thread of a traced process exits (spans it left open
+ * are aborted).  POINT events (component, error and data-flow probes) come
+ * at any time, each naming the span current on its thread.
  */
 #ifndef LSTRACE_ABI_H
 #define LSTRACE_ABI_H
@@ -109,6 +111,25 @@ struct lstrace_event_header {
 	__u64 span_id;
 };
 
+/* Counters the kernel does not keep per task, kept by lstrace's syscall
+ * tracepoints per thread: bytes moved by read-/write-like syscalls, split
+ * by what the descriptor is (regular file or block device / socket /
+ * anything else: pipes, ttys, eventfds...), time blocked in I/O syscalls,
+ * descriptors opened, closed, connected and accepted. */
+struct lstrace_thread_io {
+	__u64 file_read_bytes;
+	__u64 file_write_bytes;
+	__u64 net_read_bytes;
+	__u64 net_write_bytes;
+	__u64 other_read_bytes;
+	__u64 other_write_bytes;
+	__u64 io_wait_ns;        /* off-CPU time inside I/O syscalls (blocked) */
+	__u64 files_opened;      /* successful open/openat/openat2/creat */
+	__u64 fds_closed;        /* successful close */
+	__u64 sockets_connected; /* connect: 0 or -EINPROGRESS */
+	__u64 sockets_accepted;  /* accept/accept4 */
+};
+
 /* Per-thread and per-process kernel counters, or their difference.  Every
  * field is 64 bits: BPF subtracts them as an array. */
 struct lstrace_span_figures {
@@ -124,21 +145,8 @@ struct lstrace_span_figures {
 	__u64 storage_read_bytes;  /* task->ioac.read_bytes: read from block devices */
 	__u64 storage_write_bytes; /* task->ioac.write_bytes: dirtied for block devices */
 	__s64 rss_bytes;        /* process RSS (file + anon + shmem); delta in SPAN_END */
-	/* Kept per thread by the syscall tracepoints (bpf/io_tracking.bpf.h):
-	 * bytes moved by read-/write-like syscalls, split by what the
-	 * descriptor is (regular file or block device / socket / anything
-	 * else: pipes, ttys, eventfds...) */
-	__u64 file_read_bytes;
-	__u64 file_write_bytes;
-	__u64 net_read_bytes;
-	__u64 net_write_bytes;
-	__u64 other_read_bytes;
-	__u64 other_write_bytes;
-	__u64 io_wait_ns;        /* off-CPU time inside I/O syscalls (blocked) */
-	__u64 files_opened;      /* successful open/openat/openat2/creat */
-	__u64 fds_closed;        /* successful close */
-	__u64 sockets_connected; /* connect: 0 or -EINPROGRESS */
-	__u64 sockets_accepted;  /* accept/accept4 */
+	/* kept per thread by the syscall tracepoints (bpf/io_tracking.bpf.h) */
+	struct lstrace_thread_io io;
 	__u64 cpu_migrations;    /* task->se.nr_migrations */
 };
 

@@ -17,28 +17,12 @@
 #ifndef LSTRACE_THREAD_STATE_BPF_H
 #define LSTRACE_THREAD_STATE_BPF_H
 
-/* The per-thread counters of lstrace_span_figures that BPF itself keeps:
- * the same order as there, from file_read_bytes to sockets_accepted. */
-struct thread_io {
-	__u64 file_read_bytes;
-	__u64 file_write_bytes;
-	__u64 net_read_bytes;
-	__u64 net_write_bytes;
-	__u64 other_read_bytes;
-	__u64 other_write_bytes;
-	__u64 io_wait_ns;
-	__u64 files_opened;
-	__u64 fds_closed;
-	__u64 sockets_connected;
-	__u64 sockets_accepted;
-};
-
 struct thread_state {
 	__u64 oncpu_ns; /* accumulated up to the last switch-out */
 	__u64 since_ns; /* when it last went on CPU (valid while running) */
 	__u32 running;
 	__u32 depth;    /* open spans (peak RSS stack height) */
-	struct thread_io io;
+	struct lstrace_thread_io io;
 	/* the I/O syscall in flight (sc_class 0: none) */
 	__u64 sc_enter_ns;
 	__u64 sc_enter_oncpu_ns;

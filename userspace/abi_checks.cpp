@@ -15,9 +15,10 @@ static_assert(offsetof(lstrace_event_header, span_id) == 24);
 
 static_assert(sizeof(lstrace_span_figures) == 24 * 8);
 static_assert(offsetof(lstrace_span_figures, rss_bytes) == 11 * 8);
-static_assert(offsetof(lstrace_span_figures, file_read_bytes) == 12 * 8);
-static_assert(offsetof(lstrace_span_figures, io_wait_ns) == 18 * 8);
-static_assert(offsetof(lstrace_span_figures, sockets_accepted) == 22 * 8);
+static_assert(offsetof(lstrace_span_figures, io) == 12 * 8);
+static_assert(sizeof(lstrace_thread_io) == 11 * 8);
+static_assert(offsetof(lstrace_thread_io, io_wait_ns) == 6 * 8);
+static_assert(offsetof(lstrace_thread_io, sockets_accepted) == 10 * 8);
 static_assert(offsetof(lstrace_span_figures, cpu_migrations) == 23 * 8);
 
 static_assert(sizeof(lstrace_span_begin_event) ==

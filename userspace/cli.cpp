@@ -696,17 +696,22 @@ TRACING CONFIG (the LangSwarm TracingConfig; defaults < --config FILE < flags)
       --components LIST   enabled_components: trace only these (default: all)
       --exclude-components LIST
                           disabled_components: never these (wins over the above)
-      --min-duration MS   min_duration_ms: skip spans shorter than this (default 0)
-      --max-trace-size N  max_trace_size: records held in memory (default 10000)
+      --min-duration MS   min_duration_ms: skip spans shorter than this, in BPF
+                          (failed spans are kept; default 0)
+      --max-trace-size N  max_trace_size: open spans held in memory (default
+                          10000; past it the oldest are forgotten, counted)
       --flush-interval N  flush_interval: flush every N records (default 100)
-      --stack-traces      include_stack_trace: user stacks of failed spans
+      --stack-traces      include_stack_trace: symbolized user stacks at error
+                          events (whole only for code with frame pointers)
       --environment       include_environment: command line, allow-listed
                           environment variables, hostname, kernel release
       --env-allow LIST    environment_allowlist, replacing the default
                           (PATH,LANG,LC_ALL,TZ,HOSTNAME); NAME* is a prefix
       --thread-info       include_thread_info: thread name and CPU
-      --debug             debug_mode
-      --verbose-errors    verbose_errors
+      --debug             debug_mode: raw BPF timestamps and flags in
+                          metadata.debug
+      --verbose-errors    verbose_errors: also print each error and error
+                          propagation on stderr as it is recorded
       --sample-interval MS  sample_interval_ms: process-wide CPU, RSS, threads,
                           fds every MS (0 = off, the default; at least 10)
   -o FILE sets output_file and wins over the file's.

@@ -23,6 +23,14 @@ void add(EventRecord& r, std::string key, TagValue value)
     r.tags.push_back(Tag{std::move(key), std::move(value)});
 }
 
+// String i of the event as tag `key`; an empty optional string is no tag.
+void add_str(EventRecord& r, const char* key, const lstrace_point_event& e, int i,
+             bool optional = false)
+{
+    if (!optional || e.str[i][0])
+        add(r, key, str_field(e, i));
+}
+
 // The error probe's context: "key=value" pairs separated by the ASCII
 // unit separator (see docs/probes.md), each becoming a context_<key> tag.
 void add_context(EventRecord& r, const std::string& context)
@@ -97,39 +105,35 @@ void Correlator::on_point(const lstrace_point_event& e)
         r.record_type = "component_init";
         r.component = str_field(e, 0);
         r.description = "Initializing " + r.component;
-        add(r, "config_keys", str_field(e, 1));
+        add_str(r, "config_keys", e, 1);
         add(r, "config_size", static_cast<std::int64_t>(e.num[0]));
         break;
     case LSTRACE_POINT_STATE_CHANGE:
         r.record_type = "state_change";
         r.component = str_field(e, 0);
         r.description = "State change: " + str_field(e, 1) + " \u2192 " + str_field(e, 2);
-        add(r, "from_state", str_field(e, 1));
-        add(r, "to_state", str_field(e, 2));
-        if (e.str[3][0])
-            add(r, "reason", str_field(e, 3));
+        add_str(r, "from_state", e, 1);
+        add_str(r, "to_state", e, 2);
+        add_str(r, "reason", e, 3, true);
         break;
     case LSTRACE_POINT_CONFIG_CHANGE:
         r.record_type = "config_change";
         r.component = str_field(e, 0);
         r.description = "Configuration change: " + str_field(e, 1);
-        add(r, "key", str_field(e, 1));
-        add(r, "old_value", str_field(e, 2));
-        add(r, "new_value", str_field(e, 3));
+        add_str(r, "key", e, 1);
+        add_str(r, "old_value", e, 2);
+        add_str(r, "new_value", e, 3);
         break;
     case LSTRACE_POINT_ERROR:
         r.record_type = "error";
         r.component = span_component;
         r.description = "Error occurred: " + str_field(e, 0);
         add(r, "error_id", error_id);
-        add(r, "error_type", str_field(e, 0));
-        add(r, "error_message", str_field(e, 1));
-        if (e.str[2][0])
-            add(r, "error_module", str_field(e, 2));
-        if (e.str[3][0])
-            add(r, "severity", str_field(e, 3));
-        if (e.str[4][0])
-            add(r, "category", str_field(e, 4));
+        add_str(r, "error_type", e, 0);
+        add_str(r, "error_message", e, 1);
+        add_str(r, "error_module", e, 2, true);
+        add_str(r, "severity", e, 3, true);
+        add_str(r, "category", e, 4, true);
         if (span) {
             add(r, "error_component", span->component);
             add(r, "error_operation", span->operation);
@@ -144,15 +148,15 @@ void Correlator::on_point(const lstrace_point_event& e)
         r.component = span_component;
         r.description = "Error handled by " + str_field(e, 0);
         add(r, "error_id", error_id);
-        add(r, "handler", str_field(e, 0));
+        add_str(r, "handler", e, 0);
         break;
     case LSTRACE_POINT_ERROR_RECOVERY:
         r.record_type = "error_recovery";
         r.component = span_component;
         r.description = "Recovery attempt: " + str_field(e, 1);
         add(r, "error_id", error_id);
-        add(r, "original_error", str_field(e, 0));
-        add(r, "recovery_strategy", str_field(e, 1));
+        add_str(r, "original_error", e, 0);
+        add_str(r, "recovery_strategy", e, 1);
         add(r, "recovery_success", e.num[1] != 0);
         break;
     case LSTRACE_POINT_ERROR_RESOLUTION:
@@ -160,9 +164,8 @@ void Correlator::on_point(const lstrace_point_event& e)
         r.component = span_component;
         r.description = "Error " + str_field(e, 0);
         add(r, "error_id", error_id);
-        add(r, "outcome", str_field(e, 0));
-        if (e.str[1][0])
-            add(r, "detail", str_field(e, 1));
+        add_str(r, "outcome", e, 0);
+        add_str(r, "detail", e, 1, true);
         break;
     case LSTRACE_POINT_DATA_FLOW: {
         r.component = span_component;

@@ -71,6 +71,54 @@ double ns_to_ms(std::uint64_t ns)
     return static_cast<double>(ns) / 1e6;
 }
 
+// "key": a 16-digit id, or null for 0 (none)
+void id_field(JsonWriter& w, const char* key, std::uint64_t id)
+{
+    w.key(key);
+    if (id)
+        w.value(hex_id(id));
+    else
+        w.null();
+}
+
+// The standard's leading fields, common to span and event records.
+void common_fields(JsonWriter& w, std::uint64_t ts_ns, std::int64_t realtime_offset_ns,
+                   std::uint64_t trace_hi, std::uint64_t trace_lo, std::uint64_t span_id)
+{
+    w.key("timestamp");
+    w.value(format_timestamp(static_cast<std::int64_t>(ts_ns) + realtime_offset_ns));
+    w.key("trace_id");
+    if (trace_hi || trace_lo)
+        w.value(hex_trace_id(trace_hi, trace_lo));
+    else
+        w.null();
+    id_field(w, "span_id", span_id);
+}
+
+void names(JsonWriter& w, const std::string& component, const std::string& operation,
+           const std::string& description)
+{
+    w.key("component");
+    w.value(component);
+    w.key("operation");
+    w.value(operation);
+    w.key("description");
+    w.value(description);
+}
+
+// metadata.truncated and metadata.redacted, when they apply
+void flag_fields(JsonWriter& w, std::uint32_t flags, int redactions)
+{
+    if (flags & LSTRACE_F_TRUNCATED) {
+        w.key("truncated");
+        w.value(true);
+    }
+    if (redactions > 0) {
+        w.key("redacted");
+        w.value(static_cast<std::int64_t>(redactions));
+    }
+}
+
 void write_tag_value(JsonWriter& w, const TagValue& v)
 {
     std::visit([&](const auto& x) { w.value(x); }, v);
@@ -122,16 +170,16 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
         {"write_syscalls", f.write_syscalls},
         {"storage_read_bytes", f.storage_read_bytes},
         {"storage_write_bytes", f.storage_write_bytes},
-        {"file_read_bytes", f.file_read_bytes},
-        {"file_write_bytes", f.file_write_bytes},
-        {"net_read_bytes", f.net_read_bytes},
-        {"net_write_bytes", f.net_write_bytes},
-        {"other_read_bytes", f.other_read_bytes},
-        {"other_write_bytes", f.other_write_bytes},
-        {"files_opened", f.files_opened},
-        {"fds_closed", f.fds_closed},
-        {"sockets_connected", f.sockets_connected},
-        {"sockets_accepted", f.sockets_accepted},
+        {"file_read_bytes", f.io.file_read_bytes},
+        {"file_write_bytes", f.io.file_write_bytes},
+        {"net_read_bytes", f.io.net_read_bytes},
+        {"net_write_bytes", f.io.net_write_bytes},
+        {"other_read_bytes", f.io.other_read_bytes},
+        {"other_write_bytes", f.io.other_write_bytes},
+        {"files_opened", f.io.files_opened},
+        {"fds_closed", f.io.fds_closed},
+        {"sockets_connected", f.io.sockets_connected},
+        {"sockets_accepted", f.io.sockets_accepted},
         {"cpu_migrations", f.cpu_migrations},
     };
     for (const auto& c : io) {
@@ -140,7 +188,7 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
     }
     w.key("io_wait_ms");
     if (have_oncpu)
-        w.value(ns_to_ms(f.io_wait_ns));
+        w.value(ns_to_ms(f.io.io_wait_ns));
     else
         w.null();
     w.end_object();
@@ -161,23 +209,9 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
 
     JsonWriter w(out);
     w.begin_object();
-    w.key("timestamp");
-    w.value(format_timestamp(static_cast<std::int64_t>(s.begin_ns) + realtime_offset_ns));
-    w.key("trace_id");
-    w.value(hex_trace_id(s.trace_id_hi, s.trace_id_lo));
-    w.key("span_id");
-    w.value(hex_id(s.span_id));
-    w.key("parent_span_id");
-    if (s.parent_span_id)
-        w.value(hex_id(s.parent_span_id));
-    else
-        w.null();
-    w.key("component");
-    w.value(s.component);
-    w.key("operation");
-    w.value(s.operation);
-    w.key("description");
-    w.value(s.description);
+    common_fields(w, s.begin_ns, realtime_offset_ns, s.trace_id_hi, s.trace_id_lo, s.span_id);
+    id_field(w, "parent_span_id", s.parent_span_id);
+    names(w, s.component, s.operation, s.description);
     w.key("duration_ms");
     w.value(duration_ms);
 
@@ -261,17 +295,10 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         w.key("end_cpu");
         w.value(static_cast<std::uint64_t>(s.end_cpu));
     }
-    if (s.flags & LSTRACE_F_TRUNCATED) {
-        w.key("truncated");
-        w.value(true);
-    }
+    flag_fields(w, s.flags, s.redactions);
     if (s.flags & LSTRACE_F_THREAD_CHANGED) {
         w.key("ended_on_other_thread");
         w.value(true);
-    }
-    if (s.redactions > 0) {
-        w.key("redacted");
-        w.value(static_cast<std::int64_t>(s.redactions));
     }
     if (debug) {
         w.key("debug");
@@ -308,33 +335,13 @@ std::string to_json_line(const SpanRecord& s, std::int64_t realtime_offset_ns)
     return line;
 }
 
-}  // namespace lstrace
-
-namespace lstrace {
-
 void append_event_json_line(std::string& out, const EventRecord& e,
                             std::int64_t realtime_offset_ns)
 {
     JsonWriter w(out);
     w.begin_object();
-    w.key("timestamp");
-    w.value(format_timestamp(static_cast<std::int64_t>(e.ts_ns) + realtime_offset_ns));
-    w.key("trace_id");
-    if (e.trace_id_hi || e.trace_id_lo)
-        w.value(hex_trace_id(e.trace_id_hi, e.trace_id_lo));
-    else
-        w.null();
-    w.key("span_id");
-    if (e.span_id)
-        w.value(hex_id(e.span_id));
-    else
-        w.null();
-    w.key("component");
-    w.value(e.component);
-    w.key("operation");
-    w.value(e.record_type);
-    w.key("description");
-    w.value(e.description);
+    common_fields(w, e.ts_ns, realtime_offset_ns, e.trace_id_hi, e.trace_id_lo, e.span_id);
+    names(w, e.component, e.record_type, e.description);
     w.key("tags");
     w.begin_object();
     for (const Tag& t : e.tags) {
@@ -350,14 +357,7 @@ void append_event_json_line(std::string& out, const EventRecord& e,
     }
     w.key("process_id");
     w.value(std::to_string(e.tgid));
-    if (e.flags & LSTRACE_F_TRUNCATED) {
-        w.key("truncated");
-        w.value(true);
-    }
-    if (e.redactions > 0) {
-        w.key("redacted");
-        w.value(static_cast<std::int64_t>(e.redactions));
-    }
+    flag_fields(w, e.flags, e.redactions);
     w.end_object();
     if (!e.frames.empty() || !e.stack_note.empty()) {
         w.key("stack_trace");

@@ -74,7 +74,10 @@ TraceOutput::TraceOutput(std::string path, bool overwrite)
         ::unlink(tmp_path_.c_str());
         output_error("cannot open", path_);
     }
-    std::setvbuf(file_, nullptr, _IOFBF, kBufferBytes);
+    // glibc ignores the size when it is to allocate the buffer itself (it
+    // keeps st_blksize, 4 KiB): hand it one
+    buffer_ = std::make_unique<char[]>(kBufferBytes);
+    std::setvbuf(file_, buffer_.get(), _IOFBF, kBufferBytes);
 }
 
 TraceOutput::~TraceOutput()

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,7 @@ public:
 private:
     std::string path_;
     std::string tmp_path_; // empty for stdout
+    std::unique_ptr<char[]> buffer_;  // before file_'s users: outlives fclose
     std::FILE* file_ = nullptr;
     bool committed_ = false;
     bool overwrite_ = false;

@@ -542,7 +542,8 @@ TEST_CASE("two recorders on one process each get complete output", "[root][recor
     // B outlives A: A's detach must not turn tracing off under B.  (The
     // kernel counts a semaphore once per armed uprobe, not per recorder, so
     // it reads 1 with both attached.)
-    const pid_t b = spawn({LSTRACE_BIN, "record", "-p", pid, "-o", tmp.path("b.jsonl"), "-d", "3"});
+    // (B's margin covers A's load, 1.5 s and detach, ~1 s for 13 uprobes)
+    const pid_t b = spawn({LSTRACE_BIN, "record", "-p", pid, "-o", tmp.path("b.jsonl"), "-d", "8"});
     REQUIRE(wait_for_semaphore(app, 1, 5));
     const pid_t a =
         spawn({LSTRACE_BIN, "record", "-p", pid, "-o", tmp.path("a.jsonl"), "-d", "1.5"});

@@ -4,6 +4,9 @@
 // debug and verbose errors, and bad configuration.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -225,4 +228,40 @@ TEST_CASE("a malformed or wrong config file is a clear usage error, nothing reco
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("disables every enabled component") != std::string::npos);
     CHECK_FALSE(std::ifstream(tmp.path("x.jsonl")).good());
+}
+
+namespace {
+
+// Size of the recorder's temporary trace file for `name` (the one not yet
+// renamed into place); -1 if there is none.
+long temporary_trace_size(const TempDir& tmp, const std::string& name)
+{
+    const RunResult ls = run({"/bin/sh", "-c", "stat -c %s " + tmp.path(name) + ".tmp.* 2>/dev/null"});
+    return ls.out.empty() ? -1 : std::stol(ls.out);
+}
+
+}  // namespace
+
+TEST_CASE("flush_interval hands records to the kernel every N records", "[root][config]")
+{
+    TempDir tmp;
+    const pid_t app = spawn({WORKLOADS_BIN, "loop", tmp.path("truth.json")});
+    REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
+    const auto size_while_recording = [&](const std::string& interval, const std::string& name) {
+        const pid_t r = spawn({LSTRACE_BIN, "record", "-p", std::to_string(app), "-o",
+                               tmp.path(name), "-d", "4", "--flush-interval", interval});
+        // attached by then, a few hundred spans recorded: well under the
+        // recorder's 1 MiB output buffer
+        usleep(1200 * 1000);
+        const long size = temporary_trace_size(tmp, name);
+        wait_for(r, 20);
+        return size;
+    };
+    // every record flushed: the file grows while recording
+    CHECK(size_while_recording("1", "each.jsonl") > 0);
+    // a flush only every million records: all still in the 1 MiB buffer
+    CHECK(size_while_recording("1000000", "rare.jsonl") == 0);
+    kill(app, SIGTERM);
+    wait_for(app, 10);
+    CHECK(read_spans(tmp.path("rare.jsonl")).size() > 100);  // all there at the end
 }

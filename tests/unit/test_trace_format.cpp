@@ -263,3 +263,63 @@ TEST_CASE("an aborted span is a failure with its reason and no end figures", "[f
     CHECK(j["resources"].is_null());
     CHECK(j["duration_ms"].get<double>() == Approx(12.5));
 }
+
+TEST_CASE("event records and docs/event-record.schema.json name the same fields", "[format]")
+{
+    std::ifstream in(EVENT_SCHEMA_FILE);
+    REQUIRE(in);
+    const json schema = json::parse(in);
+    EventRecord e;
+    e.record_type = "error";
+    e.tgid = 10;
+    e.tid = 11;
+    e.ts_ns = 5;
+    e.span_id = 0x42;
+    e.trace_id_hi = 1;
+    e.trace_id_lo = 2;
+    e.component = "llm";
+    e.description = "Error occurred: E";
+    e.tags = {{"error_type", std::string("E")}, {"attempt", std::int64_t{2}}};
+    e.flags = LSTRACE_F_TRUNCATED;
+    e.redactions = 1;
+    e.frames = {Frame{0x1000, "/bin/x", 0x10, "main", 4}, Frame{0x2000, "", 0, "", 0}};
+    e.stack_note = "stack may be incomplete";
+    std::string line;
+    append_event_json_line(line, e, 0);
+    REQUIRE(line.back() == '\n');
+    const json j = json::parse(line);
+    for (const auto& key : schema["required"])
+        CHECK(j.contains(key.get<std::string>()));
+    for (const auto& item : j.items()) {
+        INFO(item.key());
+        CHECK(schema["properties"].contains(item.key()));
+    }
+    for (const auto& item : j["metadata"].items()) {
+        INFO("metadata." << item.key());
+        CHECK(schema["properties"]["metadata"]["properties"].contains(item.key()));
+    }
+    const auto& types = schema["properties"]["record_type"]["enum"];
+    CHECK(std::find(types.begin(), types.end(), j["record_type"]) != types.end());
+    CHECK(j["operation"] == "error");
+    CHECK(j["span_id"] == "0000000000000042");
+    CHECK(j["tags"]["attempt"] == 2);
+    CHECK(j["stack_trace"][0]["address"] == "0x1000");
+    CHECK(j["stack_trace"][0]["function"] == "main");
+    CHECK(j["stack_trace"][1]["function"].is_null());
+    // the standard's fields first, record_type last
+    CHECK(line.rfind("{\"timestamp\":", 0) == 0);
+    CHECK(line.find("\"record_type\":\"error\"}") != std::string::npos);
+
+    // outside any span, no trace: nulls; details are embedded JSON
+    EventRecord p;
+    p.record_type = "process_info";
+    p.tgid = 3;
+    p.details_json = R"({"hostname":"h"})";
+    line.clear();
+    append_event_json_line(line, p, 0);
+    const json k = json::parse(line);
+    CHECK(k["span_id"].is_null());
+    CHECK(k["trace_id"].is_null());
+    CHECK_FALSE(k["metadata"].contains("thread_id"));
+    CHECK(k["details"]["hostname"] == "h");
+}
