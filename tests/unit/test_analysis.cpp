@@ -174,7 +174,7 @@ TEST_CASE("critical paths: sequential children all count, overlapped ones do not
     CHECK(op(a, "llm", "generate").critical_ms == Approx(65.0));
 }
 
-TEST_CASE("--top limits the paths and self times kept, longest first", "[analysis]")
+TEST_CASE("a top N limit keeps the longest paths and largest self times", "[analysis]")
 {
     TraceAnalyzer a(std::nullopt, TraceAnalyzer::Limits{2, 3});
     a.add_file(kFixtures + "/analysis_spans.jsonl");
