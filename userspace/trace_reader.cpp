@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <istream>
 
@@ -237,6 +238,9 @@ Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit, std:
 
 std::uint64_t read_trace_file(const std::string& path, const TraceVisitor& visit, ExitCode missing)
 {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw FatalError(ExitCode::bad_input, path + " is a directory, not a trace file");
     std::ifstream in(path);
     if (!in)
         throw FatalError(missing, "cannot open " + path);

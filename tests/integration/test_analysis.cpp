@@ -273,6 +273,7 @@ TEST_CASE("analysis commands on bad input files: exit 8, one line", "[analysis][
         check_bad_input(with("not-trace.jsonl"), "line 1: not a trace record");
         check_bad_input(with("binary.jsonl"), "line 1: invalid JSON");
         check_bad_input(with("missing.jsonl"), "cannot open");
+        check_bad_input(with(""), "is a directory, not a trace file");
     }
     CHECK_FALSE(std::filesystem::exists(tmp.path("r.html")));  // nothing half-written
     CHECK_FALSE(std::filesystem::exists(tmp.path("c.json")));
