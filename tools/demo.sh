@@ -14,6 +14,11 @@ echo
 echo
 "$build/userspace/lstrace-bpf" summary "$trace"
 echo
+"$build/userspace/lstrace-bpf" analyze "$trace"
+echo
+report=${trace%.jsonl}-report.html
+"$build/userspace/lstrace-bpf" report -o "$report" "$trace"
 echo "trace: $trace ($(wc -l <"$trace") records; one JSON object per line)"
+echo "timeline: $report (open it in a browser; self-contained)"
 echo "first record:"
 head -n 1 "$trace"
