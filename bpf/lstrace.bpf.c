@@ -54,8 +54,8 @@ const volatile bool trace_any_process = false;
 
 /* The recorder's configuration (TracingConfig), applied here so that work
  * the user asked not to have is not done: spans of filtered components
- * send nothing, spans shorter than min_duration_ns send a 40-byte
- * SPAN_DROPPED instead of their figures. */
+ * send nothing, spans shorter than min_duration_ns send a
+ * SPAN_DROPPED (32 bytes) instead of their figures. */
 enum { COMPONENTS_ALL = 0, COMPONENTS_ALLOW = 1, COMPONENTS_DENY = 2 };
 const volatile __u32 component_filter = COMPONENTS_ALL;
 const volatile __u64 min_duration_ns = 0;
@@ -379,8 +379,8 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
 	__s64 peak = -1;
 
-	if (start && ts)
-		peak = peak_pop(ts, start->depth, at_end.rss_bytes);
+	if (start)
+		peak = peak_end(ts, (__u32)id, start->tid, start->depth, at_end.rss_bytes);
 	if (start && (start->flags & (SPAN_BEGIN_LOST | SPAN_FILTERED))) {
 		bpf_map_delete_elem(&span_starts, &key);
 		return 0;
@@ -388,8 +388,11 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 	if (start && min_duration_ns && status == LSTRACE_STATUS_OK &&
 	    now - start->ts_ns < min_duration_ns) {
 		if (!send_dropped(&key, span_id, now)) {
+			/* the consumer must forget its begin all the same: the
+			 * span is in lost_ends, but it was not lost (dropped as
+			 * asked), so it has a counter of its own */
 			const __u8 yes = 1;
-			count(LSTRACE_CNT_LOST_END);
+			count(LSTRACE_CNT_DROP_UNSENT);
 			bpf_map_update_elem(&lost_ends, &key, &yes, BPF_ANY);
 		}
 		bpf_map_delete_elem(&span_starts, &key);

@@ -98,7 +98,9 @@ enum lstrace_counter {
 	LSTRACE_CNT_LOST_PROCESS = 7, /* ring buffer full at a fork or exec (--follow) */
 	LSTRACE_CNT_LOST_POINT = 8,   /* ring buffer full at a component/error/data probe */
 	LSTRACE_CNT_FILTERED = 9,     /* spans skipped in BPF by the component filter */
-	LSTRACE_CNT_MAX = 10,
+	LSTRACE_CNT_DROP_UNSENT = 10, /* short spans (min_duration) whose SPAN_DROPPED was not
+				       * sent: in lost_ends, not lost */
+	LSTRACE_CNT_MAX = 11,
 };
 
 struct lstrace_event_header {

@@ -47,21 +47,41 @@ static __always_inline __u32 peak_push(struct thread_state *ts, __s64 rss)
 /* The span at `depth` ends with RSS `rss`: its peak, or -1 if unknown. */
 static __always_inline __s64 peak_pop(struct thread_state *ts, __u32 depth, __s64 rss)
 {
-	__s64 peak = -1;
-
-	if (depth != ts->depth || depth == 0 || depth >= LSTRACE_PEAK_DEPTH) {
-		/* ends out of order or too deep: resynchronise, peak unknown */
-		ts->depth = depth ? depth - 1 : 0;
+	if (depth == 0)
+		return -1;
+	if (depth != ts->depth) {
+		/* Out of LIFO order.  Deeper spans still open were leaked (or end
+		 * later, unmeasured): unwind to below this span.  A span already
+		 * unwound that way (depth above the stack) changes nothing. */
+		if (depth < ts->depth)
+			ts->depth = depth - 1;
 		return -1;
 	}
-	peak = ts->peak[peak_slot(depth)];
+	ts->depth = depth - 1;
+	if (depth >= LSTRACE_PEAK_DEPTH)
+		return -1;
+	__s64 peak = ts->peak[peak_slot(depth)];
 	if (rss > peak)
 		peak = rss;
-	ts->depth = depth - 1;
 	__u32 parent = peak_slot(depth - 1);
 	if (depth > 1 && peak > ts->peak[parent])
 		ts->peak[parent] = peak;
 	return peak;
+}
+
+/* A span begun on thread `begin_tid` at `depth` ends on thread `tid`
+ * (whose state is `ts`, maybe NULL).  Ended on another thread, it has no
+ * peak, and it is taken off its own thread's stack (if it is still on top:
+ * a race with that thread only costs one unknown peak). */
+static __always_inline __s64 peak_end(struct thread_state *ts, __u32 tid, __u32 begin_tid,
+				      __u32 depth, __s64 rss)
+{
+	if (begin_tid == tid)
+		return ts ? peak_pop(ts, depth, rss) : -1;
+	struct thread_state *bts = bpf_map_lookup_elem(&threads, &begin_tid);
+	if (bts && depth > 0 && bts->depth == depth)
+		bts->depth = depth - 1;
+	return -1;
 }
 
 SEC("tp_btf/rss_stat")

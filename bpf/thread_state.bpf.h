@@ -40,7 +40,9 @@ struct {
 
 static __always_inline __u64 clock_now(const struct thread_state *ts, __u64 now)
 {
-	return ts->oncpu_ns + (ts->running ? now - ts->since_ns : 0);
+	/* `now` was read before this program could be preempted and the
+	 * thread switched out and in again (since_ns > now): never negative */
+	return ts->oncpu_ns + (ts->running && now > ts->since_ns ? now - ts->since_ns : 0);
 }
 
 #endif /* LSTRACE_THREAD_STATE_BPF_H */

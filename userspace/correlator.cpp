@@ -230,6 +230,11 @@ void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)
             victims.push_back(it);
     std::sort(victims.begin(), victims.end(),
               [](const auto& a, const auto& b) { return a->second.begin_ns > b->second.begin_ns; });
+    // a transformation half-sent by a thread that is gone never completes
+    for (auto it = transform_inputs_.begin(); it != transform_inputs_.end();)
+        it = (it->first >> 32) == e.hdr.tgid && (e.group_dead || std::uint32_t(it->first) == e.hdr.tid)
+                 ? transform_inputs_.erase(it)
+                 : std::next(it);
     const std::string reason = e.group_dead ? describe_wait_status(e.exit_code) : "thread exited";
     for (auto it : victims) {
         SpanRecord& r = it->second;

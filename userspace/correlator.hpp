@@ -111,7 +111,11 @@ private:
     std::size_t max_open_ = 0;  // 0: unbounded
     std::unordered_map<Key, SpanRecord, KeyHash> open_;
     // The input half of a data transformation, per thread, until its
-    // output half arrives.
+    // output half arrives (the header sends the two back to back).
+    static std::uint64_t thread_key(std::uint32_t tgid, std::uint32_t tid)
+    {
+        return (std::uint64_t(tgid) << 32) | tid;
+    }
     std::unordered_map<std::uint64_t, EventRecord> transform_inputs_;
     CorrelatorStats stats_;
 };

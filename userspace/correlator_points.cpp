@@ -185,12 +185,18 @@ void Correlator::on_point(const lstrace_point_event& e)
             r.record_type = "data_transform";
             r.description = "Data transformation for " + op;
             add_data(r, e, "input_");
-            transform_inputs_[(std::uint64_t(r.tgid) << 32) | r.tid] = std::move(r);
+            // an input still waiting lost its output half: count it, not pair it
+            if (!transform_inputs_.emplace(thread_key(r.tgid, r.tid), r).second) {
+                ++stats_.events_without_span;
+                transform_inputs_[thread_key(r.tgid, r.tid)] = std::move(r);
+            }
             return;
         case LSTRACE_DATA_TRANSFORM_OUTPUT: {
-            auto it = transform_inputs_.find((std::uint64_t(r.tgid) << 32) | r.tid);
-            if (it == transform_inputs_.end()) {
-                ++stats_.events_without_span;
+            auto it = transform_inputs_.find(thread_key(r.tgid, r.tid));
+            if (it == transform_inputs_.end() || it->second.span_id != r.span_id) {
+                ++stats_.events_without_span;  // its input half was lost
+                if (it != transform_inputs_.end())
+                    transform_inputs_.erase(it);
                 return;
             }
             EventRecord t = std::move(it->second);

@@ -339,10 +339,11 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     if (lost[LSTRACE_CNT_LOST_POINT])
         spdlog::warn("ring buffer full: {} component/error/data-flow events lost",
                      lost[LSTRACE_CNT_LOST_POINT]);
-    if (lost[LSTRACE_CNT_FILTERED] || st.spans_dropped_short)
+    if (lost[LSTRACE_CNT_FILTERED] || st.spans_dropped_short || lost[LSTRACE_CNT_DROP_UNSENT])
         spdlog::info("filtered as configured: {} spans of excluded components (in BPF), {} "
                      "spans shorter than min_duration_ms",
-                     lost[LSTRACE_CNT_FILTERED], st.spans_dropped_short);
+                     lost[LSTRACE_CNT_FILTERED],
+                     st.spans_dropped_short + lost[LSTRACE_CNT_DROP_UNSENT]);
     if (st.spans_evicted)
         spdlog::warn("{} open spans were forgotten to stay within max_trace_size (their ends "
                      "count as without a recorded begin)",

@@ -13,7 +13,8 @@
 // bytes (UTF-8 bytes of a string; of the canonical JSON text otherwise), its
 // length (characters of a string, elements of a list or dict), the keys of
 // a dict with fewer than 10 ("N keys" otherwise), a preview (the first 100
-// characters of the string or of the JSON text) and a 64-bit FNV-1a
+// characters of the string or of the JSON text, at most the 255 bytes the
+// probe carries) and a 64-bit FNV-1a
 // fingerprint of that text (dict keys sorted, so equal data give equal
 // fingerprints).  All of it is computed only while a recorder listens.
 //
@@ -23,6 +24,8 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
@@ -86,7 +89,8 @@ inline void append_quoted(std::string& out, std::string_view s)
 }
 
 // The canonical JSON text of a value (separators ", " and ": ", map keys
-// sorted, like Python's json.dumps(sort_keys=True)).
+// sorted, like Python's json.dumps(sort_keys=True); numbers in shortest
+// round-trip form, NaN and infinities as Python writes them).
 template <typename T>
 void append_json(std::string& out, const T& v)
 {
@@ -94,9 +98,17 @@ void append_json(std::string& out, const T& v)
         out += v ? "true" : "false";
     } else if constexpr (std::is_arithmetic_v<T>) {
         if constexpr (std::is_floating_point_v<T>) {
-            char buf[32];
-            std::snprintf(buf, sizeof(buf), "%.17g", static_cast<double>(v));
-            out += buf;
+            // shortest round-trip text, and Python's names for the rest
+            const double d = static_cast<double>(v);
+            if (std::isnan(d)) {
+                out += "NaN";
+            } else if (std::isinf(d)) {
+                out += d > 0 ? "Infinity" : "-Infinity";
+            } else {
+                char buf[32];
+                const auto r = std::to_chars(buf, buf + sizeof(buf), d);
+                out.append(buf, r.ptr);
+            }
         } else {
             out += std::to_string(v);
         }
@@ -141,19 +153,25 @@ inline std::int64_t utf8_length(std::string_view s)
     return n;
 }
 
-// The first `chars` characters, never cutting a UTF-8 sequence.
+// The first `chars` characters, and at most what the probe carries
+// (LSTRACE_VALUE_LEN - 1 bytes), never cutting a UTF-8 sequence.
 inline std::string utf8_prefix(std::string_view s, std::size_t chars)
 {
-    std::size_t i = 0, seen = 0;
-    while (i < s.size()) {
-        if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) {
-            if (seen == chars)
-                break;
-            ++seen;
-        }
-        ++i;
+    constexpr std::size_t max_bytes = LSTRACE_VALUE_LEN - 1;
+    std::size_t end = 0, seen = 0;  // end: after the last whole character kept
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        const bool boundary =
+            i == s.size() || (static_cast<unsigned char>(s[i]) & 0xc0) != 0x80;
+        if (!boundary)
+            continue;
+        if (i > max_bytes)
+            break;
+        end = i;
+        if (i == s.size() || seen == chars)
+            break;
+        ++seen;
     }
-    return std::string(s.substr(0, i));
+    return std::string(s.substr(0, end));
 }
 
 }  // namespace data_detail
@@ -166,7 +184,13 @@ DataInfo describe(const T& value)
     DataInfo info;
     std::string text;
     if constexpr (is_string_v<T>) {
-        const std::string_view s(value);
+        std::string_view s;
+        if constexpr (std::is_pointer_v<std::decay_t<T>>) {
+            if (value)  // a null C string describes as ""
+                s = value;
+        } else {
+            s = value;
+        }
         info.type = "str";
         info.size_bytes = static_cast<std::int64_t>(s.size());
         info.length = utf8_length(s);
@@ -191,6 +215,7 @@ DataInfo describe(const T& value)
                 std::sort(keys.begin(), keys.end());
                 for (std::string_view k : keys)
                     (info.keys += info.keys.empty() ? "" : ",") += k;
+                info.keys = utf8_prefix(info.keys, LSTRACE_VALUE_LEN);
             } else {
                 info.keys = std::to_string(value.size()) + " keys";
             }
@@ -233,14 +258,17 @@ void data_output(const T& value)
 }
 
 // `input` became `output` in the current span (one data_transform record,
-// with the size change and ratio).
+// with the size change and ratio).  Both halves are described first and
+// sent back to back, so nothing can come between them.
 template <typename In, typename Out>
 void data_transformation(const In& input, const Out& output)
 {
     if (!LSTRACE_EVENT_ENABLED(data_flow))
         return;
-    send_data_flow(LSTRACE_DATA_TRANSFORM_INPUT, describe(input));
-    send_data_flow(LSTRACE_DATA_TRANSFORM_OUTPUT, describe(output));
+    const DataInfo in = describe(input);
+    const DataInfo out = describe(output);
+    send_data_flow(LSTRACE_DATA_TRANSFORM_INPUT, in);
+    send_data_flow(LSTRACE_DATA_TRANSFORM_OUTPUT, out);
 }
 
 }  // namespace lstrace

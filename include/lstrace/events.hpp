@@ -2,8 +2,11 @@
 //
 // events.hpp - component and error tracing (C++ API), the standard's
 // ComponentTracer and ErrorTracer.  Every event is linked to the calling
-// thread's current span; each costs one semaphore load when no recorder
-// listens.  Included by lstrace.hpp.
+// thread's current span.  With no recorder listening, the ComponentTracer
+// calls cost a semaphore load and allocate nothing (string_view
+// parameters); trace_error's ErrorInfo is built by the caller, so on a hot
+// path guard it with `if (LSTRACE_EVENT_ENABLED(error))`.  Included by
+// lstrace.hpp.
 //
 //     lstrace::ComponentTracer memory("memory");
 //     memory.trace_initialization({"backend", "max_rows"}, config_text.size());
@@ -20,6 +23,7 @@
 #include <exception>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -40,39 +44,45 @@ public:
     const std::string& component() const noexcept { return component_; }
 
     // The component was set up with a configuration: its keys and size.
-    void trace_initialization(std::initializer_list<std::string> config_keys,
+    void trace_initialization(std::initializer_list<std::string_view> config_keys,
                               std::int64_t config_size) const
     {
-        trace_initialization(std::vector<std::string>(config_keys), config_size);
+        if (LSTRACE_EVENT_ENABLED(component_init))
+            send_initialization(config_keys.begin(), config_keys.end(), config_size);
     }
     void trace_initialization(const std::vector<std::string>& config_keys,
                               std::int64_t config_size) const
     {
-        if (!LSTRACE_EVENT_ENABLED(component_init))
-            return;
-        std::string keys;
-        for (const std::string& k : config_keys)
-            keys += (keys.empty() ? "" : ",") + k;
-        lstrace_component_init(component_.c_str(), keys.c_str(), config_size);
+        if (LSTRACE_EVENT_ENABLED(component_init))
+            send_initialization(config_keys.begin(), config_keys.end(), config_size);
     }
 
-    void trace_state_change(const std::string& from_state, const std::string& to_state,
-                            const std::string& reason = std::string()) const
+    void trace_state_change(std::string_view from_state, std::string_view to_state,
+                            std::string_view reason = {}) const
     {
         if (LSTRACE_EVENT_ENABLED(state_change))
-            lstrace_state_change(component_.c_str(), from_state.c_str(), to_state.c_str(),
-                                 reason.c_str());
+            lstrace_state_change(component_.c_str(), std::string(from_state).c_str(),
+                                 std::string(to_state).c_str(), std::string(reason).c_str());
     }
 
-    void trace_config_change(const std::string& key, const std::string& old_value,
-                             const std::string& new_value) const
+    void trace_config_change(std::string_view key, std::string_view old_value,
+                             std::string_view new_value) const
     {
         if (LSTRACE_EVENT_ENABLED(config_change))
-            lstrace_config_change(component_.c_str(), key.c_str(), old_value.c_str(),
-                                  new_value.c_str());
+            lstrace_config_change(component_.c_str(), std::string(key).c_str(),
+                                  std::string(old_value).c_str(), std::string(new_value).c_str());
     }
 
 private:
+    template <typename It>
+    void send_initialization(It first, It last, std::int64_t config_size) const
+    {
+        std::string keys;
+        for (; first != last; ++first)
+            (keys += keys.empty() ? "" : ",") += std::string_view(*first);
+        lstrace_component_init(component_.c_str(), keys.c_str(), config_size);
+    }
+
     std::string component_;
 };
 
@@ -132,29 +142,30 @@ inline ErrorId trace_error(const std::exception& e, std::string severity = "erro
                                  std::move(severity), std::move(category), std::move(context)});
 }
 
-inline void trace_error_handled(ErrorId id, const std::string& handler)
+inline void trace_error_handled(ErrorId id, std::string_view handler)
 {
     if (LSTRACE_EVENT_ENABLED(error_handled))
-        lstrace_error_handled(id, handler.c_str());
+        lstrace_error_handled(id, std::string(handler).c_str());
 }
 
-inline void trace_error_recovery(ErrorId id, const std::string& original_error,
-                                 const std::string& strategy, bool success)
+inline void trace_error_recovery(ErrorId id, std::string_view original_error,
+                                 std::string_view strategy, bool success)
 {
     if (LSTRACE_EVENT_ENABLED(error_recovery))
-        lstrace_error_recovery(id, original_error.c_str(), strategy.c_str(), success);
+        lstrace_error_recovery(id, std::string(original_error).c_str(),
+                               std::string(strategy).c_str(), success);
 }
 
-inline void trace_error_resolved(ErrorId id, const std::string& detail = std::string())
+inline void trace_error_resolved(ErrorId id, std::string_view detail = {})
 {
     if (LSTRACE_EVENT_ENABLED(error_resolution))
-        lstrace_error_resolution(id, LSTRACE_ERROR_RESOLVED, detail.c_str());
+        lstrace_error_resolution(id, LSTRACE_ERROR_RESOLVED, std::string(detail).c_str());
 }
 
-inline void trace_error_escalated(ErrorId id, const std::string& detail = std::string())
+inline void trace_error_escalated(ErrorId id, std::string_view detail = {})
 {
     if (LSTRACE_EVENT_ENABLED(error_resolution))
-        lstrace_error_resolution(id, LSTRACE_ERROR_ESCALATED, detail.c_str());
+        lstrace_error_resolution(id, LSTRACE_ERROR_ESCALATED, std::string(detail).c_str());
 }
 
 }  // namespace lstrace

@@ -617,14 +617,15 @@ static inline void lstrace_context_detach(struct lstrace_context previous)
 
 #define LSTRACE_TRACEPARENT_LEN 56 /* 55 characters and the NUL */
 
-/* Writes ctx as a traceparent; returns 0 (and writes "") if ctx has no span. */
+/* Writes ctx as a traceparent (flags 01, sampled: a recorded span is); returns
+ * 0 (and writes "") if ctx has no span or no trace. */
 static inline int lstrace_context_to_traceparent(struct lstrace_context ctx,
 						 char out[LSTRACE_TRACEPARENT_LEN])
 {
 	static const char digits[] = "0123456789abcdef";
 	const uint64_t parts[3] = { ctx.trace_id_hi, ctx.trace_id_lo, ctx.span_id };
 	char *p = out;
-	if (!ctx.span_id) {
+	if (!ctx.span_id || (!ctx.trace_id_hi && !ctx.trace_id_lo)) {
 		out[0] = '\0';
 		return 0;
 	}

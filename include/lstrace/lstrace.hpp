@@ -60,10 +60,8 @@ public:
     template <typename NameFn, typename = decltype(std::declval<NameFn&>()().component)>
     Span(const char* tracer, NameFn&& names)
     {
-        if (!LSTRACE_ENABLED()) {
-            lstrace_span_begin_traced(&raw_, nullptr, nullptr, nullptr, nullptr);
-            return;
-        }
+        if (!LSTRACE_ENABLED())
+            return;  // raw_ is zeroed: not recorded (no second look at the gate)
         const auto n = names();
         lstrace_span_begin_traced(&raw_, tracer, n.component.c_str(), n.operation.c_str(),
                                   n.description.c_str());
@@ -176,32 +174,35 @@ public:
     explicit DataFlowTracer(Tracer tracer) : tracer_(std::move(tracer)) {}
 
     template <typename T>
-    void trace_data_input(const std::string& component, const std::string& operation,
+    void trace_data_input(std::string_view component, std::string_view operation,
                           const T& data) const
     {
         Span span(tracer_.name().c_str(), [&] {
-            return Names{component, operation + "_input", "Data input for " + operation};
+            const std::string op(operation);
+            return Names{std::string(component), op + "_input", "Data input for " + op};
         });
         data_input(data);
     }
 
     template <typename T>
-    void trace_data_output(const std::string& component, const std::string& operation,
+    void trace_data_output(std::string_view component, std::string_view operation,
                            const T& data) const
     {
         Span span(tracer_.name().c_str(), [&] {
-            return Names{component, operation + "_output", "Data output for " + operation};
+            const std::string op(operation);
+            return Names{std::string(component), op + "_output", "Data output for " + op};
         });
         data_output(data);
     }
 
     template <typename In, typename Out>
-    void trace_data_transformation(const std::string& component, const std::string& operation,
+    void trace_data_transformation(std::string_view component, std::string_view operation,
                                    const In& input, const Out& output) const
     {
         Span span(tracer_.name().c_str(), [&] {
-            return Names{component, operation + "_transform",
-                         "Data transformation for " + operation};
+            const std::string op(operation);
+            return Names{std::string(component), op + "_transform",
+                         "Data transformation for " + op};
         });
         data_transformation(input, output);
     }
@@ -222,24 +223,56 @@ struct MethodName {
     int args = 0;
 };
 
+// The parameter list "(...)" at the end of a signature: the positions of
+// its parentheses; false if there is none.
+inline bool parameter_list(std::string_view sig, std::size_t& open, std::size_t& close)
+{
+    close = sig.rfind(')');
+    if (close == std::string_view::npos)
+        return false;
+    open = close;
+    for (int depth = 0; open-- > 0;) {
+        const char c = sig[open];
+        if (c == ')')
+            ++depth;
+        else if (c == '(' && depth-- == 0)
+            return true;
+    }
+    return false;
+}
+
+// Back from `end` to the start of a name: a space (or * &) or "::" outside
+// template brackets; `scope_end` gets the position of that "::" (npos if
+// the name is unqualified).
+inline std::size_t name_start(std::string_view sig, std::size_t end, std::size_t& scope_end)
+{
+    scope_end = std::string_view::npos;
+    int depth = 0;
+    for (std::size_t i = end; i > 0; --i) {
+        const char c = sig[i - 1];
+        if (c == '>')
+            ++depth;
+        else if (c == '<')
+            --depth;
+        else if (depth == 0 && (c == ' ' || c == '*' || c == '&'))
+            return i;
+        else if (depth == 0 && c == ':' && i >= 2 && sig[i - 2] == ':') {
+            scope_end = i - 2;
+            return i;
+        }
+    }
+    return 0;
+}
+
 inline MethodName parse_pretty_function(std::string_view pretty)
 {
     MethodName m;
     // GCC appends " [with T = ...]" for templates
     if (const auto with = pretty.rfind(" [with "); with != std::string_view::npos)
         pretty = pretty.substr(0, with);
-    // the parameter list: the last ")" at depth 0 and its "("
-    const auto close = pretty.rfind(')');
-    if (close == std::string_view::npos)
+    std::size_t open = 0, close = 0;
+    if (!parameter_list(pretty, open, close))
         return MethodName{"", std::string(pretty), std::string(pretty), 0};
-    std::size_t open = close;
-    for (int depth = 0; open-- > 0;) {
-        const char c = pretty[open];
-        if (c == ')')
-            ++depth;
-        else if (c == '(' && depth-- == 0)
-            break;
-    }
     const std::string_view params = pretty.substr(open + 1, close - open - 1);
     if (!params.empty() && params != "void") {
         m.args = 1;
@@ -253,33 +286,41 @@ inline MethodName parse_pretty_function(std::string_view pretty)
                 ++m.args;
         }
     }
-    // the qualified name: back from "(" to a space outside template brackets
-    std::size_t start = open;
-    for (int depth = 0; start > 0; --start) {
-        const char c = pretty[start - 1];
-        if (c == '>')
-            ++depth;
-        else if (c == '<')
-            --depth;
-        else if ((c == ' ' || c == '*' || c == '&') && depth == 0)
+    // A lambda is named after the function it is in: GCC writes
+    // "ns::A::f()::<lambda(int)>", clang "ns::A::f()::(anonymous class)::operator()".
+    std::string suffix;
+    for (const char* marker : {"::<lambda", "::(anonymous class)", "::(lambda"}) {
+        const auto at = pretty.find(marker);
+        if (at != std::string_view::npos) {
+            pretty = pretty.substr(0, at);
+            suffix = ".<lambda>";
+            if (!parameter_list(pretty, open, close))
+                return MethodName{"", std::string(pretty), std::string(pretty), m.args};
             break;
-    }
-    std::string_view qualified = pretty.substr(start, open - start);
-    std::string_view method = qualified, klass;
-    if (const auto sep = qualified.rfind("::"); sep != std::string_view::npos) {
-        method = qualified.substr(sep + 2);
-        klass = qualified.substr(0, sep);
-        if (const auto outer = klass.rfind("::"); outer != std::string_view::npos &&
-                                                   klass.find('<') == std::string_view::npos)
-            klass = klass.substr(outer + 2);
-        if (const auto lt = klass.find('<'); lt != std::string_view::npos) {
-            klass = klass.substr(0, lt);
-            if (const auto outer = klass.rfind("::"); outer != std::string_view::npos)
-                klass = klass.substr(outer + 2);
         }
     }
+    // The method's name: an operator is a name of its own ("operator()",
+    // "operator<", "operator bool"), anything else ends at "::" or a space.
+    std::size_t method_start = 0, scope_end = std::string_view::npos;
+    const auto op = pretty.rfind("operator", open);
+    if (op != std::string_view::npos && (op == 0 || pretty[op - 1] == ':' || pretty[op - 1] == ' ')) {
+        method_start = op;
+        if (op >= 2 && pretty.substr(op - 2, 2) == "::")
+            scope_end = op - 2;
+    } else {
+        method_start = name_start(pretty, open, scope_end);
+    }
+    const std::string method(pretty.substr(method_start, open - method_start));
+    std::string_view klass;
+    if (scope_end != std::string_view::npos) {
+        std::size_t unused = 0;
+        klass = pretty.substr(0, scope_end);
+        klass = klass.substr(name_start(klass, klass.size(), unused));
+        if (const auto lt = klass.find('<'); lt != std::string_view::npos)
+            klass = klass.substr(0, lt);
+    }
     m.component = std::string(klass);
-    m.operation = klass.empty() ? std::string(method) : m.component + "." + std::string(method);
+    m.operation = (klass.empty() ? method : m.component + "." + method) + suffix;
     m.description = "Executing " + m.operation;
     return m;
 }

@@ -191,6 +191,15 @@ TEST_CASE("a transformation's two halves become one record with the size change"
     h.feed(point(LSTRACE_POINT_DATA_FLOW, 5, {"list"}, {LSTRACE_DATA_TRANSFORM_OUTPUT, 1, 1, 0}));
     CHECK(h.events.size() == 1);
     CHECK(h.c.stats().events_without_span == 1);
+    // an input whose output was lost is replaced by the next input, not
+    // paired with the next transformation's output
+    h.feed(point(LSTRACE_POINT_DATA_FLOW, 5, {"str"}, {LSTRACE_DATA_TRANSFORM_INPUT, 10, 10, 1}));
+    h.feed(point(LSTRACE_POINT_DATA_FLOW, 5, {"dict"}, {LSTRACE_DATA_TRANSFORM_INPUT, 20, 2, 2}));
+    h.feed(point(LSTRACE_POINT_DATA_FLOW, 5, {"list"}, {LSTRACE_DATA_TRANSFORM_OUTPUT, 40, 4, 3}));
+    REQUIRE(h.events.size() == 2);
+    CHECK(str(h.events[1], "input_type") == "dict");
+    CHECK(std::get<std::int64_t>(*tag(h.events[1], "size_change_bytes")) == 20);
+    CHECK(h.c.stats().events_without_span == 2);
 }
 
 TEST_CASE("unknown point kinds and directions are malformed, not records", "[correlator]")

@@ -61,6 +61,28 @@ TEST_CASE("method names come from __PRETTY_FUNCTION__", "[header]")
     CHECK(m.args == 0);
     m = parse_pretty_function("void Tool::call(void)");
     CHECK(m.args == 0);
+    // lambdas are named after the method they are in (GCC, clang)
+    m = parse_pretty_function("ns::Agent::lam()::<lambda(int)>");
+    CHECK(m.component == "Agent");
+    CHECK(m.operation == "Agent.lam.<lambda>");
+    CHECK(m.args == 1);
+    m = parse_pretty_function("auto ns::Agent::lam()::(anonymous class)::operator()(int) const");
+    CHECK(m.component == "Agent");
+    CHECK(m.operation == "Agent.lam.<lambda>");
+    CHECK(m.args == 1);
+    // operators are names of their own
+    m = parse_pretty_function("ns::Agent::operator bool() const");
+    CHECK(m.component == "Agent");
+    CHECK(m.operation == "Agent.operator bool");
+    m = parse_pretty_function("std::vector<int> ns::Agent::operator<(const ns::Agent&) const");
+    CHECK(m.component == "Agent");
+    CHECK(m.operation == "Agent.operator<");
+    CHECK(m.args == 1);
+    m = parse_pretty_function("int ns::Agent::operator()(int, int)");
+    CHECK(m.operation == "Agent.operator()");
+    CHECK(m.args == 2);
+    m = parse_pretty_function("void ns::Outer<int>::Inner::f(int)");
+    CHECK(m.component == "Inner");
 }
 
 TEST_CASE("data descriptions follow the standard's metadata", "[header]")
@@ -97,6 +119,19 @@ TEST_CASE("data descriptions follow the standard's metadata", "[header]")
     CHECK(lstrace::describe(42).type == "int");
     CHECK(lstrace::describe(true).type == "bool");
     CHECK(lstrace::describe(0.5).type == "float");
+    // numbers as Python's json.dumps writes them; a null C string is ""
+    CHECK(lstrace::describe(std::vector<double>{0.1, 1e300}).preview == "[0.1, 1e+300]");
+    CHECK(lstrace::describe(static_cast<const char*>(nullptr)).size_bytes == 0);
+    // a preview never exceeds what the probe carries, nor cuts a character
+    const std::string wide = [] {
+        std::string w;
+        for (int i = 0; i < 100; ++i)
+            w += "\xe4\xb8\xad";  // 3 bytes each
+        return w;
+    }();
+    const auto wd = lstrace::describe(wide);
+    CHECK(wd.preview.size() == 255);  // 85 whole characters
+    CHECK(wd.length == 100);
 }
 
 TEST_CASE("detached, the event API sends nothing and returns no error id", "[header]")
