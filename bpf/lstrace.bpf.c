@@ -34,6 +34,7 @@
 
 #include "lstrace_abi.h"
 #include "mm_rss.bpf.h"
+#include "usdt_args.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -295,7 +296,7 @@ static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
 }
 
 SEC("usdt")
-int BPF_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
+int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
 	     __u64 trace_id_lo, const char *tracer, const char *component, const char *operation,
 	     const char *description)
 {
@@ -366,7 +367,7 @@ static __always_inline bool send_dropped(struct span_key *key, __u64 span_id, __
 }
 
 SEC("usdt")
-int BPF_USDT(on_span_end, __u64 span_id, int status)
+int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
@@ -447,7 +448,7 @@ int BPF_USDT(on_span_end, __u64 span_id, int status)
 }
 
 SEC("usdt")
-int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
+int LSTRACE_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
 	     const char *str)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -473,7 +474,7 @@ int BPF_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 
 }
 
 SEC("usdt")
-int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *message)
+int LSTRACE_USDT(on_span_error, __u64 span_id, const char *error_type, const char *message)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!traced(tgid) || span_filtered(tgid, span_id))
@@ -498,7 +499,7 @@ int BPF_USDT(on_span_error, __u64 span_id, const char *error_type, const char *m
  * application checks before starting a span (LSTRACE_ENABLED).
  */
 SEC("usdt")
-int BPF_USDT(on_recording_gate)
+int LSTRACE_USDT(on_recording_gate)
 {
 	return 0;
 }
