@@ -113,6 +113,39 @@ static __always_inline long percpu_counter_exact(struct percpu_counter *pc)
 	return sum;
 }
 
+/*
+ * The three counters' per-CPU parts in one read per CPU.  Since v6.6 the
+ * counters of an mm are allocated together (percpu_counter_init_many): the
+ * per-CPU s32 of counter k sits at counters[0] + 4 k, so one 16-byte read
+ * per CPU gets every part (instead of one read per counter and CPU).  Used
+ * only when the pointers show that layout; false otherwise.
+ */
+static __always_inline bool mm_rss_parts_packed(struct mm_struct *mm, long *sum)
+{
+	__u64 base = (__u64)mm->rss_stat[LSTRACE_MM_FILEPAGES].counters;
+	const long batch = nr_cpus * 2 > 32 ? nr_cpus * 2 : 32;
+
+	if (!base || (__u64)mm->rss_stat[LSTRACE_MM_ANONPAGES].counters != base + 4 * LSTRACE_MM_ANONPAGES ||
+	    (__u64)mm->rss_stat[LSTRACE_MM_SHMEMPAGES].counters != base + 4 * LSTRACE_MM_SHMEMPAGES)
+		return false;
+	for (__u32 cpu = 0; cpu < LSTRACE_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		__s32 part[4];
+		if (bpf_probe_read_kernel(part, sizeof(part), (void *)(base + percpu_offsets[cpu])))
+			goto implausible;
+		for (int k = 0; k < 4; k++) {
+			if (k == 2) /* MM_SWAPENTS: not resident */
+				continue;
+			if (part[k] >= batch || part[k] <= -batch)
+				goto implausible;
+			*sum += part[k];
+		}
+	}
+	return true;
+implausible:
+	percpu_offsets_state = -1;
+	return true; /* *sum may hold some parts: the caller starts over */
+}
+
 /* Resident pages of the mm (file + anon + shmem). */
 static __always_inline long mm_resident_pages(struct mm_struct *mm)
 {
@@ -132,6 +165,15 @@ static __always_inline long mm_resident_pages(struct mm_struct *mm)
 		percpu_offsets_state = -1;
 	else if (percpu_offsets_state == 0)
 		init_percpu_offsets();
+	/* the global counts: plain loads through the task's BTF pointers */
+	long count = mm->rss_stat[LSTRACE_MM_FILEPAGES].count +
+		     mm->rss_stat[LSTRACE_MM_ANONPAGES].count +
+		     mm->rss_stat[LSTRACE_MM_SHMEMPAGES].count;
+	if (percpu_offsets_state != 1)
+		return count;
+	long sum = count;
+	if (mm_rss_parts_packed(mm, &sum))
+		return percpu_offsets_state == 1 ? sum : count;
 	return percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_FILEPAGES]) +
 	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_ANONPAGES]) +
 	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_SHMEMPAGES]);
