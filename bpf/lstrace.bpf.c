@@ -176,6 +176,16 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
+/* The id of `pid` in the innermost PID namespace it belongs to. */
+static __always_inline __u32 ns_id(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &pid->numbers[level]);
+	return up.nr;
+}
+
 static const struct thread_state zero_thread_state;
 
 /* This thread's state, created at its first probe hit; NULL if the table
@@ -193,8 +203,12 @@ static __always_inline struct thread_state *thread_state(__u32 tid, __u64 now)
 	}
 	ts = bpf_map_lookup_elem(&threads, &tid);
 	if (ts) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
 		ts->since_ns = now; /* it is running: the clock starts now */
 		ts->running = 1;
+		ts->ns_tid = ns_id(task->thread_pid);
+		ts->ns_tgid = ns_id(task->group_leader->thread_pid);
 	}
 	return ts;
 }
@@ -240,16 +254,6 @@ static __always_inline void fill_header(struct lstrace_event_header *h, __u16 ty
 	h->tid = (__u32)id;
 	h->ts_ns = now;
 	h->span_id = span_id;
-}
-
-/* The id of `pid` in the innermost PID namespace it belongs to. */
-static __always_inline __u32 ns_id(struct pid *pid)
-{
-	unsigned int level = BPF_CORE_READ(pid, level);
-	struct upid up = {};
-
-	bpf_core_read(&up, sizeof(up), &pid->numbers[level]);
-	return up.nr;
 }
 
 /* Copies a user string; flags truncation when it filled the whole field. */
@@ -330,9 +334,14 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 		return 0;
 
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
-	struct task_struct *task = bpf_get_current_task_btf();
-	e->ns_tid = ns_id(task->thread_pid);
-	e->ns_tgid = ns_id(task->group_leader->thread_pid);
+	if (ts) {
+		e->ns_tid = ts->ns_tid;
+		e->ns_tgid = ts->ns_tgid;
+	} else {
+		struct task_struct *task = bpf_get_current_task_btf();
+		e->ns_tid = ns_id(task->thread_pid);
+		e->ns_tgid = ns_id(task->group_leader->thread_pid);
+	}
 	e->parent_span_id = parent_span_id;
 	e->trace_id_hi = trace_id_hi;
 	e->trace_id_lo = trace_id_lo;

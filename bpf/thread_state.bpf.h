@@ -28,6 +28,10 @@ struct thread_state {
 	__u64 sc_enter_oncpu_ns;
 	__u32 sc_class;
 	__u32 sc_fd_kind;
+	/* the thread's ids in its own PID namespace: fixed for its lifetime,
+	 * so read once, at its first probe hit (four kernel reads a span less) */
+	__u32 ns_tid;
+	__u32 ns_tgid;
 	__s64 peak[LSTRACE_PEAK_DEPTH];
 };
 
