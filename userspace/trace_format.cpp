@@ -1,6 +1,7 @@
 #include "trace_format.hpp"
 
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <ctime>
 
@@ -17,13 +18,26 @@ std::string format_timestamp(std::int64_t unix_ns)
         rem += 1000000000;
         secs -= 1;
     }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    const std::size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof(buf) - n, ".%06" PRId64 "Z", rem / 1000);
-    return buf;
+    // Consecutive records fall in the same second: the date and time part
+    // is formatted once per second (strftime per record was a visible part
+    // of the recorder's time).  One cache per thread.
+    thread_local std::int64_t cached_secs = INT64_MIN;
+    thread_local char cached[32];
+    thread_local std::size_t cached_len = 0;
+    if (secs != cached_secs) {
+        const std::time_t t = static_cast<std::time_t>(secs);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        cached_len = std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_secs = secs;
+    }
+    std::string out(cached, cached_len);
+    char frac[9] = {'.', 0, 0, 0, 0, 0, 0, 'Z', 0};
+    std::int64_t us = rem / 1000;
+    for (int i = 6; i >= 1; --i, us /= 10)
+        frac[i] = static_cast<char>('0' + us % 10);
+    out.append(frac, 8);
+    return out;
 }
 
 const char* execution_time_category(double duration_ms)
@@ -52,16 +66,30 @@ const char* memory_category(std::int64_t delta_bytes)
     return "very_large";
 }
 
+namespace {
+
+void put_hex(char* out, std::uint64_t id)
+{
+    static constexpr char kDigits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i, id >>= 4)
+        out[i] = kDigits[id & 0xF];
+}
+
+}  // namespace
+
 std::string hex_id(std::uint64_t id)
 {
-    char buf[17];
-    std::snprintf(buf, sizeof(buf), "%016" PRIx64, id);
-    return buf;
+    char buf[16];
+    put_hex(buf, id);
+    return std::string(buf, sizeof(buf));
 }
 
 std::string hex_trace_id(std::uint64_t hi, std::uint64_t lo)
 {
-    return hex_id(hi) + hex_id(lo);
+    char buf[32];
+    put_hex(buf, hi);
+    put_hex(buf + 16, lo);
+    return std::string(buf, sizeof(buf));
 }
 
 namespace {
