@@ -166,6 +166,10 @@ void Correlator::on_end(const lstrace_span_end_event& e)
     r.end_ns = e.hdr.ts_ns;
     r.status = e.status;
     r.flags |= e.hdr.flags;
+    // BPF finds a span's begin snapshot on the thread that began it; ended
+    // on another thread, the end comes without one (NO_BEGIN): say why
+    if (e.hdr.tid != r.tid)
+        r.flags |= LSTRACE_F_THREAD_CHANGED;
     r.resources = e.delta;
     r.rss_end_bytes = e.rss_end_bytes;
     r.peak_rss_bytes = (e.hdr.flags & LSTRACE_F_NO_PEAK) ? -1 : e.peak_rss_bytes;
