@@ -98,6 +98,37 @@ struct {
 	__type(value, struct span_start);
 } span_starts SEC(".maps");
 
+/*
+ * The begin snapshots of the spans open on a thread, innermost last.  Spans
+ * nest and end in LIFO order on their thread, so a span's snapshot is at
+ * the top of its thread's stack when it ends.  Task-local storage is found
+ * through the task itself and freed with it: no hashing and no LRU
+ * bookkeeping (span_starts' update, lookup and delete were a tenth of a
+ * traced span's cost).  Spans nested deeper than SPAN_STACK_DEPTH use
+ * span_starts.  A span that ends on another thread than the one it began
+ * on finds no snapshot there and is sent without figures; the consumer
+ * sees the thread change from the two events' thread ids.
+ */
+#define SPAN_STACK_DEPTH 8
+
+struct stacked_span {
+	__u64 span_id; /* 0: taken (an entry under the top, ended out of order) */
+	struct span_start start;
+};
+
+struct span_stack {
+	__u32 depth;
+	__u32 pad;
+	struct stacked_span spans[SPAN_STACK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct span_stack);
+} span_stacks SEC(".maps");
+
 /* Spans whose end event was lost (ring buffer full): counted once as lost,
  * and the consumer looks here before calling a span it never saw end
  * "aborted" or "still open". */
@@ -289,12 +320,79 @@ static __always_inline bool component_filtered(const char *component)
 	return component_filter == COMPONENTS_ALLOW ? !hits : hits != NULL;
 }
 
+/* Keeps a span's begin snapshot until its end. */
+static __always_inline void save_start(const struct span_key *key, const struct span_start *start)
+{
+	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st) {
+		__u32 d = st->depth;
+		if (d < SPAN_STACK_DEPTH) {
+			st->spans[d].span_id = key->span_id;
+			st->spans[d].start = *start;
+			st->depth = d + 1;
+			return;
+		}
+	}
+	if (bpf_map_update_elem(&span_starts, key, start, BPF_ANY))
+		count(LSTRACE_CNT_SPAN_MAP_FULL);
+}
+
+/* The slot of span `span_id` on this thread's stack, or -1. */
+static __always_inline int stack_slot(struct span_stack *st, __u64 span_id)
+{
+	__u32 depth = st->depth;
+#pragma unroll
+	for (int i = SPAN_STACK_DEPTH - 1; i >= 0; i--)
+		if ((__u32)i < depth && st->spans[i].span_id == span_id)
+			return i;
+	return -1;
+}
+
+/* A span's begin snapshot, or NULL.  From the thread's stack it is popped
+ * here (the entry stays readable until the thread's next span_begin); from
+ * span_starts (*in_hash) the caller deletes it when done. */
+static __always_inline struct span_start *take_start(const struct span_key *key, bool *in_hash)
+{
+	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
+	*in_hash = false;
+	if (st) {
+		int i = stack_slot(st, key->span_id);
+		if (i >= 0 && i < SPAN_STACK_DEPTH) {
+			__u32 depth = st->depth;
+			st->spans[i].span_id = 0;
+			/* pop it, and entries under it already taken (ends out of
+			 * LIFO order) once they reach the top */
+#pragma unroll
+			for (int j = SPAN_STACK_DEPTH - 1; j >= 0; j--)
+				if ((__u32)j + 1 == depth && st->spans[j].span_id == 0)
+					depth = j;
+			st->depth = depth;
+			return &st->spans[i].start;
+		}
+	}
+	*in_hash = true;
+	return bpf_map_lookup_elem(&span_starts, key);
+}
+
+static __always_inline void forget_start(const struct span_key *key, bool in_hash)
+{
+	if (in_hash)
+		bpf_map_delete_elem(&span_starts, key);
+}
+
 /* Whether a tag or error of this span is dropped because its span was. */
 static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
 {
 	if (component_filter == COMPONENTS_ALL)
 		return false;
 	struct span_key key = { .tgid = tgid, .span_id = span_id };
+	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
+	if (st) {
+		int i = stack_slot(st, span_id);
+		if (i >= 0 && i < SPAN_STACK_DEPTH)
+			return st->spans[i].start.flags & SPAN_FILTERED;
+	}
 	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
 	return start && (start->flags & SPAN_FILTERED);
 }
@@ -328,8 +426,7 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 			start.flags |= SPAN_BEGIN_LOST;
 		}
 	}
-	if (bpf_map_update_elem(&span_starts, &key, &start, BPF_ANY))
-		count(LSTRACE_CNT_SPAN_MAP_FULL);
+	save_start(&key, &start);
 	if (!e)
 		return 0;
 
@@ -386,13 +483,14 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, (__u32 *)&id);
 	struct lstrace_span_figures at_end = {};
 	bool have_cpu = read_figures(&at_end, ts, now);
-	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
+	bool in_hash;
+	struct span_start *start = take_start(&key, &in_hash);
 	__s64 peak = -1;
 
 	if (start)
 		peak = peak_end(ts, (__u32)id, start->tid, start->depth, at_end.rss_bytes);
 	if (start && (start->flags & (SPAN_BEGIN_LOST | SPAN_FILTERED))) {
-		bpf_map_delete_elem(&span_starts, &key);
+		forget_start(&key, in_hash);
 		return 0;
 	}
 	if (start && min_duration_ns && status == LSTRACE_STATUS_OK &&
@@ -405,7 +503,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 			count(LSTRACE_CNT_DROP_UNSENT);
 			bpf_map_update_elem(&lost_ends, &key, &yes, BPF_ANY);
 		}
-		bpf_map_delete_elem(&span_starts, &key);
+		forget_start(&key, in_hash);
 		return 0;
 	}
 	struct lstrace_span_end_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -416,7 +514,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 			count(LSTRACE_CNT_LOST_END);
 			bpf_map_update_elem(&lost_ends, &key, &yes, BPF_ANY);
 		}
-		bpf_map_delete_elem(&span_starts, &key);
+		forget_start(&key, in_hash);
 		return 0;
 	}
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_END, span_id, now);
@@ -451,7 +549,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 #pragma unroll
 	for (__u32 i = 0; i < sizeof(struct lstrace_span_figures) / sizeof(__u64); i++)
 		delta[i] = end_vals[i] - begin_vals[i];
-	bpf_map_delete_elem(&span_starts, &key);
+	forget_start(&key, in_hash);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
