@@ -26,12 +26,20 @@
 //   rusage    an in-process alternative: getrusage(RUSAGE_THREAD) at span
 //             begin and end (timing spans in-process with CPU time and
 //             page-fault counts)
+//   stream    the real header, recorder or not (one may attach or detach at
+//             any time): with --duration, for attach-latency measurements
+//
+// With --duration SECONDS a mode runs spans back to back for that long on
+// --threads THREADS threads (instead of -n spans, -r times) and prints the
+// spans produced and spans per second: the producer sweep and zero-loss runs
+// of bench/run.sh, whose recorder summary must then account for every span.
 //
 // Every mode runs the same compiler barrier per iteration, so the loop is
 // never optimised away and the difference between modes is the span code.
 //
 // Usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]
 //                           [--pause-ms MS] [--wait SECONDS] [--cpu CPU]
+//                           [--duration SECONDS [--threads THREADS]]
 //
 //   -n SPANS     spans per timed run; default 2,000,000 for baseline,
 //                detached and detached-c, 200,000 for rusage, 50,000 for
@@ -58,6 +66,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdint>
@@ -65,6 +74,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -198,6 +208,8 @@ struct Options {
     double wait_s = 10.0;
     long pause_ms = -1;  // -1: the mode's default
     int cpu = -1;
+    double duration_s = 0;  // > 0: rate mode (spans back to back for this long)
+    unsigned threads = 1;
 };
 
 [[noreturn]] void usage(const char* msg)
@@ -207,7 +219,8 @@ struct Options {
     std::fprintf(stderr,
                  "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
                  "                  [--pause-ms MS] [--wait SECONDS] [--cpu CPU]\n"
-                 "MODE: baseline | detached | detached-c | attached | rusage\n");
+                 "                  [--duration SECONDS [--threads THREADS]]\n"
+                 "MODE: baseline | detached | detached-c | attached | rusage | stream\n");
     std::exit(msg ? 2 : 0);
 }
 
@@ -252,8 +265,17 @@ Options parse(int argc, char** argv)
             o.pause_ms = static_cast<long>(parse_u64(a.c_str(), value()));
         } else if (a == "--cpu") {
             o.cpu = static_cast<int>(parse_u64(a.c_str(), value()));
+        } else if (a == "--duration") {
+            o.duration_s = static_cast<double>(parse_u64(a.c_str(), value()));
+            if (o.duration_s <= 0)
+                usage("--duration must be > 0");
+        } else if (a == "--threads") {
+            const std::uint64_t t = parse_u64(a.c_str(), value());
+            if (t == 0 || t > 256)
+                usage("--threads must be 1..256");
+            o.threads = static_cast<unsigned>(t);
         } else if (a == "baseline" || a == "detached" || a == "detached-c" ||
-                   a == "attached" || a == "rusage") {
+                   a == "attached" || a == "rusage" || a == "stream") {
             o.modes.push_back(a);
         } else {
             usage(("unknown argument '" + a + "'").c_str());
@@ -285,10 +307,79 @@ void pause_ms(long ms)
     }
 }
 
+// Rate mode: every thread runs spans back to back until the deadline;
+// prints the spans produced (exactly: each thread counts its own) and the
+// aggregate rate.
+template <typename TracerT>
+int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
+               bool needs_recorder, bool forbids_recorder)
+{
+    if (needs_recorder && !wait_for_recorder(o.wait_s)) {
+        std::fprintf(stderr, "span_bench: %s: no recorder attached after %.0f s\n", mode.c_str(),
+                     o.wait_s);
+        return 3;
+    }
+    if (forbids_recorder && lstrace::enabled()) {
+        std::fprintf(stderr, "span_bench: %s: a recorder is attached; not measuring\n",
+                     mode.c_str());
+        return 3;
+    }
+    constexpr std::uint64_t kChunk = 1024;  // spans between two clock reads
+    std::vector<std::uint64_t> produced(o.threads, 0);
+    std::vector<double> cpu_ns(o.threads, 0);
+    std::atomic<unsigned> ready{0};
+    std::atomic<bool> go{false};
+    double deadline = 0;
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < o.threads; ++t) {
+        workers.emplace_back([&, t] {
+            ready.fetch_add(1);
+            while (!go.load(std::memory_order_acquire)) {
+            }
+            const double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+            std::uint64_t n = 0;
+            do {
+                span_loop(tracer, kChunk);
+                n += kChunk;
+            } while (now_ns() < deadline);
+            cpu_ns[t] = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+            produced[t] = n;
+        });
+    }
+    while (ready.load() < o.threads)
+        std::this_thread::yield();
+    const double t0 = now_ns();
+    deadline = t0 + o.duration_s * 1e9;
+    go.store(true, std::memory_order_release);
+    for (std::thread& w : workers)
+        w.join();
+    const double elapsed = now_ns() - t0;
+    std::uint64_t total = 0;
+    double cpu = 0;
+    for (unsigned t = 0; t < o.threads; ++t) {
+        total += produced[t];
+        cpu += cpu_ns[t];
+    }
+    if (needs_recorder && !lstrace::enabled()) {
+        std::fprintf(stderr, "span_bench: %s: the recorder detached during the run\n",
+                     mode.c_str());
+        return 3;
+    }
+    std::printf("{\"mode\":\"%s\",\"threads\":%u,\"duration_s\":%.3f,\"total_spans\":%" PRIu64
+                ",\"spans_per_s\":%.0f,\"cpu_ns_per_span\":%.3f}\n",
+                mode.c_str(), o.threads, elapsed / 1e9, total,
+                static_cast<double>(total) / (elapsed / 1e9),
+                total ? cpu / static_cast<double>(total) : 0.0);
+    std::fflush(stdout);
+    return 0;
+}
+
 template <typename TracerT>
 int bench(const std::string& mode, const TracerT& tracer, const Options& o,
           std::uint64_t default_spans, bool needs_recorder, bool forbids_recorder)
 {
+    if (o.duration_s > 0)
+        return bench_rate(mode, tracer, o, needs_recorder, forbids_recorder);
     const std::uint64_t n = o.spans ? o.spans : default_spans;
     const long pause = o.pause_ms >= 0 ? o.pause_ms : needs_recorder ? 500 : 0;
     const std::uint64_t warmup = o.warmup == UINT64_MAX ? std::min<std::uint64_t>(n / 10, 100000)
@@ -382,6 +473,8 @@ int main(int argc, char** argv)
             r = bench(mode, CTracer{}, o, 2000000, false, true);
         else if (mode == "attached")
             r = bench(mode, tracer, o, 50000, true, false);
+        else if (mode == "stream")
+            r = bench(mode, tracer, o, 2000000, false, false);
         else
             r = bench(mode, RusageTracer{}, o, 200000, false, false);
         if (r)
