@@ -4,10 +4,20 @@
  *
  * Design.  The application's probes mark span begin/end on a thread.  At
  * span_begin we snapshot that thread's kernel counters (CPU clock, context
- * switches, faults, I/O accounting) and the process RSS into `span_starts`,
- * keyed by (tgid, span id); at span_end we read them again and send the
- * difference.  Reading the task's own counters at the two probe hits costs
- * a few loads and is exact for everything the kernel counts per task.
+ * switches, faults, I/O accounting) and the process RSS onto the thread's
+ * stack of open spans (`span_stacks`, task-local storage; `span_starts`,
+ * keyed by (tgid, span id), past its depth); at span_end we read them again
+ * and send the difference.  Reading the task's own counters at the two
+ * probe hits costs a few loads and is exact for everything the kernel
+ * counts per task.
+ *
+ * Cost.  A traced span pays for its uprobe hits (the floor, ~0.65 us each
+ * on the development VM) plus these programs; each helper call costs tens
+ * of nanoseconds there, so the programs make few: probe arguments in one
+ * pass (usdt_args.bpf.h), RSS in one kernel read per CPU (mm_rss.bpf.h),
+ * no hash-map work for spans nested up to SPAN_STACK_DEPTH, namespace ids
+ * read once per thread.  bench/run.sh measures it; ctest's perf check
+ * guards it.
  *
  * The exception is on-CPU time: task->se.sum_exec_runtime is only brought up
  * to date at scheduler ticks and switches, so at a probe hit it can be one
