@@ -31,6 +31,25 @@ TEST_CASE("strings are escaped as JSON requires", "[json]")
     CHECK(json_quoted("/") == "\"/\"");
 }
 
+TEST_CASE("long strings: every special byte is found wherever it sits", "[json]")
+{
+    // plain runs are scanned 16 bytes at a time: put each kind of special
+    // byte at every position of a 40-byte string and compare with the
+    // escaping of the byte alone
+    const std::string specials[] = {"\"", "\\", "\n", std::string("\0", 1), "\x1f",
+                                    "\xC3\xA9", "\xFF", "\x7f"};
+    for (const std::string& sp : specials) {
+        const std::string escaped = json_quoted(sp);
+        const std::string inner = escaped.substr(1, escaped.size() - 2);
+        for (std::size_t pos = 0; pos < 40; ++pos) {
+            const std::string text = std::string(pos, 'a') + sp + std::string(40 - pos, 'b');
+            INFO("special " << inner << " at " << pos);
+            CHECK(json_quoted(text) ==
+                  "\"" + std::string(pos, 'a') + inner + std::string(40 - pos, 'b') + "\"");
+        }
+    }
+}
+
 TEST_CASE("valid UTF-8 passes through untouched", "[json]")
 {
     const std::string text = "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80";  // é € 😀
