@@ -10,7 +10,7 @@
 #                [--rusage-spans N] [--attached-spans N] [--buffer-size MiB]
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
-#                [--keep-trace DIR]
+#                [--no-pin] [--keep-trace DIR]
 #
 #   BUILD_DIR         a built tree holding bench/span_bench, bench/usdt_floor
 #                     and userspace/lstrace-bpf (default: <repo>/build, as
@@ -40,6 +40,12 @@
 #   --latency-runs R  attach-latency measurements; the median is reported
 #                     (default 3)
 #   --no-bpftrace     skip the bpftrace row
+#   --no-pin          do not pin: by default (with 2 CPUs or more) the timed
+#                     loop of every per-span row runs on CPU 0 and the tracer
+#                     process (recorder, usdt_floor, bpftrace) on CPU 1, so a
+#                     tracer's consumer never takes the benchmark's CPU (on
+#                     a 2-core machine the scheduler otherwise often puts
+#                     both on one CPU, and wall time counts the consumer)
 #   --keep-trace DIR  keep the attached run's JSONL trace in DIR
 #
 # What it measures (bench/span_bench.cpp has the loop; each span is
@@ -93,6 +99,7 @@ sweep_s=3
 zero_loss_s=10
 latency_runs=3
 with_bpftrace=true
+pin=true
 keep_trace=""
 
 usage() {
@@ -119,6 +126,7 @@ while [[ $# -gt 0 ]]; do
     --zero-loss-seconds) [[ $# -ge 2 ]] || usage; zero_loss_s=$2; shift 2 ;;
     --latency-runs) [[ $# -ge 2 ]] || usage; latency_runs=$2; shift 2 ;;
     --no-bpftrace) with_bpftrace=false; shift ;;
+    --no-pin) pin=false; shift ;;
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
@@ -190,13 +198,23 @@ sum_num() { sed -n "s/.* \([0-9][0-9]*\) $2.*/\1/p" <<<"$1"; }
 
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# Pinning: the benchmark loop on CPU 0, the tracer on CPU 1.
+bench_cpu=()
+on_tracer_cpu=()
+if $pin && [[ $(nproc) -ge 2 ]]; then
+    bench_cpu=(--cpu 0)
+    on_tracer_cpu=(taskset -c 1)
+else
+    pin=false
+fi
+
 load_start=$(load_avg)
 echo "run.sh: load average at start: $load_start" >&2
 
 # --- 1. short modes -------------------------------------------------------------
 declare -A line
 for mode in baseline detached detached-c rusage; do
-    args=(-r "$runs")
+    args=(-r "$runs" ${bench_cpu[@]+"${bench_cpu[@]}"})
     if [[ $mode == rusage ]]; then
         [[ -z $rusage_spans ]] || args+=(-n "$rusage_spans")
     else
@@ -206,13 +224,13 @@ for mode in baseline detached detached-c rusage; do
     line[$mode]=$("$bench_bin" "$mode" "${args[@]}")
 done
 
-att_args=(-r "$runs")
+att_args=(-r "$runs" ${bench_cpu[@]+"${bench_cpu[@]}"})
 [[ -z $attached_spans ]] || att_args+=(-n "$attached_spans")
 
 # --- 2. floor: count-only BPF on the same probe sites ----------------------------
 echo "run.sh: floor (count-only BPF on the same probe sites) ..." >&2
 floor_rc=0
-"$floor_bin" "$bench_bin" -- "$bench_bin" attached "${att_args[@]}" \
+${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$floor_bin" "$bench_bin" -- "$bench_bin" attached "${att_args[@]}" \
     >"$tmp/floor.out" 2>"$tmp/floor.err" || floor_rc=$?
 line[floor]=$(grep -m1 '^{"mode":"attached"' "$tmp/floor.out" | sed 's/"mode":"attached"/"mode":"floor"/' || true)
 if [[ $floor_rc -ne 0 || -z ${line[floor]} ]]; then
@@ -224,7 +242,7 @@ fi
 # --- 3. attached: lstrace-bpf record, launch mode -------------------------------
 echo "run.sh: attached (under lstrace-bpf record -b $buffer_mib) ..." >&2
 rec_rc=0
-"$recorder" record -b "$buffer_mib" -o "$tmp/bench.jsonl" -- "$bench_bin" attached "${att_args[@]}" \
+${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/bench.jsonl" -- "$bench_bin" attached "${att_args[@]}" \
     >"$tmp/attached.out" 2>"$tmp/record.err" || rec_rc=$?
 line[attached]=$(grep -m1 '^{"mode":"attached"' "$tmp/attached.out" || true)
 summary=$(summary_of "$tmp/record.err")
@@ -267,7 +285,7 @@ if $with_bpftrace; then
     sed "s#BIN#$bench_bin#g" "$here/lstrace_equiv.bt" >"$tmp/equiv.bt"
     bt_rc=0
     # bpftrace's own output (-o) and span_bench's stdout stay apart
-    bpftrace -B full -o "$tmp/bpftrace.txt" -c "$bench_bin attached ${att_args[*]}" "$tmp/equiv.bt" \
+    ${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} bpftrace -B full -o "$tmp/bpftrace.txt" -c "$bench_bin attached ${att_args[*]}" "$tmp/equiv.bt" \
         >"$tmp/bpftrace.bench" 2>"$tmp/bpftrace.err" || bt_rc=$?
     line[bpftrace]=$(grep -h -m1 '^{"mode":"attached"' "$tmp/bpftrace.bench" "$tmp/bpftrace.txt" |
         head -n1 | sed 's/"mode":"attached"/"mode":"bpftrace"/' || true)
@@ -420,6 +438,7 @@ echo
 echo "## lstrace per-span cost ($date_utc)"
 echo
 echo "Machine: $os, kernel $kernel, $ncpu CPUs ($cpu_model); load average $load_start at start, $load_end at end"
+$pin && echo "Per-span rows: the loop pinned to CPU 0, the tracer process to CPU 1."
 echo
 echo "| mode | ns/span (median) | ns over baseline | × floor | thread CPU ns/span |"
 echo "|---|---:|---:|---:|---:|"
@@ -508,6 +527,7 @@ mkdir -p "$(dirname "$json_out")"
 cat >"$json_out.tmp" <<EOF
 {
   "date": $(json_str "$date_utc"),
+  "pinned": $pin,
   "machine": {"os": $(json_str "$os"), "kernel": $(json_str "$kernel"), "nproc": $ncpu, "cpu_model": $(json_str "$cpu_model"), "load_start": $(json_str "$load_start"), "load_end": $(json_str "$load_end")},
   "results": [$results_json],
   "attached_vs_floor": $att_floor,
