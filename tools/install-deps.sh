@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev nlohmann-json3-dev    # logging and JSON
   catch2                              # tests (Catch2 2.13)
   chromium                            # the report page is tested in headless chromium
+  bpftrace time                       # bench/run.sh: the bpftrace row, the recorder's CPU time
 )
 
 missing=()
