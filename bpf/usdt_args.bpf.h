@@ -3,10 +3,10 @@
  * usdt_args.bpf.h - LSTRACE_USDT(): libbpf's BPF_USDT() with every argument
  * fetched in one pass.
  *
- * libbpf's BPF_USDT() calls bpf_usdt_arg() once per argument, and each
- * call gets the attach cookie, looks up the probe's argument spec and, for
- * a register argument, copies the register out of pt_regs with
- * bpf_probe_read_kernel(): three helper calls per argument, 24 for
+ * libbpf's BPF_USDT() calls its bpf_usdt_arg() subprogram once per
+ * argument, and each call gets the attach cookie, looks up the probe's
+ * argument spec and, for a register argument, copies the register out of
+ * pt_regs with bpf_probe_read_kernel(): three calls per argument, 24 for
  * langswarm:span_begin's eight.  At ~35 ns per helper call on a VM with
  * return-thunk mitigations that was a fifth of lstrace's per-span cost.
  *
