@@ -116,8 +116,11 @@ struct {
  * bookkeeping (span_starts' update, lookup and delete were a tenth of a
  * traced span's cost).  Spans nested deeper than SPAN_STACK_DEPTH use
  * span_starts.  A span that ends on another thread than the one it began
- * on finds no snapshot there and is sent without figures; the consumer
- * sees the thread change from the two events' thread ids.
+ * on (against docs/probes.md) finds no snapshot there and is sent without
+ * figures; the consumer sees the thread change from the two events' thread
+ * ids.  Its entry stays on the beginning thread's stack (and its level on
+ * that thread's peak-RSS stack, which peak_end() can only unwind with the
+ * snapshot's thread id): such a thread falls back to span_starts sooner.
  */
 #define SPAN_STACK_DEPTH 8
 
