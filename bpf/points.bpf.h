@@ -36,7 +36,7 @@ static __always_inline struct lstrace_point_event *point_begin(__u32 kind, __u64
 	((e)->hdr.flags |= copy_user_str((e)->str[i], LSTRACE_VALUE_LEN, (src)))
 
 SEC("usdt")
-int BPF_USDT(on_component_init, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
+int LSTRACE_USDT(on_component_init, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 	     const char *component, const char *config_keys, __s64 config_size)
 {
 	struct lstrace_point_event *e =
@@ -67,7 +67,7 @@ static __always_inline int component_change(__u32 kind, __u64 span_id, __u64 tra
 }
 
 SEC("usdt")
-int BPF_USDT(on_state_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
+int LSTRACE_USDT(on_state_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 	     const char *component, const char *from, const char *to, const char *reason)
 {
 	return component_change(LSTRACE_POINT_STATE_CHANGE, span_id, trace_hi, trace_lo,
@@ -75,7 +75,7 @@ int BPF_USDT(on_state_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 }
 
 SEC("usdt")
-int BPF_USDT(on_config_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
+int LSTRACE_USDT(on_config_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 	     const char *component, const char *key, const char *old_value, const char *new_value)
 {
 	return component_change(LSTRACE_POINT_CONFIG_CHANGE, span_id, trace_hi, trace_lo,
@@ -83,7 +83,7 @@ int BPF_USDT(on_config_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 }
 
 SEC("usdt")
-int BPF_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
+int LSTRACE_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
 	     const char *type, const char *message, const char *module, const char *severity,
 	     const char *category, const char *context)
 {
@@ -115,7 +115,7 @@ int BPF_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 erro
 }
 
 SEC("usdt")
-int BPF_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
+int LSTRACE_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
 	     const char *handler)
 {
 	struct lstrace_point_event *e =
@@ -129,7 +129,7 @@ int BPF_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __
 }
 
 SEC("usdt")
-int BPF_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
+int LSTRACE_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
 	     const char *original_error, const char *strategy, int success)
 {
 	struct lstrace_point_event *e =
@@ -145,7 +145,7 @@ int BPF_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_lo, _
 }
 
 SEC("usdt")
-int BPF_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
+int LSTRACE_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 	     __u64 error_id, const char *outcome, const char *detail)
 {
 	struct lstrace_point_event *e =
@@ -160,7 +160,7 @@ int BPF_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
 }
 
 SEC("usdt")
-int BPF_USDT(on_data_flow, __u64 span_id, __u64 trace_hi, __u64 trace_lo, int direction,
+int LSTRACE_USDT(on_data_flow, __u64 span_id, __u64 trace_hi, __u64 trace_lo, int direction,
 	     const char *data_type, __s64 size_bytes, __s64 length, const char *keys,
 	     const char *preview, __u64 fingerprint)
 {
