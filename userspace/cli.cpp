@@ -50,6 +50,16 @@ std::uint32_t buffer_size_argument(const char* arg)
     return static_cast<std::uint32_t>(*v);
 }
 
+// A count flag's value: an integer from 1 to `max`.
+std::size_t count_argument(const char* flag, const char* arg, long long max)
+{
+    auto v = parse_integer(arg);
+    if (!v || *v < 1 || *v > max)
+        usage_error(std::string("invalid ") + flag + " '" + arg + "': expected 1 to " +
+                    std::to_string(max));
+    return static_cast<std::size_t>(*v);
+}
+
 std::string btf_argument(const char* arg)
 {
     if (!*arg)
@@ -406,13 +416,9 @@ AnalyzeOptions parse_analyze(int argc, char** argv, bool& verbose, bool& help)
                 usage_error("--component needs a component name");
             o.component = optarg;
             break;
-        case 'T': {
-            auto v = parse_integer(optarg);
-            if (!v || *v < 1 || *v > 1'000'000)
-                usage_error(std::string("invalid --top '") + optarg + "': expected 1 to 1000000");
-            o.top = static_cast<std::size_t>(*v);
+        case 'T':
+            o.top = count_argument("--top", optarg, 1'000'000);
             break;
-        }
         default:
             common_option(c, argv, argc, verbose, help);
             if (help)
@@ -440,14 +446,9 @@ ReportOptions parse_report(int argc, char** argv, bool& verbose, bool& help)
         case 'o':
             o.output = output_argument(optarg);
             break;
-        case 'M': {
-            auto v = parse_integer(optarg);
-            if (!v || *v < 1 || *v > 10'000'000)
-                usage_error(std::string("invalid --max-spans '") + optarg +
-                            "': expected 1 to 10000000");
-            o.max_spans = static_cast<std::size_t>(*v);
+        case 'M':
+            o.max_spans = count_argument("--max-spans", optarg, 10'000'000);
             break;
-        }
         default:
             common_option(c, argv, argc, verbose, help);
             if (help)
@@ -533,13 +534,9 @@ TopOptions parse_top(int argc, char** argv, bool& verbose, bool& help)
         case '1':
             o.iterations = 1;
             break;
-        case 'R': {
-            auto v = parse_integer(optarg);
-            if (!v || *v < 1 || *v > 1000)
-                usage_error(std::string("invalid --rows '") + optarg + "': expected 1 to 1000");
-            o.rows = static_cast<std::size_t>(*v);
+        case 'R':
+            o.rows = count_argument("--rows", optarg, 1000);
             break;
-        }
         case 'b':
             o.buffer_mib = buffer_size_argument(optarg);
             break;

@@ -6,8 +6,6 @@
 #include <ctime>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "proc_files.hpp"
 
 namespace lstrace {
@@ -116,31 +114,24 @@ SampleDelta sample_delta(const ProcessSample& before, const ProcessSample& after
     return d;
 }
 
-nlohmann::json to_json(const ProcessSample& s)
+std::vector<Tag> sample_tags(const ProcessSample& now, const SampleDelta& d)
 {
-    nlohmann::json j = {{"process_id", s.pid},
-                        {"cpu_time_ms", static_cast<double>(s.cpu_time_ns) / 1e6},
-                        {"memory_usage", s.rss_bytes},
-                        {"threads", s.threads},
-                        {"voluntary_ctxt_switches", s.voluntary_ctxt_switches},
-                        {"involuntary_ctxt_switches", s.involuntary_ctxt_switches},
-                        {"minor_faults", s.minor_faults},
-                        {"major_faults", s.major_faults}};
-    if (s.open_fds)
-        j["open_fds"] = *s.open_fds;
-    return j;
-}
-
-nlohmann::json to_json(const SampleDelta& d)
-{
-    return {{"interval_ms", d.interval_ms},
-            {"cpu_time_ms", d.cpu_time_ms},
-            {"cpu_usage", d.cpu_usage_percent},
-            {"rss_delta_bytes", d.rss_delta_bytes},
-            {"voluntary_ctxt_switches", d.voluntary_ctxt_switches},
-            {"involuntary_ctxt_switches", d.involuntary_ctxt_switches},
-            {"minor_faults", d.minor_faults},
-            {"major_faults", d.major_faults}};
+    std::vector<Tag> tags = {
+        {"interval_ms", d.interval_ms},
+        {"cpu_time_ms", d.cpu_time_ms},
+        {"cpu_usage", d.cpu_usage_percent},
+        {"memory_usage", static_cast<std::int64_t>(now.rss_bytes)},
+        {"rss_delta_bytes", d.rss_delta_bytes},
+        {"threads", static_cast<std::int64_t>(now.threads)},
+    };
+    if (now.open_fds)
+        tags.push_back({"open_fds", static_cast<std::int64_t>(*now.open_fds)});
+    tags.insert(tags.end(),
+                {{"voluntary_ctx_switches", d.voluntary_ctxt_switches},
+                 {"involuntary_ctx_switches", d.involuntary_ctxt_switches},
+                 {"minor_faults", static_cast<std::int64_t>(d.minor_faults)},
+                 {"major_faults", static_cast<std::int64_t>(d.major_faults)}});
+    return tags;
 }
 
 }  // namespace lstrace

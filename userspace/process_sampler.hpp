@@ -24,7 +24,9 @@
 #include <cstdint>
 #include <optional>
 
-#include <nlohmann/json_fwd.hpp>
+#include <vector>
+
+#include "span_record.hpp"
 
 namespace lstrace {
 
@@ -59,12 +61,11 @@ struct SampleDelta {
 // `after` minus `before` (same pid, before taken first).
 SampleDelta sample_delta(const ProcessSample& before, const ProcessSample& after);
 
-// {"process_id", "cpu_time_ms", "memory_usage" (RSS bytes, the standard's
-// metadata name), "threads", "open_fds" (omitted when unknown),
-// "voluntary_ctxt_switches", ...}
-nlohmann::json to_json(const ProcessSample& sample);
-// {"interval_ms", "cpu_time_ms", "cpu_usage" (percent, the standard's
-// metadata name), "rss_delta_bytes", ...}
-nlohmann::json to_json(const SampleDelta& delta);
+// The tags of a process_sample record (docs/records.md), under the
+// standard's names: the interval's figures (`d`) and the process's state at
+// its end (`now`): interval_ms, cpu_time_ms, cpu_usage (percent),
+// memory_usage (RSS bytes), rss_delta_bytes, threads, open_fds (when
+// readable), context switches and faults in the interval.
+std::vector<Tag> sample_tags(const ProcessSample& now, const SampleDelta& d);
 
 }  // namespace lstrace

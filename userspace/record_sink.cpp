@@ -55,7 +55,6 @@ void RecordSink::refresh_map(std::uint32_t tgid)
 void RecordSink::write_span(SpanRecord& span)
 {
     refresh_map(span.tgid);
-    seen_components_.insert(span.component);
     if (options_.redact)
         span.redactions = redactor_.apply(span);
     line_.clear();
@@ -72,6 +71,7 @@ void RecordSink::write_event(EventRecord& event)
     // their events with them); component events name their component.
     if (!event.component.empty() && !config_.component_enabled(event.component))
         return;
+    // (spans' components need no such note: BPF counts the filter's hits)
     if (!event.component.empty())
         seen_components_.insert(event.component);
     refresh_map(event.tgid);

@@ -58,7 +58,7 @@ private:
     std::uint64_t events_written_ = 0;
     std::unordered_set<std::uint32_t> seen_processes_;
     std::unordered_set<std::uint32_t> mapped_after_start_;
-    std::set<std::string> seen_components_;
+    std::set<std::string> seen_components_;  // of event records
 };
 
 }  // namespace lstrace
