@@ -3,7 +3,7 @@
  * lstrace_abi.h - the events BPF sends to userspace through the ring buffer.
  *
  * Included by bpf/lstrace.bpf.c and by userspace; the C++ side
- * static_asserts every size and offset (userspace/abi_checks.cpp).  Rules:
+ * static_asserts every size and offset (userspace/record/abi_checks.cpp).  Rules:
  * fixed-width types, fixed-size arrays, explicit padding, no pointers, the
  * common header (with type and version) first.
  *

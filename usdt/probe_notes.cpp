@@ -1,4 +1,4 @@
-#include "probe_notes.hpp"
+#include "usdt/probe_notes.hpp"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -12,9 +12,9 @@
 #include <cstring>
 #include <memory>
 
-#include "elf_file.hpp"
-#include "proc_maps.hpp"
-#include "unique_fd.hpp"
+#include "base/elf_file.hpp"
+#include "base/proc_maps.hpp"
+#include "base/unique_fd.hpp"
 
 namespace lstrace::usdt {
 namespace {

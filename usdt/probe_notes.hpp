@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 namespace lstrace::usdt {
 

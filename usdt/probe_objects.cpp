@@ -1,4 +1,4 @@
-#include "probe_objects.hpp"
+#include "usdt/probe_objects.hpp"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -15,9 +15,9 @@
 #include <memory>
 #include <sstream>
 
-#include "probe_notes.hpp"
-#include "proc_maps.hpp"
-#include "unique_fd.hpp"
+#include "base/proc_maps.hpp"
+#include "base/unique_fd.hpp"
+#include "usdt/probe_notes.hpp"
 
 namespace lstrace::usdt {
 namespace {

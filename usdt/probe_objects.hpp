@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "result.hpp"
+#include "base/result.hpp"
 
 namespace lstrace::usdt {
 

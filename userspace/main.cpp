@@ -5,16 +5,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "analysis/analyze_command.hpp"
-#include "cli.hpp"
-#include "errors.hpp"
-#include "list_probes.hpp"
-#include "log.hpp"
-#include "recorder.hpp"
-#include "report/chrome_export.hpp"
-#include "report/report_html.hpp"
-#include "top_view.hpp"
-#include "trace_summary.hpp"
+#include "base/errors.hpp"
+#include "base/log.hpp"
+#include "commands/analyze.hpp"
+#include "commands/export.hpp"
+#include "commands/list.hpp"
+#include "commands/report.hpp"
+#include "commands/summary.hpp"
+#include "commands/top.hpp"
+#include "config/cli.hpp"
+#include "record/recorder.hpp"
 
 #ifndef LSTRACE_VERSION
 #define LSTRACE_VERSION "unknown"

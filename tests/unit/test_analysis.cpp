@@ -9,13 +9,13 @@
 
 #include "analysis/error_patterns.hpp"
 #include "analysis/quantile_sketch.hpp"
+#include "analysis/top_view.hpp"
 #include "analysis/trace_analyzer.hpp"
+#include "analysis/trace_summary.hpp"
+#include "base/errors.hpp"
 #include "common/synthetic_trace.hpp"
-#include "errors.hpp"
 #include "report/chrome_export.hpp"
 #include "report/report_html.hpp"
-#include "top_view.hpp"
-#include "trace_summary.hpp"
 
 using namespace lstrace;
 using Catch::Detail::Approx;

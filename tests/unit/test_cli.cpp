@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cli.hpp"
-#include "errors.hpp"
+#include "base/errors.hpp"
+#include "config/cli.hpp"
 
 using namespace lstrace;
 

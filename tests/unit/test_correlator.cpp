@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "correlator.hpp"
+#include "correlate/correlator.hpp"
 #include "lstrace/probe_abi.h"
 
 using namespace lstrace;

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "correlator.hpp"
+#include "correlate/correlator.hpp"
 #include "lstrace/probe_abi.h"
 
 using namespace lstrace;

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_writer.hpp"
+#include "output/json_writer.hpp"
 
 using namespace lstrace;
 

@@ -20,12 +20,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "environment_info.hpp"
-#include "tracing_config.hpp"
-#include "proc_files.hpp"
-#include "process_sampler.hpp"
-#include "redactor.hpp"
-#include "unique_fd.hpp"
+#include "base/proc_files.hpp"
+#include "base/unique_fd.hpp"
+#include "config/tracing_config.hpp"
+#include "output/environment_info.hpp"
+#include "output/process_sampler.hpp"
+#include "output/redactor.hpp"
 
 using namespace lstrace;
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "redactor.hpp"
+#include "output/redactor.hpp"
 
 using namespace lstrace;
 

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "trace_summary.hpp"
+#include "analysis/trace_summary.hpp"
 
 using namespace lstrace;
 

@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "elf_symbols.hpp"
-#include "symbolizer.hpp"
+#include "symbols/elf_symbols.hpp"
+#include "symbols/symbolizer.hpp"
 
 using namespace lstrace;
 

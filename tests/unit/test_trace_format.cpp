@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/hex_id.hpp"
 #include "lstrace/probe_abi.h"
-#include "trace_format.hpp"
+#include "output/trace_format.hpp"
 
 using namespace lstrace;
 using nlohmann::json;

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "tracing_config.hpp"
+#include "config/tracing_config.hpp"
 
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "trace_format.hpp"
+#include "output/trace_format.hpp"
 
 namespace lstrace {
 namespace {

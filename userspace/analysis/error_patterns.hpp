@@ -31,7 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "trace_reader.hpp"
+#include "analysis/trace_reader.hpp"
 
 namespace lstrace {
 

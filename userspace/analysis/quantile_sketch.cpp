@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "trace_summary.hpp"
+#include "analysis/trace_summary.hpp"
 
 namespace lstrace {
 namespace {

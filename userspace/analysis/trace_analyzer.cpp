@@ -6,7 +6,8 @@
 #include <ctime>
 #include <functional>
 
-#include "trace_format.hpp"
+#include "base/hex_id.hpp"
+#include "output/trace_format.hpp"
 
 namespace lstrace {
 namespace {

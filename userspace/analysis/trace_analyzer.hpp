@@ -36,7 +36,7 @@
 
 #include "analysis/error_patterns.hpp"
 #include "analysis/quantile_sketch.hpp"
-#include "trace_reader.hpp"
+#include "analysis/trace_reader.hpp"
 
 namespace lstrace {
 

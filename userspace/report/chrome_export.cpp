@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "trace_output.hpp"
+#include "output/trace_output.hpp"
 
 namespace lstrace {
 namespace {
@@ -123,30 +123,6 @@ void ChromeExporter::add(const TraceLine& line, std::vector<nlohmann::json>& out
                      {"span_id", field_or_null(r, "span_id")},
                      {"description", field_or_null(r, "description")},
                      {"tags", tags}}}});
-}
-
-int run_export(const ExportOptions& options)
-{
-    TraceOutput out(options.output, /*overwrite=*/true);
-    out.write("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"source\":\"lstrace-bpf\",\"trace\":");
-    out.write(nlohmann::json(options.path).dump());
-    out.write("},\"traceEvents\":[\n");
-    ChromeExporter exporter;
-    std::vector<nlohmann::json> events;
-    bool first = true;
-    read_trace_file(options.path, [&](const TraceLine& line) {
-        events.clear();
-        exporter.add(line, events);
-        for (const nlohmann::json& e : events) {
-            if (!first)
-                out.write(",\n");
-            first = false;
-            out.write(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        }
-    });
-    out.write("\n]}\n");
-    out.commit();
-    return 0;
 }
 
 }  // namespace lstrace

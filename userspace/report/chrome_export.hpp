@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "cli.hpp"
-#include "trace_reader.hpp"
+#include "analysis/trace_reader.hpp"
+#include "config/cli.hpp"
 
 namespace lstrace {
 
@@ -35,7 +35,5 @@ private:
     std::set<long long> processes_;
     std::set<std::pair<long long, long long>> threads_;
 };
-
-int run_export(const ExportOptions& options);
 
 }  // namespace lstrace

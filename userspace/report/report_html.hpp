@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "cli.hpp"
+#include "config/cli.hpp"
 
 namespace lstrace {
 
@@ -25,7 +25,5 @@ const char* report_template();
 std::string render_report(const nlohmann::json& data);
 // The same with the data already as JSON text.
 std::string render_report_json(const std::string& json);
-
-int run_report(const ReportOptions& options);
 
 }  // namespace lstrace

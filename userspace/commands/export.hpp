@@ -1,0 +1,10 @@
+// `lstrace-bpf export`.
+#pragma once
+
+#include "config/cli.hpp"
+
+namespace lstrace {
+
+int run_export(const ExportOptions& options);
+
+}  // namespace lstrace

@@ -1,0 +1,10 @@
+// `lstrace-bpf report`.
+#pragma once
+
+#include "config/cli.hpp"
+
+namespace lstrace {
+
+int run_report(const ReportOptions& options);
+
+}  // namespace lstrace

@@ -1,0 +1,258 @@
+#include "correlate/correlator.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+#include <string>
+
+#include "lstrace/probe_abi.h"
+
+namespace lstrace {
+namespace {
+
+// A fixed-size field that BPF filled with bpf_probe_read_user_str: NUL
+// terminated unless the source was cut, so never read past the array.
+template <std::size_t N>
+std::string field(const char (&chars)[N])
+{
+    return std::string(chars, strnlen(chars, N));
+}
+
+}  // namespace
+
+void Correlator::consume(const void* data, std::size_t size)
+{
+    lstrace_event_header h;
+    if (size < sizeof(h)) {
+        ++stats_.malformed_events;
+        return;
+    }
+    std::memcpy(&h, data, sizeof(h));
+    if (h.version != LSTRACE_ABI_VERSION) {
+        ++stats_.malformed_events;
+        return;
+    }
+    bool ok = false;
+    switch (h.type) {
+    case LSTRACE_EV_SPAN_BEGIN:
+        ok = dispatch(data, size, &Correlator::on_begin);
+        break;
+    case LSTRACE_EV_SPAN_TAG:
+        ok = dispatch(data, size, &Correlator::on_tag);
+        break;
+    case LSTRACE_EV_SPAN_ERROR:
+        ok = dispatch(data, size, &Correlator::on_error);
+        break;
+    case LSTRACE_EV_SPAN_END:
+        ok = dispatch(data, size, &Correlator::on_end);
+        break;
+    case LSTRACE_EV_THREAD_EXIT:
+        ok = dispatch(data, size, &Correlator::on_thread_exit);
+        break;
+    case LSTRACE_EV_POINT:
+        ok = dispatch(data, size, &Correlator::on_point);
+        break;
+    case LSTRACE_EV_SPAN_DROPPED:
+        ok = dispatch(data, size, &Correlator::on_dropped);
+        break;
+    default:
+        break;
+    }
+    if (!ok)
+        ++stats_.malformed_events;
+}
+
+template <typename Event>
+bool Correlator::dispatch(const void* data, std::size_t size,
+                          void (Correlator::*handler)(const Event&))
+{
+    if (size < sizeof(Event))
+        return false;
+    Event e;
+    std::memcpy(&e, data, sizeof(Event));
+    (this->*handler)(e);
+    return true;
+}
+
+SpanRecord* Correlator::find(const lstrace_event_header& h)
+{
+    auto it = open_.find(Key{h.tgid, h.span_id});
+    return it == open_.end() ? nullptr : &it->second;
+}
+
+void Correlator::on_begin(const lstrace_span_begin_event& e)
+{
+    SpanRecord r;
+    r.tgid = e.hdr.tgid;
+    r.tid = e.hdr.tid;
+    r.ns_tgid = e.ns_tgid;
+    r.ns_tid = e.ns_tid;
+    r.span_id = e.hdr.span_id;
+    r.parent_span_id = e.parent_span_id;
+    r.trace_id_hi = e.trace_id_hi;
+    r.trace_id_lo = e.trace_id_lo;
+    r.begin_ns = e.hdr.ts_ns;
+    r.flags = e.hdr.flags;
+    r.tracer = field(e.tracer);
+    r.component = field(e.component);
+    r.operation = field(e.operation);
+    r.description = field(e.description);
+    r.thread_name = field(e.comm);
+    r.begin_cpu = e.cpu;
+    if (max_open_ && open_.size() >= max_open_)
+        evict_oldest();
+    // A repeated span id in one process replaces the stale entry: the
+    // application generates 64-bit random ids, so this means the old span
+    // never ended (its thread died).
+    open_[Key{r.tgid, r.span_id}] = std::move(r);
+}
+
+void Correlator::on_tag(const lstrace_span_tag_event& e)
+{
+    SpanRecord* r = find(e.hdr);
+    if (!r) {
+        ++stats_.events_without_span;
+        return;
+    }
+    r->flags |= e.hdr.flags;
+    Tag tag{field(e.key), std::string()};
+    switch (e.value_type) {
+    case LSTRACE_TAG_INT:
+        tag.value = static_cast<std::int64_t>(e.num);
+        break;
+    case LSTRACE_TAG_DOUBLE: {
+        double d;
+        std::memcpy(&d, &e.num, sizeof(d));
+        tag.value = d;
+        break;
+    }
+    case LSTRACE_TAG_BOOL:
+        tag.value = e.num != 0;
+        break;
+    case LSTRACE_TAG_STRING:
+    default:
+        tag.value = field(e.str);
+        break;
+    }
+    // set_tag twice with one key keeps the last value, like a dict
+    for (Tag& t : r->tags) {
+        if (t.key == tag.key) {
+            t.value = std::move(tag.value);
+            return;
+        }
+    }
+    r->tags.push_back(std::move(tag));
+}
+
+void Correlator::on_error(const lstrace_span_error_event& e)
+{
+    SpanRecord* r = find(e.hdr);
+    if (!r) {
+        ++stats_.events_without_span;
+        return;
+    }
+    r->flags |= e.hdr.flags;
+    r->errors.push_back(SpanError{field(e.error_type), field(e.message)});
+}
+
+void Correlator::on_end(const lstrace_span_end_event& e)
+{
+    auto it = open_.find(Key{e.hdr.tgid, e.hdr.span_id});
+    if (it == open_.end()) {
+        ++stats_.ends_without_begin;
+        return;
+    }
+    SpanRecord& r = it->second;
+    r.end_ns = e.hdr.ts_ns;
+    r.status = e.status;
+    r.flags |= e.hdr.flags;
+    // BPF finds a span's begin snapshot on the thread that began it; ended
+    // on another thread, the end comes without one (NO_BEGIN): say why
+    if (e.hdr.tid != r.tid)
+        r.flags |= LSTRACE_F_THREAD_CHANGED;
+    r.resources = e.delta;
+    r.rss_end_bytes = e.rss_end_bytes;
+    r.peak_rss_bytes = (e.hdr.flags & LSTRACE_F_NO_PEAK) ? -1 : e.peak_rss_bytes;
+    r.fds_open = e.fds_open;
+    r.end_cpu = e.cpu;
+    ++stats_.spans_recorded;
+    sink_(r);
+    if (r.status != LSTRACE_STATUS_OK)
+        report_propagation(r);
+    open_.erase(it);
+}
+
+void Correlator::on_dropped(const lstrace_span_dropped_event& e)
+{
+    if (open_.erase(Key{e.hdr.tgid, e.hdr.span_id}))
+        ++stats_.spans_dropped_short;
+    else
+        ++stats_.ends_without_begin;
+}
+
+void Correlator::evict_oldest()
+{
+    // Forget the oldest tenth (at least one), so eviction is not a scan
+    // per begin once the bound is reached.
+    std::vector<std::pair<std::uint64_t, Key>> by_age;
+    by_age.reserve(open_.size());
+    for (const auto& [key, r] : open_)
+        by_age.emplace_back(r.begin_ns, key);
+    const std::size_t n = std::max<std::size_t>(1, by_age.size() / 10);
+    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                     by_age.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < n; ++i)
+        open_.erase(by_age[i].second);
+    stats_.spans_evicted += n;
+}
+
+void Correlator::discard_lost_ends()
+{
+    for (auto it = open_.begin(); it != open_.end();)
+        it = end_was_lost(it->second) ? open_.erase(it) : std::next(it);
+}
+
+std::string describe_wait_status(int status)
+{
+    if ((status & 0x7f) == 0)
+        return "exit status " + std::to_string((status >> 8) & 0xff);
+    const char* abbrev = sigabbrev_np(status & 0x7f);
+    std::string text = "killed by signal " +
+                       (abbrev ? "SIG" + std::string(abbrev) : std::to_string(status & 0x7f));
+    if (status & 0x80)
+        text += " (core dumped)";
+    return text;
+}
+
+void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)
+{
+    // The thread's open spans end here; when the whole process is gone, so
+    // do all of its spans.  Innermost (latest begun) first, like real ends.
+    std::vector<decltype(open_)::iterator> victims;
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+        if (it->first.tgid == e.hdr.tgid && (e.group_dead || it->second.tid == e.hdr.tid))
+            victims.push_back(it);
+    std::sort(victims.begin(), victims.end(),
+              [](const auto& a, const auto& b) { return a->second.begin_ns > b->second.begin_ns; });
+    // a transformation half-sent by a thread that is gone never completes
+    for (auto it = transform_inputs_.begin(); it != transform_inputs_.end();)
+        it = (it->first >> 32) == e.hdr.tgid && (e.group_dead || std::uint32_t(it->first) == e.hdr.tid)
+                 ? transform_inputs_.erase(it)
+                 : std::next(it);
+    const std::string reason = e.group_dead ? describe_wait_status(e.exit_code) : "thread exited";
+    for (auto it : victims) {
+        SpanRecord& r = it->second;
+        if (end_was_lost(r)) {  // it did end; BPF counted it as lost
+            open_.erase(it);
+            continue;
+        }
+        r.end_ns = e.hdr.ts_ns;
+        r.aborted = true;
+        r.abort_reason = reason;
+        ++stats_.spans_aborted;
+        sink_(r);
+        open_.erase(it);
+    }
+}
+
+}  // namespace lstrace

@@ -1,0 +1,166 @@
+#include "output/record_sink.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include "output/environment_info.hpp"
+#include "output/text_format.hpp"
+#include "output/trace_format.hpp"
+
+namespace lstrace {
+
+RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
+                       std::int64_t realtime_offset_ns)
+    : options_(options),
+      config_(options.config),
+      output_(output),
+      realtime_offset_ns_(realtime_offset_ns),
+      redactor_(options.redact_keys)
+{
+    if (output_ && config_.output_format == OutputFormat::json)
+        output_->write("[\n");
+}
+
+void RecordSink::write_line()
+{
+    if (!output_) {
+        ++written_;
+        return;
+    }
+    if (config_.output_format == OutputFormat::json) {
+        // one array element per line: "[\n" rec ",\n" rec ... "\n]\n"
+        if (written_)
+            output_->write(",\n");
+        output_->write(std::string_view(line_).substr(0, line_.size() - 1));
+    } else {
+        output_->write(line_);
+    }
+    ++written_;
+    if (config_.flush_interval > 0 && written_ % static_cast<std::uint64_t>(config_.flush_interval) == 0)
+        output_->flush();
+}
+
+void RecordSink::refresh_map(std::uint32_t tgid)
+{
+    // A launched command was first seen stopped at exec, before its
+    // libraries were mapped: read its map again once it has run.
+    if (config_.include_stack_trace && mapped_after_start_.insert(tgid).second)
+        symbolizer_.snapshot(static_cast<int>(tgid));
+}
+
+void RecordSink::write_span(SpanRecord& span)
+{
+    refresh_map(span.tgid);
+    if (options_.redact)
+        span.redactions = redactor_.apply(span);
+    line_.clear();
+    if (config_.output_format == OutputFormat::text)
+        append_text_line(line_, span, realtime_offset_ns_);
+    else
+        append_json_line(line_, span, realtime_offset_ns_, config_.debug_mode);
+    write_line();
+}
+
+void RecordSink::write_event(EventRecord& event)
+{
+    // Spans of filtered components never reach us (BPF skipped them, and
+    // their events with them); component events name their component.
+    if (!event.component.empty() && !config_.component_enabled(event.component))
+        return;
+    // (spans' components need no such note: BPF counts the filter's hits)
+    if (!event.component.empty())
+        seen_components_.insert(event.component);
+    refresh_map(event.tgid);
+    if (!event.stack.empty() || (event.flags & LSTRACE_F_NO_STACK))
+        symbolize(event);
+    if (options_.redact)
+        event.redactions = redactor_.apply(event);
+    line_.clear();
+    if (config_.output_format == OutputFormat::text)
+        append_event_text_line(line_, event, realtime_offset_ns_);
+    else
+        append_event_json_line(line_, event, realtime_offset_ns_);
+    write_line();
+    ++events_written_;
+    if (config_.verbose_errors &&
+        (event.record_type == "error" || event.record_type == "error_propagation")) {
+        std::string text;
+        append_event_text_line(text, event, realtime_offset_ns_);
+        std::fputs(("lstrace-bpf: " + text).c_str(), stderr);
+    }
+}
+
+void RecordSink::symbolize(EventRecord& event)
+{
+    if (event.stack.empty()) {
+        event.stack_note = "the kernel could not read the user stack";
+        return;
+    }
+    event.frames = symbolizer_.symbolize_stack(static_cast<int>(event.tgid), event.stack);
+    // The kernel walks user stacks by frame pointer: past a function built
+    // without them the walk stops or strays.  Say which object that is.
+    // A walk that reached main or a thread's entry is complete: what lies
+    // beyond (libc's start code) does not matter.
+    static const char* const roots[] = {"main", "start_thread", "clone3", "__clone3", "clone",
+                                        "_start"};
+    for (const Frame& f : event.frames) {
+        if (std::find(std::begin(roots), std::end(roots), f.function) != std::end(roots))
+            break;
+        if (f.object.empty() || f.object.front() == '[')
+            continue;
+        const FramePointerReport* fp = symbolizer_.frame_pointers(f.object, static_cast<int>(event.tgid));
+        if (fp && !fp->likely_has_frame_pointers()) {
+            event.stack_note = "stack may be incomplete: " + f.object +
+                               " is built without frame pointers (the kernel unwinds user "
+                               "stacks by frame pointer only)";
+            break;
+        }
+    }
+}
+
+void RecordSink::process_seen(std::uint32_t tgid)
+{
+    if (!seen_processes_.insert(tgid).second)
+        return;
+    if (config_.include_stack_trace)
+        symbolizer_.snapshot(static_cast<int>(tgid));
+    if (!config_.include_environment)
+        return;
+    EventRecord r;
+    r.record_type = "process_info";
+    r.tgid = tgid;
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    r.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000u + static_cast<std::uint64_t>(now.tv_nsec);
+    r.description = "Environment of process " + std::to_string(tgid);
+    r.details_json =
+        environment_json(static_cast<int>(tgid), config_.environment_allowlist,
+                         options_.redact ? &redactor_ : nullptr)
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line_.clear();
+    if (config_.output_format == OutputFormat::text) {
+        append_event_text_line(line_, r, realtime_offset_ns_);
+        line_.insert(line_.size() - 1, " " + r.details_json);
+    } else {
+        append_event_json_line(line_, r, realtime_offset_ns_);
+    }
+    write_line();
+    ++events_written_;
+}
+
+void RecordSink::finish(const std::map<std::string, std::uint64_t>& filter_hits)
+{
+    if (output_ && config_.output_format == OutputFormat::json)
+        output_->write(written_ ? "\n]\n" : "]\n");
+    for (const auto& [name, hits] : filter_hits)
+        if (hits == 0 && !seen_components_.count(name))
+            spdlog::warn("component '{}' of the component filter matched no span or event: "
+                         "check its spelling",
+                         name);
+}
+
+}  // namespace lstrace

@@ -1,0 +1,64 @@
+// Where finished records go during `record`: applies the TracingConfig's
+// output-side settings (format, component filter for event records,
+// flush_interval, stack symbolization, environment records, verbose
+// errors), redacts, formats and writes.  BPF already did the filtering
+// that saves work in the kernel (components of spans, min_duration_ms).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_set>
+
+#include "config/cli.hpp"
+#include "correlate/span_record.hpp"
+#include "output/redactor.hpp"
+#include "output/trace_output.hpp"
+#include "symbols/symbolizer.hpp"
+
+namespace lstrace {
+
+class RecordSink {
+public:
+    // `output` nullptr: nothing is written (a live view gets the records
+    // through RecordHooks instead), but records are still redacted.
+    RecordSink(const RecordOptions& options, TraceOutput* output, std::int64_t realtime_offset_ns);
+
+    void write_span(SpanRecord& span);
+    void write_event(EventRecord& event);
+
+    // A traced process is known: with include_environment its process_info
+    // record is written (once per process); with include_stack_trace its
+    // memory map is cached so stacks resolve even after it exits.  Call it
+    // for the targets before capabilities are dropped.
+    void process_seen(std::uint32_t tgid);
+
+    // Closes the output's framing (the json format's array) and warns
+    // about component-filter names that matched nothing (`filter_hits`:
+    // spans BPF saw per name of the filter).
+    void finish(const std::map<std::string, std::uint64_t>& filter_hits);
+
+    std::uint64_t records_written() const noexcept { return written_; }
+    std::uint64_t events_written() const noexcept { return events_written_; }
+
+private:
+    void write_line();
+    void symbolize(EventRecord& event);
+    void refresh_map(std::uint32_t tgid);
+
+    const RecordOptions& options_;
+    const TracingConfig& config_;
+    TraceOutput* output_;
+    std::int64_t realtime_offset_ns_;
+    Redactor redactor_;
+    Symbolizer symbolizer_;
+    std::string line_;  // reused: no allocation per record once it has grown
+    std::uint64_t written_ = 0;
+    std::uint64_t events_written_ = 0;
+    std::unordered_set<std::uint32_t> seen_processes_;
+    std::unordered_set<std::uint32_t> mapped_after_start_;
+    std::set<std::string> seen_components_;  // of event records
+};
+
+}  // namespace lstrace

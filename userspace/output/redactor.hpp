@@ -1,0 +1,44 @@
+// Secret redaction.  LLM applications put credentials in tags and error
+// messages; a trace file is the wrong place for them.  Two rules:
+//   - a tag whose key names a secret (api_key, token, secret, password,
+//     authorization, ... plus --redact-keys) has its value replaced;
+//   - inside any string the recorder writes (description, string tags,
+//     error messages), "<secret-word>=value", "<secret-word>: value" and
+//     "Bearer value" have the value replaced.
+// Keys are compared by words, case-insensitively, splitting on _ - . space
+// and camelCase: "openaiApiKey" and "X-Api-Key" match api_key, while
+// "prompt_tokens" (a count, not a token) does not match token.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "correlate/span_record.hpp"
+
+namespace lstrace {
+
+inline constexpr const char* kRedacted = "[REDACTED]";
+
+class Redactor {
+public:
+    // The default key list plus `extra_keys`.
+    explicit Redactor(const std::vector<std::string>& extra_keys = {});
+
+    // Redacts the record in place; returns how many values were replaced.
+    int apply(SpanRecord& record) const;
+    int apply(EventRecord& record) const;
+
+    bool key_is_secret(const std::string& key) const;
+    // Replaces secret values inside free text; returns how many.
+    int scrub(std::string& text) const;
+
+private:
+    int apply_tags(std::vector<Tag>& tags) const;
+
+    std::vector<std::vector<std::string>> key_patterns_;  // each a word sequence
+};
+
+// Lower-case words of an identifier: "openaiApiKey" -> {openai, api, key}.
+std::vector<std::string> key_words(const std::string& key);
+
+}  // namespace lstrace
