@@ -14,6 +14,7 @@ packages=(
   catch2                              # tests (Catch2 2.13)
   chromium                            # the report page is tested in headless chromium
   bpftrace time                       # bench/run.sh: the bpftrace row, the recorder's CPU time
+  qemu-system-x86 busybox-static      # the tests boot Debian 12's stock kernel in a VM
 )
 
 missing=()
@@ -23,7 +24,15 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Debian 12's stock kernel for the stock-kernel test: downloaded and
+# unpacked (never installed) by tests/stock_kernel/fetch_kernel.sh.
+stock_kernel() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  "$(dirname "$0")/../tests/stock_kernel/fetch_kernel.sh" >/dev/null
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  stock_kernel
   echo "install-deps: all build dependencies are installed"
   exit 0
 fi
@@ -35,3 +44,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+stock_kernel

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/errors.hpp"
+#include "base/log.hpp"
 #include "lstrace.skel.h"
 #include "usdt/probe_notes.hpp"
 
@@ -71,15 +72,29 @@ BpfSession::BpfSession(const BpfConfig& config)
     int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
+    // Program variants: only the one that matches this kernel is loaded.
+    features_ = probe_kernel_features(config.btf_path);
+    const bool group_dead = features_.exit_tracepoint_has_group_dead;
+    bpf_program__set_autoload(skel_->progs.on_thread_exit, group_dead);
+    bpf_program__set_autoload(skel_->progs.on_thread_exit_task_only, !group_dead);
+    take_verifier_rejection();  // only this load's
     err = lstrace_bpf__load(skel_.get());
-    if (err == -EPERM || err == -EACCES)
-        throw FatalError(ExitCode::permission,
-                         "not permitted to load BPF programs (" + libbpf_error_text(err) +
-                             "): recording needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
-    if (err)
+    if (err) {
+        // A program the verifier refused has a log (EACCES is one of its
+        // verdicts too); a load refused for lack of privilege has none.
+        if (const auto rejection = take_verifier_rejection())
+            throw FatalError(ExitCode::bpf, "the kernel's verifier refused BPF program '" +
+                                                rejection->program + "' (" +
+                                                libbpf_error_text(err) +
+                                                "): " + rejection->last_lines);
+        if (err == -EPERM || err == -EACCES)
+            throw FatalError(ExitCode::permission,
+                             "not permitted to load BPF programs (" + libbpf_error_text(err) +
+                                 "): recording needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
         throw FatalError(ExitCode::bpf,
                          "the kernel refused the BPF programs: " + libbpf_error_text(err) +
-                             " (run with -v for the verifier log)");
+                             " (run with -v for libbpf's log)");
+    }
     const auto& names = config.enabled_components.empty() ? config.disabled_components
                                                           : config.enabled_components;
     for (const std::string& name : names)
@@ -103,10 +118,12 @@ BpfSession::~BpfSession() = default;
 
 void BpfSession::attach_scheduler()
 {
+    bpf_program* thread_exit = features_.exit_tracepoint_has_group_dead
+                                   ? skel_->progs.on_thread_exit
+                                   : skel_->progs.on_thread_exit_task_only;
     for (bpf_program* prog :
-         {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit, skel_->progs.on_fork,
-          skel_->progs.on_exec, skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
-          skel_->progs.on_rss_stat}) {
+         {skel_->progs.on_sched_switch, thread_exit, skel_->progs.on_fork, skel_->progs.on_exec,
+          skel_->progs.on_sys_enter, skel_->progs.on_sys_exit, skel_->progs.on_rss_stat}) {
         bpf_link* link = bpf_program__attach(prog);
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach ") +
@@ -215,7 +232,9 @@ std::map<std::string, std::uint64_t> BpfSession::component_filter_hits() const
 
 bool BpfSession::rss_exact() const
 {
-    return skel_->bss->percpu_offsets_state == 1;
+    // Before v6.2 the mm's counters are plain atomics (no per-CPU parts);
+    // what they lack, other threads' batched counts, is flagged per span.
+    return features_.rss_cached_per_task || skel_->bss->percpu_offsets_state == 1;
 }
 
 int BpfSession::events_map_fd() const
