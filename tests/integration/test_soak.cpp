@@ -100,5 +100,8 @@ TEST_CASE("soak: --follow recorders come and go while a program forks and execs 
     CHECK(truth["stops_seen"] == 0);
     CHECK(truth["children_ok"] == truth["started"]);  // every child ran to a clean exit
     CHECK(failed_recordings == 0);
-    CHECK(recordings >= seconds / 5);
+    // a round detaches the probes of two files (the spawner's and its
+    // children's), about twice the plain soak's time: one per 8 s shows no
+    // round hung
+    CHECK(recordings >= seconds / 8);
 }
