@@ -66,6 +66,8 @@ TEST_CASE("follow: a recorder SIGKILLed while children are held at exec leaves n
     setenv("SOAK_SECONDS", "6", 1);
     const pid_t app = spawn({WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "0"});
     unsetenv("SOAK_SECONDS");
+    // running its own image, children coming: the first one has written
+    REQUIRE(wait_for_file(tmp.path("truth.json.child.json"), 10));
     int kills = 0, stuck = 0;
     for (int trial = 0; trial < 8; ++trial) {
         const pid_t recorder = spawn({LSTRACE_BIN, "record", "--follow", "-p", std::to_string(app),
@@ -93,9 +95,11 @@ TEST_CASE("follow: a -p recording of children that exec ends with every child ru
           "[root][follow]")
 {
     TempDir tmp;
-    setenv("SOAK_SECONDS", "4", 1);
+    setenv("SOAK_SECONDS", "10", 1);  // outlives a slow attach and the 2 s
     const pid_t app = spawn({WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "0"});
     unsetenv("SOAK_SECONDS");
+    // running its own image, children coming: the first one has written
+    REQUIRE(wait_for_file(tmp.path("truth.json.child.json"), 10));
     RunResult res = run({LSTRACE_BIN, "record", "--follow", "-p", std::to_string(app), "-d", "2",
                          "-o", tmp.path("trace.jsonl")});
     const int status = wait_for(app, 30);

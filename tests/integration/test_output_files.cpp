@@ -58,7 +58,7 @@ std::string kept_file(const std::string& dir)
 
 }  // namespace
 
-TEST_CASE("--force never replaces a device node, a FIFO or a directory", "[root][bad-input]")
+TEST_CASE("forcing never replaces a device node, a FIFO or a directory", "[root][bad-input]")
 {
     TempDir tmp;
     const std::string dev = tmp.path("mynull"), fifo = tmp.path("fifo"), dir = tmp.path("dir");

@@ -64,6 +64,7 @@ TEST_CASE("soak: --follow recorders come and go while a program forks and execs 
     // children that exec an instrumented program, four at a time, for the
     // whole soak; the parent counts every stop its waitpid(WUNTRACED) sees
     const pid_t app = spawn({WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "0"});
+    REQUIRE(wait_for_file(tmp.path("truth.json.child.json"), 10));
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     int recordings = 0, failed_recordings = 0, killed = 0, stopped_seen = 0, round = 0;
     while (std::chrono::steady_clock::now() + std::chrono::milliseconds(1500) < until) {

@@ -43,7 +43,7 @@ TEST_CASE("control characters are made visible", "[terminal]")
     CHECK(clip(kHostile, 200).find('\x1b') == std::string::npos);
 }
 
-TEST_CASE("--format text and --verbose-errors lines escape traced strings", "[terminal]")
+TEST_CASE("text-format and verbose-errors lines escape traced strings", "[terminal]")
 {
     SpanRecord s;
     s.component = kHostile;
