@@ -737,26 +737,24 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* --follow: a traced process that execs stops (SIGSTOP, before its first
- * user instruction) until the recorder has attached to its new image and
- * sends SIGCONT, so none of its spans is missed. */
+/* A traced process exec'd: the recorder ends the spans the old image left
+ * open, and with --follow (which holds the process in a ptrace exec stop,
+ * see userspace/record/exec_hold.hpp, until it has attached to the new
+ * image) keeps its list of processes. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!follow_children)
-		return 0;
 	__u32 tgid = task->tgid;
 	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
 		return 0;
 	struct lstrace_process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_PROCESS);
-		return 0; /* not stopped: better unrecorded than stuck */
+		return 0;
 	}
 	fill_header(&e->hdr, LSTRACE_EV_PROCESS_EXEC, 0, bpf_ktime_get_ns());
 	e->parent_tgid = 0;
 	e->pad = 0;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(19 /* SIGSTOP */);
 	return 0;
 }

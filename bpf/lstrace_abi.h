@@ -38,7 +38,7 @@ enum lstrace_event_type {
 	LSTRACE_EV_SPAN_ERROR = 4,
 	LSTRACE_EV_THREAD_EXIT = 5,
 	LSTRACE_EV_PROCESS_FORK = 6, /* --follow: hdr.tgid is the new child */
-	LSTRACE_EV_PROCESS_EXEC = 7, /* --follow: hdr.tgid exec'd and is stopped */
+	LSTRACE_EV_PROCESS_EXEC = 7, /* hdr.tgid exec'd (with --follow: held by ptrace) */
 	LSTRACE_EV_POINT = 8,        /* a component, error or data-flow probe (lstrace_point_event) */
 	LSTRACE_EV_SPAN_DROPPED = 9, /* span_end of a span shorter than min_duration: forget it */
 };

@@ -47,3 +47,11 @@ void write_text(const std::string& path, const std::string& text);
 bool wait_for_file(const std::string& path, int timeout_s);
 
 }  // namespace lstrace::test
+
+namespace lstrace::test {
+
+// The processes of `root`'s tree (itself and its descendants) that are
+// stopped: state T (job control) or t (ptrace).
+std::vector<pid_t> stopped_in_tree(pid_t root);
+
+}  // namespace lstrace::test

@@ -190,6 +190,50 @@ TEST_CASE("the browser check sees a broken report page", "[analysis][report]")
     CHECK_FALSE(b.console.empty());
 }
 
+TEST_CASE("a report of hostile strings in every field renders them as text", "[analysis][report]")
+{
+    // "<!--" in the embedded JSON once put the page's own script into HTML's
+    // escaped script state, blanking the whole report
+    const std::vector<std::string> hostile = {
+        "<!--<script>", "</script><script>document.title='owned'</script>",
+        "<!--",         "-->",
+        "<script>",     "]]><img src=x onerror=\"document.title='owned'\">",
+        "a&b\"c'd\\e",  "</SCRIPT >",
+        "<!-- --!>"};
+    TempDir tmp;
+    std::string trace;
+    int n = 0;
+    for (const std::string& h : hostile) {
+        json rec = json::parse(synthetic_deep_trace(1, 1, 1));
+        rec["span_id"] = "00000000000000" + std::to_string(10 + n++);
+        rec["component"] = h;
+        rec["operation"] = h;
+        rec["description"] = h;
+        rec["tags"]["error_type"] = h;
+        rec["tags"]["error_message"] = h;
+        rec["tags"][h] = h;
+        rec["metadata"]["thread_id"] = h;
+        trace += rec.dump() + "\n";
+    }
+    write_text(tmp.path("hostile.jsonl"), trace);
+    const std::string page = tmp.path("hostile.html");
+    RunResult r = run({LSTRACE_BIN, "report", tmp.path("hostile.jsonl"), "-o", page});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string html = read_text(page);
+    CHECK(html.find("<!--<script>") == std::string::npos);
+    CHECK(html.find("<img") == std::string::npos);
+    const BrowserResult b = open_in_browser(page);
+    INFO("chromium stderr: " << b.run.err.substr(0, 4000));
+    REQUIRE(b.run.exit_code == 0);
+    CHECK(attribute(b.dom, "data-status") == "rendered");
+    CHECK(attribute(b.dom, "data-rendered-spans") == std::to_string(hostile.size()));
+    CHECK(b.console.empty());
+    CHECK(b.dom.find("<title>owned") == std::string::npos);
+    CHECK(b.dom.find("<img src=\"x\"") == std::string::npos);
+    CHECK(b.dom.find("&lt;!--&lt;script&gt;") != std::string::npos);  // shown, as text
+}
+
 TEST_CASE("report, export and analyze of a synthetic deep trace with errors", "[analysis][report]")
 {
     TempDir tmp;

@@ -234,11 +234,12 @@ TEST_CASE("a malformed or wrong config file is a clear usage error, nothing reco
 
 namespace {
 
-// Size of the recorder's temporary trace file for `name` (the one not yet
-// renamed into place); -1 if there is none.
+// Size of the recorder's partial trace file for `name` (NAME.PID.partial,
+// not yet renamed into place); -1 if there is none.
 long temporary_trace_size(const TempDir& tmp, const std::string& name)
 {
-    const RunResult ls = run({"/bin/sh", "-c", "stat -c %s " + tmp.path(name) + ".tmp.* 2>/dev/null"});
+    const RunResult ls =
+        run({"/bin/sh", "-c", "stat -c %s " + tmp.path(name) + ".*.partial 2>/dev/null"});
     return ls.out.empty() ? -1 : std::stol(ls.out);
 }
 

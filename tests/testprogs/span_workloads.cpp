@@ -9,6 +9,10 @@
 //   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
 //   span_workloads family TRUTH.json EXEC  fork a child with a span, and a
 //                                      child that execs EXEC (--follow)
+//   span_workloads spawn TRUTH.json EXEC N  N children (4 at a time) that exec
+//                                      EXEC; counts the stops waitpid(WUNTRACED)
+//                                      shows (none may be seen); N=0: children
+//                                      until $SOAK_SECONDS (default 60) pass
 //   span_workloads pid-reuse TRUTH.json  a child's PID given to a second child
 //   span_workloads soak TRUTH.json     8 threads of checkable spans for
 //                                      $SOAK_SECONDS (default 60)
@@ -29,19 +33,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <lstrace/lstrace.hpp>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include <lstrace/lstrace.hpp>
 
 namespace {
 
@@ -395,6 +398,49 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
                            WEXITSTATUS(s2) == 0;
 }
 
+// --follow under load: children that exec an instrumented program, four at
+// a time; the parent waits for them with WUNTRACED as a shell does, so a
+// stop that --follow imposes would show.  Stopped children are continued
+// (and counted) so that a broken hold cannot hang the test itself.
+void run_spawn(json& truth, const std::string& truth_path, const std::string& exec_path, int count,
+               double seconds)
+{
+    auto span = tracer.trace_operation("spawner", "spawn", "children that exec");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const auto more = [&](int started) {
+        return count > 0 ? started < count : std::chrono::steady_clock::now() < until;
+    };
+    const std::string child_truth = truth_path + ".child.json";
+    int started = 0, running = 0, ok = 0, stops = 0;
+    while (more(started) || running > 0) {
+        while (running < 4 && more(started)) {
+            const pid_t pid = fork();
+            if (pid == 0) {
+                execl(exec_path.c_str(), exec_path.c_str(), child_truth.c_str(), nullptr);
+                _exit(127);
+            }
+            if (pid < 0)
+                break;
+            ++started;
+            ++running;
+        }
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, WUNTRACED);
+        if (pid < 0)
+            break;
+        if (WIFSTOPPED(status)) {
+            ++stops;
+            kill(pid, SIGCONT);
+            continue;
+        }
+        --running;
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    truth["started"] = started;
+    truth["children_ok"] = ok;
+    truth["stops_seen"] = stops;
+}
+
 // PID reuse under --follow: child A runs spans and exits with one left
 // open; then child B is given A's PID (through /proc/sys/kernel/ns_last_pid)
 // and runs spans of its own.  Nothing of A may be attributed to B.
@@ -476,6 +522,9 @@ int main(int argc, char** argv)
         run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "family" && argc == 4)
         run_family(truth, argv[2], argv[3]);
+    else if (mode == "spawn" && argc == 5)
+        run_spawn(truth, argv[2], argv[3], std::atoi(argv[4]),
+                  std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "pid-reuse")
         run_pid_reuse(truth);
     else if (mode == "secrets")

@@ -86,6 +86,13 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
     CHECK(code_of({"record", "-p", "1", "--duration", "abc"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "nan"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "1e30"}) == ExitCode::usage);
+    // ms that would wrap around as 64-bit nanoseconds (and turn the filter off)
+    for (const char* ms : {"2e13", "1e308", "18446744073709.6"})
+        CHECK(code_of({"record", "-p", "1", "--min-duration", ms}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--sample-interval", "1e308"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/tracing.json"}) ==
+          ExitCode::no_target);
+    CHECK(code_of({"record", "-p", "1", "--config", "/dev/zero"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "3"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "2048"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "-o", ""}) == ExitCode::usage);
@@ -291,7 +298,8 @@ TEST_CASE("bad TracingConfig flags and files are usage errors naming the problem
     CHECK(code_of({"record", "-p", "1", "--env-allow", "*"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--config", ""}) == ExitCode::usage);
     CHECK(message_of({"record", "-p", "1", "--debug=1"}).find("'--debug=1' takes no value") != std::string::npos);
-    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) ==
+          ExitCode::no_target);  // a missing file, like a missing trace
 
     std::string msg = message_of({"record", "-p", "1", "--min-duration", "-1"});
     CHECK(msg.find("--min-duration '-1'") != std::string::npos);

@@ -1,12 +1,14 @@
 #include "config/cli.hpp"
 
 #include <getopt.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 
@@ -326,6 +328,10 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
     if (o.follow && !o.binary.empty())
         usage_error("--follow goes with -p or a command, not --binary");
     if (!o.config_path.empty()) {
+        // a missing file is "target not found" (4), like a missing trace
+        if (::access(o.config_path.c_str(), R_OK) != 0)
+            throw FatalError(ExitCode::no_target, "cannot read tracing config " + o.config_path +
+                                                      ": " + std::strerror(errno));
         auto loaded = load_tracing_config(o.config_path);
         if (!loaded)
             throw FatalError(ExitCode::usage, "invalid tracing config: " + loaded.error().message);

@@ -22,7 +22,7 @@ RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
       redactor_(options.redact_keys)
 {
     if (output_ && config_.output_format == OutputFormat::json)
-        output_->write("[\n");
+        output_->write("[\n", /*record=*/false);
 }
 
 void RecordSink::write_line()
@@ -155,7 +155,7 @@ void RecordSink::process_seen(std::uint32_t tgid)
 void RecordSink::finish(const std::map<std::string, std::uint64_t>& filter_hits)
 {
     if (output_ && config_.output_format == OutputFormat::json)
-        output_->write(written_ ? "\n]\n" : "]\n");
+        output_->write(written_ ? "\n]\n" : "]\n", /*record=*/false);
     for (const auto& [name, hits] : filter_hits)
         if (hits == 0 && !seen_components_.count(name))
             spdlog::warn("component '{}' of the component filter matched no span or event: "

@@ -101,7 +101,8 @@ private:
 
     std::unique_ptr<lstrace_bpf, SkeletonDeleter> skel_;
     std::vector<LinkPtr> links_; // after skel_: destroyed first
-    std::vector<std::string> attached_;  // "pid:file" already attached
+    std::vector<std::string> attached_;  // "pid:dev:inode" already attached
+    std::uint32_t spec_slots_used_ = 0;  // of libbpf's USDT argument specs
     KernelFeatures features_;
     bool all_processes_ = false;
 };

@@ -48,13 +48,16 @@ constexpr std::size_t kRecordsPerDrain = 32768;
 
 enum class StopReason { none, signal, duration, hook };
 
-sigset_t stop_signals()
+// The stop signals, and with --follow SIGCHLD (ptrace stops to service).
+sigset_t handled_signals(bool follow)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    if (follow)
+        sigaddset(&set, SIGCHLD);
     return set;
 }
 
@@ -177,7 +180,7 @@ BpfConfig bpf_config_for(const RecordOptions& options)
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
                           std::optional<double> duration_s, const Ticker& ticker,
-                          const RecordHooks& hooks)
+                          const std::function<void()>& on_sigchld, const RecordHooks& hooks)
 {
     const auto tick = std::chrono::milliseconds(hooks.tick_ms);
     auto next_tick = std::chrono::steady_clock::now() + tick;
@@ -223,8 +226,13 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
         for (std::uint64_t tag : ready) {
             if (tag == kTagSignal) {
                 signalfd_siginfo si;
-                if (::read(sigfd, &si, sizeof(si)) == sizeof(si))
-                    spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
+                if (::read(sigfd, &si, sizeof(si)) != sizeof(si))
+                    continue;
+                if (si.ssi_signo == SIGCHLD) {
+                    on_sigchld();
+                    continue;
+                }
+                spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
                 if (reason == StopReason::none)
                     reason = StopReason::signal;
             } else if (tag == kTagTicker) {
@@ -236,8 +244,13 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
                 if (reason == StopReason::none)
                     reason = StopReason::duration;
             } else if (tag >= kTagTargetBase && !exited[tag - kTagTargetBase]) {
+                TracedProcess& gone = targets[tag - kTagTargetBase];
                 exited[tag - kTagTargetBase] = true;
-                loop.remove(targets[tag - kTagTargetBase].pidfd.get());
+                loop.remove(gone.pidfd.get());
+                // --follow may see thousands of children come and go: keep
+                // descriptors only for the launched command (reaped at the end)
+                if (!gone.launched)
+                    gone.pidfd.reset();
                 --running;
             }
         }
@@ -286,16 +299,20 @@ private:
     std::vector<TracedProcess>& targets_;
 };
 
-// Starts the command stopped after exec, attaches, lets it run.
+// Starts the command stopped after exec, attaches, lets it run (with
+// --follow, still traced by ptrace so that its execs are held).
 void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
-                       std::vector<TracedProcess>& targets)
+                       std::vector<TracedProcess>& targets, Follower* follower)
 {
-    targets.push_back(launch_stopped(command));
+    targets.push_back(launch_stopped(command, follower ? ExecHold::options() : 0));
     TracedProcess& child = targets.back();
     find_probe_objects(child, /*stopped_at_exec=*/true);
     for (const std::string& object : child.probe_objects)
         bpf.attach_process(child.pid, object);
-    resume_launched(child);
+    if (follower)
+        follower->hold().adopt_held(child.pid);
+    else
+        resume_launched(child);
 }
 
 // --binary: the file's probes, for every process that maps it.
@@ -362,7 +379,7 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     // Stop signals are read from a signalfd; block them first so that a
     // Ctrl-C during setup still ends in an orderly shutdown.
-    const sigset_t signals = stop_signals();
+    const sigset_t signals = handled_signals(options.follow);
     if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
         system_error("sigprocmask");
     UniqueFd sigfd(::signalfd(-1, &signals, SFD_CLOEXEC));
@@ -372,7 +389,7 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     // Everything that can be checked is checked before BPF is loaded.
     std::optional<TraceOutput> output;
     if (!options.output.empty())
-        output.emplace(options.output, options.force);
+        output.emplace(options.output, options.force, /*recording=*/true);
     const std::string output_name = output ? output->path() : "the live view (no file)";
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
@@ -414,13 +431,16 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     LaunchedCommands launched(targets);
     if (!options.command.empty()) {
-        launch_and_attach(options.command, bpf, targets);
+        launch_and_attach(options.command, bpf, targets, options.follow ? &follower : nullptr);
     } else if (!options.binary.empty()) {
         attach_binary(options.binary, bpf);
     } else {
-        for (const TracedProcess& t : targets)
+        for (const TracedProcess& t : targets) {
             for (const std::string& object : t.probe_objects)
                 bpf.attach_process(t.pid, object);
+            if (options.follow)
+                follower.hold_execs_of(t.pid);
+        }
     }
     // Process maps (stacks), environments and samples of the targets are
     // read now, while any process's /proc files are readable.
@@ -441,7 +461,12 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
                              for (EventRecord& e : samples.take())
                                  sink.write_event(e);
                          }};
-    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s, sampler, hooks);
+    stream_until_stopped(
+        ring, sigfd.get(), targets, options.duration_s, sampler, [&] { follower.hold().service(); },
+        hooks);
+    // Every held or traced process runs on untraced before the (slow)
+    // removal of the probes.
+    follower.hold().release_all();
 
     bpf.detach();
     ring.drain();
@@ -455,6 +480,11 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
     print_summary(correlator, lost, sink.events_written(), output_name, seconds, target_status);
+    if (follower.failed_attaches())
+        spdlog::warn(
+            "{} followed processes exec'd a program whose probes could not be "
+            "attached (their spans are missing; see the warnings above)",
+            follower.failed_attaches());
     if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");
