@@ -328,3 +328,52 @@ TEST_CASE("help lists the TracingConfig flags", "[cli][config]")
                              "--thread-info", "--debug", "--verbose-errors", "--sample-interval", "--env-allow"})
         CHECK(help.find(flag) != std::string::npos);
 }
+
+TEST_CASE("compare, trend and report --baseline parse their options", "[cli]")
+{
+    auto c = parse({"compare", "--json", "--fail-on", "20", "--confidence", "0.99", "--min-effect",
+                    "10", "--min-spans", "8", "--only", "llm,agent", "base.jsonl", "new.jsonl"});
+    REQUIRE(c.subcommand == Subcommand::compare);
+    CHECK(c.compare.base == "base.jsonl");
+    CHECK(c.compare.current == "new.jsonl");
+    CHECK(c.compare.json);
+    REQUIRE(c.compare.fail_on_pct);
+    CHECK(*c.compare.fail_on_pct == 20);
+    CHECK(c.compare.settings.confidence == 0.99);
+    CHECK(c.compare.settings.min_effect == Approx(0.10));
+    CHECK(c.compare.settings.min_spans == 8);
+    CHECK(c.compare.only == std::vector<std::string>{"llm", "agent"});
+    auto d = parse({"compare", "a.jsonl", "b.jsonl"});
+    CHECK_FALSE(d.compare.fail_on_pct);
+    CHECK(d.compare.settings.confidence == 0.95);
+    CHECK(d.compare.settings.min_effect == 0.05);
+    CHECK(d.compare.settings.min_spans == 5);
+
+    auto t = parse({"trend", "--json", "a.jsonl", "b.jsonl", "c.jsonl"});
+    REQUIRE(t.subcommand == Subcommand::trend);
+    CHECK(t.trend.paths == std::vector<std::string>{"a.jsonl", "b.jsonl", "c.jsonl"});
+    CHECK(t.trend.json);
+    CHECK(parse({"trend", "recordings/"}).trend.paths == std::vector<std::string>{"recordings/"});
+
+    auto r = parse({"report", "--baseline", "b1.jsonl", "--baseline", "b2.jsonl", "t.jsonl"});
+    CHECK(r.report.baselines == std::vector<std::string>{"b1.jsonl", "b2.jsonl"});
+    CHECK(r.report.path == "t.jsonl");
+    CHECK(parse({"compare", "--help"}).subcommand == Subcommand::help);
+}
+
+TEST_CASE("compare and trend reject bad command lines", "[cli]")
+{
+    CHECK(code_of({"compare"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "a", "b", "c"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--fail-on", "-1", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--fail-on", "x", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--confidence", "95", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--confidence", "0.5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--min-effect", "-5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--min-spans", "0", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--only", ",", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"trend"}) == ExitCode::usage);
+    CHECK(code_of({"trend", "--fail-on", "5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"report", "--baseline", "", "t.jsonl"}) == ExitCode::usage);
+}

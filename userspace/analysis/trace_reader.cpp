@@ -163,6 +163,8 @@ SpanFacts span_facts(const nlohmann::json& r)
         o.storage_write_bytes = json_counter(res, "storage_write_bytes");
         o.minor_faults = json_counter(res, "minor_faults");
         o.major_faults = json_counter(res, "major_faults");
+        o.voluntary_switches = json_counter(res, "voluntary_ctx_switches");
+        o.involuntary_switches = json_counter(res, "involuntary_ctx_switches");
         o.rss_delta_bytes = json_signed(res, "rss_delta_bytes");
     }
     return f;

@@ -27,6 +27,7 @@ struct SpanResources {
     std::uint64_t read_bytes = 0, write_bytes = 0;  // read/write-like syscalls
     std::uint64_t storage_read_bytes = 0, storage_write_bytes = 0;
     std::uint64_t minor_faults = 0, major_faults = 0;
+    std::uint64_t voluntary_switches = 0, involuntary_switches = 0;  // involuntary: preempted
     std::int64_t rss_delta_bytes = 0;
     std::uint64_t io_bytes() const noexcept { return read_bytes + write_bytes; }
 };

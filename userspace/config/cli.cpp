@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
@@ -99,6 +100,16 @@ enum RecordFlag : int {
     kVerboseErrors,
     kSampleInterval,
     kEnvAllow,
+};
+
+// Long-only options of compare, trend and report --baseline.
+enum ComparisonFlag : int {
+    kConfidence = 320,
+    kMinEffect,
+    kMinSpans,
+    kOnly,
+    kFailOn,
+    kBaseline,
 };
 
 // One TracingConfig flag: which key it sets, and the value it gives it.
@@ -440,6 +451,7 @@ ReportOptions parse_report(int argc, char** argv, bool& verbose, bool& help)
     static const option long_opts[] = {
         {"output", required_argument, nullptr, 'o'},
         {"max-spans", required_argument, nullptr, 'M'},
+        {"baseline", required_argument, nullptr, kBaseline},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -454,6 +466,11 @@ ReportOptions parse_report(int argc, char** argv, bool& verbose, bool& help)
             break;
         case 'M':
             o.max_spans = count_argument("--max-spans", optarg, 10'000'000);
+            break;
+        case kBaseline:
+            if (!*optarg)
+                usage_error("--baseline needs a trace file");
+            o.baselines.emplace_back(optarg);
             break;
         default:
             common_option(c, argv, argc, verbose, help);
@@ -494,6 +511,107 @@ ExportOptions parse_export(int argc, char** argv, bool& verbose, bool& help)
         }
     }
     o.path = trace_path_argument(argc, argv, "export");
+    return o;
+}
+
+// The options compare and trend share; false when `c` is none of them.
+bool comparison_option(int c, const char* arg, ComparisonOptions& o)
+{
+    switch (c) {
+        case 'j':
+            o.json = true;
+            return true;
+        case kConfidence: {
+            auto v = parse_number(arg);
+            if (!v || !(*v > 0.5 && *v < 1))
+                usage_error(std::string("invalid --confidence '") + arg +
+                            "': expected a level between 0.5 and 1, e.g. 0.95");
+            o.settings.confidence = *v;
+            return true;
+        }
+        case kMinEffect: {
+            auto v = parse_number(arg);
+            if (!v || !std::isfinite(*v) || *v < 0 || *v > 1000)
+                usage_error(std::string("invalid --min-effect '") + arg +
+                            "': expected a percentage from 0 to 1000");
+            o.settings.min_effect = *v / 100.0;
+            return true;
+        }
+        case kMinSpans:
+            o.settings.min_spans = count_argument("--min-spans", arg, 1'000'000);
+            return true;
+        case kOnly: {
+            auto names = parse_name_list("--only", arg);
+            o.only.insert(o.only.end(), names.begin(), names.end());
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
+// The long options of compare and trend: the shared ones, then `more`.
+std::vector<option> comparison_long_options(std::initializer_list<option> more)
+{
+    std::vector<option> all = {
+        {"json", no_argument, nullptr, 'j'},
+        {"confidence", required_argument, nullptr, kConfidence},
+        {"min-effect", required_argument, nullptr, kMinEffect},
+        {"min-spans", required_argument, nullptr, kMinSpans},
+        {"only", required_argument, nullptr, kOnly},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"help", no_argument, nullptr, 'h'},
+    };
+    all.insert(all.end(), more.begin(), more.end());
+    all.push_back({nullptr, 0, nullptr, 0});
+    return all;
+}
+
+CompareOptions parse_compare(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const std::vector<option> long_opts =
+        comparison_long_options({{"fail-on", required_argument, nullptr, kFailOn}});
+    CompareOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":vh", long_opts.data(), nullptr)) != -1) {
+        if (comparison_option(c, optarg, o))
+            continue;
+        if (c == kFailOn) {
+            auto v = parse_number(optarg);
+            if (!v || !std::isfinite(*v) || *v < 0)
+                usage_error(std::string("invalid --fail-on '") + optarg +
+                            "': expected a percentage >= 0");
+            o.fail_on_pct = *v;
+            continue;
+        }
+        common_option(c, argv, argc, verbose, help);
+        if (help)
+            return o;
+    }
+    if (argc - optind != 2)
+        usage_error("compare takes two trace files: BASE.jsonl NEW.jsonl");
+    o.base = argv[optind];
+    o.current = argv[optind + 1];
+    return o;
+}
+
+TrendOptions parse_trend(int argc, char** argv, bool& verbose, bool& help)
+{
+    static const std::vector<option> long_opts = comparison_long_options({});
+    TrendOptions o;
+    reset_getopt();
+    int c;
+    while ((c = getopt_long(argc, argv, ":vh", long_opts.data(), nullptr)) != -1) {
+        if (comparison_option(c, optarg, o))
+            continue;
+        common_option(c, argv, argc, verbose, help);
+        if (help)
+            return o;
+    }
+    for (int i = optind; i < argc; ++i) o.paths.emplace_back(argv[i]);
+    if (o.paths.empty())
+        usage_error("trend takes two or more trace files, or a folder of them");
     return o;
 }
 
@@ -637,6 +755,10 @@ CommandLine parse_command_line(int argc, char** argv)
     } else if (sub == "export") {
         cl.export_trace =
             parse_sub<ExportOptions>(cl, Subcommand::export_trace, argc, argv, parse_export);
+    } else if (sub == "compare") {
+        cl.compare = parse_sub<CompareOptions>(cl, Subcommand::compare, argc, argv, parse_compare);
+    } else if (sub == "trend") {
+        cl.trend = parse_sub<TrendOptions>(cl, Subcommand::trend, argc, argv, parse_trend);
     } else if (sub == "top") {
         cl.top = parse_sub<TopOptions>(cl, Subcommand::top, argc, argv, parse_top);
     } else {
@@ -659,7 +781,15 @@ USAGE
                                                     bottlenecks, critical paths, self
                                                     time, error patterns; or the report
                                                     of one component
-  lstrace-bpf report [-o report.html] TRACE.jsonl   one self-contained HTML timeline
+  lstrace-bpf report [-o report.html] [--baseline BASE.jsonl] TRACE.jsonl
+                                                    one self-contained HTML timeline
+                                                    (and the comparison with BASE)
+  lstrace-bpf compare [--json] [--fail-on PCT] BASE.jsonl NEW.jsonl
+                                                    per operation: slower, faster,
+                                                    unchanged, new or gone, and why
+  lstrace-bpf trend [--json] T1.jsonl T2.jsonl ... | DIR
+                                                    operations across recordings,
+                                                    oldest first
   lstrace-bpf export --format chrome [-o FILE] TRACE.jsonl
                                                     Chrome Trace Event JSON (Perfetto UI,
                                                     chrome://tracing)
@@ -733,7 +863,19 @@ ANALYSIS OPTIONS
                             largest self times (default 5 and 10)
   report -o FILE            output file (default report.html); --max-spans N draws
                             the first N spans to begin (default 50000)
+  report --baseline FILE    add the comparison with FILE (repeatable: the latest
+                            baseline is compared, all are charted over time)
   export -o FILE            output file (default: standard output)
+
+COMPARE AND TREND OPTIONS
+  --json                    machine-readable output
+  --confidence LEVEL        confidence of the Mann-Whitney U test (default 0.95)
+  --min-effect PCT          smallest median shift called a change (default 5)
+  --min-spans N             spans per side below which there is no verdict
+                            (default 5)
+  --only LIST               these components only (comma-separated)
+  compare --fail-on PCT     exit with status 10 when an operation's p50 duration
+                            or median CPU time is slower by more than PCT percent
   top -i SECONDS            refresh interval (default 1); -n N stops after N
                             intervals, --once after one; --rows N (default 15);
                             -b and --btf as for record
@@ -744,6 +886,8 @@ EXAMPLES
   sudo lstrace-bpf record --config tracing.json --min-duration 5 -p 4242
   lstrace-bpf list ./build/examples/langswarm_demo
   lstrace-bpf summary trace.jsonl
+  lstrace-bpf compare --fail-on 20 baseline.jsonl trace.jsonl
+  lstrace-bpf trend recordings/
 
 EXIT CODES
   0 success   1 internal error   2 usage error   3 not permitted (needs root)
@@ -751,6 +895,7 @@ EXIT CODES
   6 BPF load or attach failed   7 output file cannot be written
   8 malformed or empty input trace (also a missing one, except for summary: 4)
   9 the kernel has no BTF (see --btf)
+  10 compare --fail-on: an operation is slower than the threshold
 )";
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/comparison_settings.hpp"
 #include "config/tracing_config.hpp"
 
 namespace lstrace {
@@ -47,6 +48,23 @@ struct ReportOptions {
     std::string path;                     // TRACE.jsonl
     std::string output = "report.html";   // -o FILE
     std::size_t max_spans = 50000;        // --max-spans N: spans drawn (the first N to begin)
+    std::vector<std::string> baselines;   // --baseline FILE (repeatable): comparison and trend
+};
+
+// --confidence, --min-effect PCT, --min-spans N, --only LIST of compare and trend.
+struct ComparisonOptions {
+    bool json = false;  // --json
+    ComparisonSettings settings;
+    std::vector<std::string> only;  // --only component,...: these components only
+};
+
+struct CompareOptions : ComparisonOptions {
+    std::string base, current;          // BASE.jsonl NEW.jsonl
+    std::optional<double> fail_on_pct;  // --fail-on PCT: exit 10 past PCT % slower
+};
+
+struct TrendOptions : ComparisonOptions {
+    std::vector<std::string> paths;  // trace files, or one folder of them
 };
 
 struct ExportOptions {
@@ -64,7 +82,19 @@ struct TopOptions {
     std::string btf_path;                 // --btf PATH
 };
 
-enum class Subcommand { help, version, record, list, summary, analyze, report, export_trace, top };
+enum class Subcommand {
+    help,
+    version,
+    record,
+    list,
+    summary,
+    analyze,
+    report,
+    export_trace,
+    top,
+    compare,
+    trend
+};
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::help;
@@ -75,6 +105,8 @@ struct CommandLine {
     ReportOptions report;
     ExportOptions export_trace;
     TopOptions top;
+    CompareOptions compare;
+    TrendOptions trend;
     bool verbose = false;
 };
 
