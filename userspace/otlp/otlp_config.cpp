@@ -132,7 +132,7 @@ std::vector<GenAiRule> parse_genai(const std::string& text)
         return {};
     std::vector<GenAiRule> rules;
     for (const auto& [component, op] : parse_key_value_list(text, "--genai"))
-        rules.push_back({lower(component), parse_operation(op, "--genai")});
+        rules.push_back({component, parse_operation(op, "--genai")});
     return rules;
 }
 

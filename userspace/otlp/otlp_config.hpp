@@ -23,7 +23,7 @@ enum class Protocol { protobuf, json };
 enum class GenAiOperation { chat, invoke_agent, execute_tool, invoke_workflow };
 
 struct GenAiRule {
-    std::string component;  // lower case; matched against the span's component, lower-cased
+    std::string component;  // matched exactly against the span's component
     GenAiOperation operation;
 };
 

@@ -38,13 +38,6 @@ void add_attribute(Message& m, const std::string& key, const json& value)
     *kv->mutable_value() = std::move(v);
 }
 
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 // Decimal ids are strings in the records ("8745"): attributes take integers.
 json id_value(const json& v)
 {
@@ -84,9 +77,9 @@ std::string as_text(const json* v)
 std::string apply_genai(const std::vector<GenAiRule>& rules, const std::string& component,
                         const std::string& operation, const json& tags, pb_trace::Span& span)
 {
-    const std::string comp = lower(component);
+    // Exact names: a class `Agent`'s method spans are not agent invocations.
     const auto rule = std::find_if(rules.begin(), rules.end(),
-                                   [&](const GenAiRule& r) { return r.component == comp; });
+                                   [&](const GenAiRule& r) { return r.component == component; });
     if (rule == rules.end())
         return "";
     const json no_tags = json::object();
