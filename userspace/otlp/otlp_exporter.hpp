@@ -37,9 +37,9 @@
 #include <thread>
 
 #include "otlp/otlp_config.hpp"
-#include "output/record_sink.hpp"
 #include "otlp/otlp_http.hpp"
 #include "otlp/otlp_mapping.hpp"
+#include "output/record_sink.hpp"
 
 namespace lstrace::otlp {
 

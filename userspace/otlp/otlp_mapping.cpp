@@ -38,6 +38,14 @@ void add_attribute(Message& m, const std::string& key, const json& value)
     *kv->mutable_value() = std::move(v);
 }
 
+// The object member `key`, or an empty object (no copy either way).
+const json& member(const json& record, const char* key)
+{
+    static const json empty = json::object();
+    const auto it = record.find(key);
+    return it != record.end() && it->is_object() ? *it : empty;
+}
+
 // Decimal ids are strings in the records ("8745"): attributes take integers.
 json id_value(const json& v)
 {
@@ -233,7 +241,7 @@ SpanMapper::Kind SpanMapper::add(const json& record)
     const std::string span_id = json_string(record, "span_id");
     if (type == "span") {
         pb_trace::Span span = map_span(record, span_id);
-        const json meta = record.value("metadata", json::object());
+        const json& meta = member(record, "metadata");
         const std::string pid = json_string(meta, "process_id");
         const std::string tracer = json_string(meta, "tracer");
         Process& p = processes_[pid];
@@ -258,10 +266,9 @@ SpanMapper::Kind SpanMapper::add(const json& record)
 
 void SpanMapper::add_process_info(const json& record)
 {
-    const json meta = record.value("metadata", json::object());
-    Process& p = processes_[json_string(meta, "process_id")];
-    const json details = record.value("details", json::object());
-    if (details.is_object()) {
+    Process& p = processes_[json_string(member(record, "metadata"), "process_id")];
+    const json& details = member(record, "details");
+    {
         p.host_name = json_string(details, "hostname");
         p.command_line.clear();
         if (auto it = details.find("command_line"); it != details.end() && it->is_array())
@@ -276,7 +283,7 @@ void SpanMapper::add_event(const json& record, const std::string& span_id)
     const std::string type = json_string(record, "record_type");
     pb_trace::Span::Event ev;
     ev.set_time_unix_nano(unix_ns(record));
-    const json tags = record.value("tags", json::object());
+    const json& tags = member(record, "tags");
     if (type == "error") {
         // The semantic conventions' exception event; the rest of the tags
         // (error_id, severity, context_*) as they are.
@@ -342,7 +349,7 @@ pb_trace::Span SpanMapper::map_span(const json& r, const std::string& span_id)
 
     const std::string component = json_string(r, "component");
     const std::string operation = json_string(r, "operation");
-    const json tags = r.value("tags", json::object());
+    const json& tags = member(r, "tags");
     std::string name = apply_genai(settings_.genai, component, operation, tags, s);
     s.set_name(name.empty() ? component + "." + operation : name);
     add_attribute(s, "lstrace.component", component);

@@ -54,7 +54,8 @@ std::unique_ptr<Exporter> make_export_exporter(const ExportOptions& options,
                                                std::optional<TraceOutput>& file)
 {
     const Config config = resolve_config(options.otlp);
-    const bool http = !options.otlp.endpoint.empty() || (!options.output_given && endpoint_in_environment());
+    const bool http =
+        !options.otlp.endpoint.empty() || (!options.output_given && endpoint_in_environment());
     std::unique_ptr<Transport> transport;
     if (http) {
         transport = make_http_transport(config);
@@ -64,8 +65,8 @@ std::unique_ptr<Exporter> make_export_exporter(const ExportOptions& options,
     }
     // Reading a file can wait for the network: nothing is dropped.  The
     // host of the recording is only known from its process_info records.
-    auto exporter = std::make_unique<Exporter>(config, mapping_settings(config, ""), std::move(transport),
-                                               Exporter::WhenFull::wait);
+    auto exporter = std::make_unique<Exporter>(config, mapping_settings(config, ""),
+                                               std::move(transport), Exporter::WhenFull::wait);
     exporter->start();
     return exporter;
 }

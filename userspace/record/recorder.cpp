@@ -20,6 +20,7 @@
 #include "base/clock.hpp"
 #include "base/errors.hpp"
 #include "correlate/correlator.hpp"
+#include "otlp/otlp_setup.hpp"
 #include "output/record_sink.hpp"
 #include "output/redactor.hpp"
 #include "output/sample_records.hpp"
@@ -30,7 +31,6 @@
 #include "record/privileges.hpp"
 #include "record/ring_reader.hpp"
 #include "record/target.hpp"
-#include "otlp/otlp_setup.hpp"
 #include "usdt/probe_notes.hpp"
 
 namespace lstrace {
@@ -372,12 +372,12 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
         system_error("signalfd");
 
     // Everything that can be checked is checked before BPF is loaded.
+    // OTLP settings (flags, OTEL_* variables) first: a bad one leaves no
+    // file behind.  The exporter's worker starts once capabilities are dropped.
+    const std::unique_ptr<otlp::Exporter> exporter = otlp::make_record_exporter(options);
     std::optional<TraceOutput> output;
     if (!options.output.empty())
         output.emplace(options.output, options.force);
-    // OTLP settings (flags, OTEL_* variables) are checked here too; its
-    // worker starts once capabilities are dropped.
-    const std::unique_ptr<otlp::Exporter> exporter = otlp::make_record_exporter(options);
     const std::string output_name = output     ? output->path()
                                     : exporter ? exporter->destination()
                                                : "the live view (no file)";
