@@ -448,7 +448,7 @@ TEST_CASE("OTLP receiver that hangs: the traced program runs as fast as without 
         return read_json(tmp.path("truth.json"))["rate"].get<double>();
     };
     std::vector<double> ratios;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < 5; ++i) {  // interleaved, median: other load on the machine varies
         const double plain = rate(false, nullptr);
         Counts c;
         const double hung = rate(true, &c);
@@ -458,9 +458,11 @@ TEST_CASE("OTLP receiver that hangs: the traced program runs as fast as without 
         CHECK(c.sent + c.failed + c.dropped == c.recorded);
     }
     std::sort(ratios.begin(), ratios.end());
-    INFO("rate with a hung receiver / rate without OTLP: " << ratios[0] << " " << ratios[1] << " "
-                                                           << ratios[2]);
-    CHECK(ratios[1] >= 0.9);
+    std::string all;
+    for (double r : ratios)
+        all += " " + std::to_string(r);
+    INFO("rate with a hung receiver / rate without OTLP, sorted:" << all);
+    CHECK(ratios[ratios.size() / 2] >= 0.9);  // the median
 }
 
 TEST_CASE("OTLP endpoint that does not resolve or refuses: recording goes on, spans counted",
