@@ -29,6 +29,10 @@
 //                                      (1 ms of CPU; with "heavy" 1.5 ms, 50%
 //                                      more) and mix.format (0.25 ms), at
 //                                      nice -20
+//   span_workloads rate TRUTH.json SECONDS [PAUSE_US]
+//                                      spans for SECONDS, PAUSE_US apart (0:
+//                                      back to back); the truth has the count
+//                                      and the rate per second of wall time
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -549,6 +553,28 @@ void run_loop(json& truth, const std::string& truth_path, bool slow)
     truth["traced_seqs"] = traced;
 }
 
+// Spans at a steady pace (or as fast as the thread can) for a fixed time:
+// the rate a recorder lets the program reach.
+void run_rate(json& truth, double seconds, long pause_us)
+{
+    const double start = clock_ms(CLOCK_MONOTONIC);
+    const double end = start + seconds * 1e3;
+    std::int64_t spans = 0;
+    double now = start;
+    while (now < end) {
+        for (int i = 0; i < 64; ++i) {
+            auto span = tracer.trace_operation("rate", "tick", "paced span");
+            span.set_tag("seq", spans++);
+        }
+        if (pause_us > 0)
+            usleep(static_cast<useconds_t>(pause_us));
+        now = clock_ms(CLOCK_MONOTONIC);
+    }
+    truth["spans"] = spans;
+    truth["seconds"] = (now - start) / 1e3;
+    truth["rate"] = static_cast<double>(spans) / ((now - start) / 1e3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -578,6 +604,8 @@ int main(int argc, char** argv)
         run_secrets(truth);
     else if (mode == "mix")
         run_mix(truth, argc == 4 && std::string(argv[3]) == "heavy");
+    else if (mode == "rate" && argc >= 4)
+        run_rate(truth, std::atof(argv[3]), argc >= 5 ? std::atol(argv[4]) : 0);
     else if (mode == "burst")
         run_burst(truth, 2, 2.0);
     else if (mode.rfind("abort-", 0) == 0)

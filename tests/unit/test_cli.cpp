@@ -376,4 +376,42 @@ TEST_CASE("compare and trend reject bad command lines", "[cli]")
     CHECK(code_of({"trend"}) == ExitCode::usage);
     CHECK(code_of({"trend", "--fail-on", "5", "a", "b"}) == ExitCode::usage);
     CHECK(code_of({"report", "--baseline", "", "t.jsonl"}) == ExitCode::usage);
+TEST_CASE("record --otlp takes an optional URL, and no local file without -o", "[cli][otlp]")
+{
+    CommandLine cl = parse({"record", "--otlp", "--", "/bin/true"});
+    CHECK(cl.record.otlp.enabled);
+    CHECK(cl.record.otlp.endpoint.empty());
+    CHECK(cl.record.output.empty());
+    CHECK(cl.record.command == std::vector<std::string>{"/bin/true"});
+
+    cl = parse({"record", "--otlp", "http://collector:4318", "/bin/true"});
+    CHECK(cl.record.otlp.endpoint == "http://collector:4318");
+    CHECK(cl.record.command == std::vector<std::string>{"/bin/true"});
+
+    cl = parse({"record", "--otlp=https://x/v1/traces", "-o", "t.jsonl", "--otlp-protocol", "http/json",
+                "-p", "1"});
+    CHECK(cl.record.otlp.endpoint == "https://x/v1/traces");
+    CHECK(cl.record.otlp.protocol == "http/json");
+    CHECK(cl.record.output == "t.jsonl");
+
+    CHECK(code_of({"record", "--otlp-protocol", "http/json", "-p", "1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "--otlp", "--otlp-protocol", "grpc", "-p", "1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "--otlp=", "-p", "1"}) == ExitCode::usage);
+}
+
+TEST_CASE("export --format otlp: --endpoint or -o, not both", "[cli][otlp]")
+{
+    CommandLine cl = parse({"export", "--format", "otlp", "--endpoint", "http://h:4318", "t.jsonl"});
+    CHECK(cl.subcommand == Subcommand::export_trace);
+    CHECK(cl.export_trace.otlp.enabled);
+    CHECK(cl.export_trace.otlp.endpoint == "http://h:4318");
+    CHECK_FALSE(cl.export_trace.output_given);
+    cl = parse({"export", "--format", "otlp", "-o", "out.jsonl", "t.jsonl"});
+    CHECK(cl.export_trace.output == "out.jsonl");
+    CHECK(code_of({"export", "--format", "otlp", "--endpoint", "http://h", "-o", "x", "t.jsonl"}) ==
+          ExitCode::usage);
+    CHECK(code_of({"export", "--endpoint", "http://h", "t.jsonl"}) == ExitCode::usage);  // chrome
+    CHECK(code_of({"export", "--format", "otlp", "-o", "x", "--otlp-protocol", "http/protobuf",
+                   "t.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"export", "--format", "zipkin", "t.jsonl"}) == ExitCode::usage);
 }

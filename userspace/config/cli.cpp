@@ -100,6 +100,10 @@ enum RecordFlag : int {
     kVerboseErrors,
     kSampleInterval,
     kEnvAllow,
+    kOtlp,
+    kOtlpProtocol,
+    kGenAi,
+    kEndpoint,
 };
 
 // Long-only options of compare, trend and report --baseline.
@@ -111,6 +115,25 @@ enum ComparisonFlag : int {
     kFailOn,
     kBaseline,
 };
+// The OTLP flags record and export share.
+bool otlp_option(int c, const char* arg, OtlpOptions& o)
+{
+    switch (c) {
+    case kOtlpProtocol:
+        if (std::string(arg) != "http/protobuf" && std::string(arg) != "http/json")
+            usage_error(std::string("invalid --otlp-protocol '") + arg +
+                        "': expected http/protobuf or http/json");
+        o.protocol = arg;
+        return true;
+    case kGenAi:
+        if (!*arg)
+            usage_error("--genai needs component=operation pairs or 'none'");
+        o.genai = arg;
+        return true;
+    default:
+        return false;
+    }
+}
 
 // One TracingConfig flag: which key it sets, and the value it gives it.
 struct ConfigOverride {
@@ -241,6 +264,9 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
         {"verbose-errors", no_argument, nullptr, kVerboseErrors},
         {"sample-interval", required_argument, nullptr, kSampleInterval},
         {"env-allow", required_argument, nullptr, kEnvAllow},
+        {"otlp", optional_argument, nullptr, kOtlp},
+        {"otlp-protocol", required_argument, nullptr, kOtlpProtocol},
+        {"genai", required_argument, nullptr, kGenAi},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -302,6 +328,23 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
                 usage_error("--config needs a file name");
             o.config_path = optarg;
             break;
+        case kOtlp:
+            o.otlp.enabled = true;
+            o.otlp.endpoint_flag = "--otlp";
+            // --otlp=URL, or --otlp URL: the next word is the URL when it
+            // looks like one (a command to launch does not start with http://)
+            if (optarg)
+                o.otlp.endpoint = optarg;
+            else if (optind < argc && (std::strncmp(argv[optind], "http://", 7) == 0 ||
+                                       std::strncmp(argv[optind], "https://", 8) == 0))
+                o.otlp.endpoint = argv[optind++];
+            if (optarg && !*optarg)
+                usage_error("--otlp= needs a URL");
+            break;
+        case kOtlpProtocol:
+        case kGenAi:
+            otlp_option(c, optarg, o.otlp);
+            break;
         case kFormat:
         case kComponents:
         case kExcludeComponents:
@@ -350,8 +393,12 @@ RecordOptions parse_record(int argc, char** argv, bool& verbose, bool& help)
     }
     for (const ConfigOverride& ov : overrides)
         apply_override(o.config, ov);
+    if ((!o.otlp.protocol.empty() || !o.otlp.genai.empty()) && !o.otlp.enabled)
+        usage_error("--otlp-protocol and --genai go with --otlp");
     if (!output_given && !o.config.output_file.empty())
         o.output = o.config.output_file;
+    else if (!output_given && o.otlp.enabled)
+        o.output.clear();  // --otlp without -o: no local file
     o.config.output_file = o.output;
     o.verbose = verbose;
     return o;
@@ -487,6 +534,9 @@ ExportOptions parse_export(int argc, char** argv, bool& verbose, bool& help)
     static const option long_opts[] = {
         {"format", required_argument, nullptr, 'F'},
         {"output", required_argument, nullptr, 'o'},
+        {"endpoint", required_argument, nullptr, kEndpoint},
+        {"otlp-protocol", required_argument, nullptr, kOtlpProtocol},
+        {"genai", required_argument, nullptr, kGenAi},
         {"verbose", no_argument, nullptr, 'v'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
@@ -497,19 +547,36 @@ ExportOptions parse_export(int argc, char** argv, bool& verbose, bool& help)
     while ((c = getopt_long(argc, argv, ":o:vh", long_opts, nullptr)) != -1) {
         switch (c) {
         case 'F':
-            if (std::string(optarg) != "chrome")
-                usage_error(std::string("unknown --format '") + optarg + "' (known: chrome)");
+            if (std::string(optarg) != "chrome" && std::string(optarg) != "otlp")
+                usage_error(std::string("unknown --format '") + optarg + "' (known: chrome, otlp)");
             o.format = optarg;
             break;
         case 'o':
             o.output = output_argument(optarg);
+            o.output_given = true;
+            break;
+        case kEndpoint:
+            if (!*optarg)
+                usage_error("--endpoint needs a URL");
+            o.otlp.endpoint = optarg;
+            o.otlp.endpoint_flag = "--endpoint";
             break;
         default:
+            if (otlp_option(c, optarg, o.otlp))
+                break;
             common_option(c, argv, argc, verbose, help);
             if (help)
                 return o;
         }
     }
+    o.otlp.enabled = o.format == "otlp";
+    if (!o.otlp.enabled && (!o.otlp.endpoint.empty() || !o.otlp.protocol.empty() || !o.otlp.genai.empty()))
+        usage_error("--endpoint, --otlp-protocol and --genai go with --format otlp");
+    if (!o.otlp.endpoint.empty() && o.output_given)
+        usage_error("--endpoint and -o cannot be combined (send, or write a file)");
+    if (o.output_given && o.otlp.protocol == "http/protobuf")
+        usage_error("export --format otlp -o writes OTLP/JSON lines; --otlp-protocol http/protobuf "
+                    "goes with --endpoint");
     o.path = trace_path_argument(argc, argv, "export");
     return o;
 }
@@ -793,6 +860,9 @@ USAGE
   lstrace-bpf export --format chrome [-o FILE] TRACE.jsonl
                                                     Chrome Trace Event JSON (Perfetto UI,
                                                     chrome://tracing)
+  lstrace-bpf export --format otlp [--endpoint URL | -o FILE] TRACE.jsonl
+                                                    OpenTelemetry: send to a collector, or
+                                                    write OTLP/JSON lines
   lstrace-bpf top -p PID [-i SECONDS] [-n N|--once] live busiest operations (root)
   lstrace-bpf --help | --version
 
@@ -816,6 +886,15 @@ RECORD OPTIONS
                           are redacted by default, also inside strings)
       --no-redact         write secrets as they are
   -v, --verbose           debug logging, including libbpf's
+      --otlp[=URL]        also stream spans to an OpenTelemetry collector over
+                          OTLP/HTTP (default http://localhost:4318, or the
+                          OTEL_EXPORTER_OTLP_* variables); without -o no local
+                          file is written. Never slows recording: spans the
+                          collector cannot take are counted in the summary
+      --otlp-protocol P   http/protobuf (default) or http/json
+      --genai MAP         GenAI conventions per component, e.g.
+                          llm=chat,agent=invoke_agent,tool=execute_tool,
+                          workflow=invoke_workflow (the default), or none
 
 TRACING CONFIG (the LangSwarm TracingConfig; defaults < --config FILE < flags)
       --config FILE       JSON object with the standard's keys: output_file,
@@ -876,6 +955,10 @@ COMPARE AND TREND OPTIONS
   --only LIST               these components only (comma-separated)
   compare --fail-on PCT     exit with status 10 when an operation's p50 duration
                             or median CPU time is slower by more than PCT percent
+  export --format otlp --endpoint URL
+                            send over OTLP/HTTP (also without -o when an
+                            OTEL_EXPORTER_OTLP_*ENDPOINT variable is set);
+                            --otlp-protocol and --genai as for record
   top -i SECONDS            refresh interval (default 1); -n N stops after N
                             intervals, --once after one; --rows N (default 15);
                             -b and --btf as for record
@@ -884,6 +967,8 @@ EXAMPLES
   sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
   sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
   sudo lstrace-bpf record --config tracing.json --min-duration 5 -p 4242
+  sudo lstrace-bpf record --otlp http://collector:4318 -o trace.jsonl -p 4242
+  lstrace-bpf export --format otlp --endpoint http://localhost:4318 trace.jsonl
   lstrace-bpf list ./build/examples/langswarm_demo
   lstrace-bpf summary trace.jsonl
   lstrace-bpf compare --fail-on 20 baseline.jsonl trace.jsonl

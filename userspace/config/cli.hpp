@@ -12,6 +12,16 @@
 
 namespace lstrace {
 
+// OTLP export (userspace/otlp/, docs/otlp.md): what the command line says;
+// the OTEL_* environment fills in the rest when the export starts.
+struct OtlpOptions {
+    bool enabled = false;                 // record --otlp, export --format otlp
+    std::string endpoint;                 // record --otlp URL, export --endpoint URL; "": environment
+    std::string endpoint_flag;            // which flag gave it, for messages
+    std::string protocol;                 // --otlp-protocol http/protobuf|http/json; "": environment
+    std::string genai;                    // --genai MAP ("component=operation,...", "none"); "": default
+};
+
 struct RecordOptions {
     std::vector<int> pids;                // -p PID[,PID...]
     std::string binary;                   // --binary PATH: every process running it
@@ -26,6 +36,7 @@ struct RecordOptions {
     std::vector<std::string> redact_keys; // --redact-keys a,b: more secret tag keys
     bool verbose = false;
     std::string config_path;              // --config FILE, empty if none
+    OtlpOptions otlp;                     // --otlp [URL]: stream spans while recording
     // The tracing standard's settings: defaults < --config FILE < flags
     // (--format, --components, ...).  config.output_file always equals
     // `output`, the effective output (-o beats the file's output_file).
@@ -69,8 +80,10 @@ struct TrendOptions : ComparisonOptions {
 
 struct ExportOptions {
     std::string path;                     // TRACE.jsonl
-    std::string format = "chrome";        // --format chrome (the only one so far)
+    std::string format = "chrome";        // --format chrome|otlp
     std::string output = "-";             // -o FILE, "-" for stdout
+    bool output_given = false;            // -o was given (otlp: a file rather than --endpoint)
+    OtlpOptions otlp;                     // with --format otlp
 };
 
 struct TopOptions {

@@ -20,6 +20,7 @@
 #include "base/clock.hpp"
 #include "base/errors.hpp"
 #include "correlate/correlator.hpp"
+#include "otlp/otlp_setup.hpp"
 #include "output/record_sink.hpp"
 #include "output/redactor.hpp"
 #include "output/sample_records.hpp"
@@ -328,7 +329,7 @@ void attach_binary(const std::string& path, BpfSession& bpf)
 
 void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
                    std::uint64_t events_written, const std::string& output, double seconds,
-                   const std::string& target_status)
+                   const std::string& otlp_status, const std::string& target_status)
 {
     const auto& st = correlator.stats();
     const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
@@ -338,14 +339,15 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     std::fprintf(stderr,
                  "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %llu still "
                  "open, %llu aborted by an exit, %llu ended without a recorded begin, %llu "
-                 "tags/errors lost, %llu events recorded%s\n",
+                 "tags/errors lost, %llu events recorded%s%s\n",
                  static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
                  static_cast<unsigned long long>(spans_lost),
                  static_cast<unsigned long long>(still_open),
                  static_cast<unsigned long long>(st.spans_aborted),
                  static_cast<unsigned long long>(st.ends_without_begin),
                  static_cast<unsigned long long>(other_lost),
-                 static_cast<unsigned long long>(events_written), target_status.c_str());
+                 static_cast<unsigned long long>(events_written), otlp_status.c_str(),
+                 target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
         spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
@@ -387,10 +389,15 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
         system_error("signalfd");
 
     // Everything that can be checked is checked before BPF is loaded.
+    // OTLP settings (flags, OTEL_* variables) first: a bad one leaves no
+    // file behind.  The exporter's worker starts once capabilities are dropped.
+    const std::unique_ptr<otlp::Exporter> exporter = otlp::make_record_exporter(options);
     std::optional<TraceOutput> output;
     if (!options.output.empty())
         output.emplace(options.output, options.force, /*recording=*/true);
-    const std::string output_name = output ? output->path() : "the live view (no file)";
+    const std::string output_name = output     ? output->path()
+                                    : exporter ? exporter->destination()
+                                               : "the live view (no file)";
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
@@ -404,6 +411,7 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
     RecordSink sink(options, output ? &*output : nullptr, realtime_offset);
+    sink.set_tap(exporter.get());
     ProcessSamples samples;
     const auto seen = [&](std::uint32_t tgid) {
         sink.process_seen(tgid);
@@ -452,6 +460,8 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     drop_capabilities(/*keep_attach=*/options.follow,
                       /*keep_proc_access=*/tc.include_stack_trace || tc.include_environment ||
                           tc.sample_interval_ms > 0);
+    if (exporter)
+        exporter->start();  // after the drop: capabilities are per thread
     const auto attached_at = std::chrono::steady_clock::now();
     spdlog::info("recording {} process(es) to {}", targets.size(), output_name);
 
@@ -479,7 +489,15 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     const std::string target_status = launched.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
-    print_summary(correlator, lost, sink.events_written(), output_name, seconds, target_status);
+    std::string otlp_status;
+    if (exporter) {
+        exporter->finish();  // up to the OTLP timeout for what is left
+        otlp_status = "; " + exporter->summary();
+    }
+    print_summary(correlator, lost, sink.events_written(), output_name, seconds, otlp_status,
+                  target_status);
+    if (exporter)
+        otlp::warn_unexported_events(*exporter);
     if (follower.failed_attaches())
         spdlog::warn(
             "{} followed processes exec'd a program whose probes could not be "
