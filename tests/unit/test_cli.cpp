@@ -376,6 +376,8 @@ TEST_CASE("compare and trend reject bad command lines", "[cli]")
     CHECK(code_of({"trend"}) == ExitCode::usage);
     CHECK(code_of({"trend", "--fail-on", "5", "a", "b"}) == ExitCode::usage);
     CHECK(code_of({"report", "--baseline", "", "t.jsonl"}) == ExitCode::usage);
+}
+
 TEST_CASE("record --otlp takes an optional URL, and no local file without -o", "[cli][otlp]")
 {
     CommandLine cl = parse({"record", "--otlp", "--", "/bin/true"});
