@@ -444,8 +444,18 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
         attach_binary(options.binary, bpf);
     } else {
         for (const TracedProcess& t : targets) {
-            for (const std::string& object : t.probe_objects)
-                bpf.attach_process(t.pid, object);
+            try {
+                for (const std::string& object : t.probe_objects)
+                    bpf.attach_process(t.pid, object);
+            } catch (const FatalError&) {
+                // A target that exited while it was being attached is gone,
+                // not a failure: the others are recorded, and its exit is
+                // seen through its pidfd like any other.
+                if (!process_exited(t))
+                    throw;
+                spdlog::warn("process {} exited while it was being attached", t.pid);
+                continue;
+            }
             if (options.follow)
                 follower.hold_execs_of(t.pid);
         }
