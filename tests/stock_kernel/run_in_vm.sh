@@ -94,7 +94,7 @@ boot() {  # boot ACCEL: runs the VM in the background, console to $log
   : > "$log"
   local cpu=max
   [ "$1" = kvm ] && cpu=host
-  qemu-system-x86_64 -machine q35,accel="$1" -cpu "$cpu" -smp 2 -m 3072 \
+  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel="$1" -cpu "$cpu" -smp 2 -m 3072 \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$kernel" -initrd "$vm/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/init" > "$log" 2>&1 < /dev/null &
@@ -122,10 +122,7 @@ echo "run_in_vm: booting with $accel, timeout ${timeout_s}s"
 # Stream the console while the VM runs.
 tail -n +1 -f "$log" --pid="$qemu_pid" &
 tail_pid=$!
-( sleep "$timeout_s"; kill "$qemu_pid" 2>/dev/null ) &
-watchdog=$!
 wait "$qemu_pid" || true
-kill "$watchdog" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
 echo "run_in_vm: VM ran $(( $(date +%s) - started )) s"
 status=$(sed -n 's/^lstrace-guest-exit: \([0-9]*\).*/\1/p' "$log" | tr -d '\r' | tail -n 1)
