@@ -13,9 +13,10 @@ ran=0
 while IFS= read -r pattern; do
   case "$pattern" in '' | '#'*) continue ;; esac
   ran=$((ran + 1))
-  "$tests" --durations yes "$pattern" && continue
+  # a hang is a failure, not a VM that never powers off
+  timeout 300 "$tests" --durations yes "$pattern" && continue
   echo "stock-kernel: failed, running it once more: $pattern"
-  if "$tests" --durations yes "$pattern"; then
+  if timeout 300 "$tests" --durations yes "$pattern"; then
     second=$((second + 1))
   else
     failed=$((failed + 1))
