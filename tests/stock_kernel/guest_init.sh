@@ -19,6 +19,9 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 hostname lstrace-guest
+# the kernel boots quietly, but its warnings (a lockup's stack, a BPF
+# splat) must reach the console in full
+echo 7 > /proc/sys/kernel/printk
 ip link set lo up 2>/dev/null
 echo "lstrace-guest: kernel $(uname -r), $(nproc) CPUs, BTF $( [ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)"
 cd /tmp

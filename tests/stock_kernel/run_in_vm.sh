@@ -92,9 +92,17 @@ echo "run_in_vm: $(basename "$kernel"), initramfs $(( $(stat -c %s "$vm/initramf
 log=$vm/console.log
 boot() {  # boot ACCEL: runs the VM in the background, console to $log
   : > "$log"
-  local cpu=max
+  local cpu=max accel=$1
   [ "$1" = kvm ] && cpu=host
-  timeout "$timeout_s" qemu-system-x86_64 -machine q35,accel="$1" -cpu "$cpu" -smp 2 -m 3072 \
+  # Software emulation runs both vCPUs in one host thread (thread=single).
+  # With one host thread per vCPU, a guest CPU kept executing a stale int3
+  # after another had patched the code back (a tracepoint's static call in
+  # __schedule, patched when the recorder attaches tp_btf programs), with
+  # interrupts off, while the patching CPU waited for it in
+  # smp_call_function: a soft lockup of the whole guest in about one run of
+  # the suite in four.  One thread keeps cross-CPU code changes coherent.
+  [ "$1" = tcg ] && accel=tcg,thread=single
+  timeout "$timeout_s" qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp 2 -m 3072 \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$kernel" -initrd "$vm/initramfs.cpio" \
     -append "console=ttyS0 panic=-1 quiet rdinit=/init" > "$log" 2>&1 < /dev/null &
@@ -122,6 +130,18 @@ echo "run_in_vm: booting with $accel, timeout ${timeout_s}s"
 # Stream the console while the VM runs.
 tail -n +1 -f "$log" --pid="$qemu_pid" &
 tail_pid=$!
+# A guest that prints nothing for SILENT_SECONDS is hung (the guest suite
+# prints at least every few minutes, and task dumps when a test stalls):
+# stop it now rather than at the overall timeout.
+silent_limit=${SILENT_SECONDS:-600}
+while kill -0 "$qemu_pid" 2>/dev/null; do
+  sleep 5
+  if [ $(( $(date +%s) - $(stat -c %Y "$log") )) -gt "$silent_limit" ]; then
+    echo "run_in_vm: the guest printed nothing for ${silent_limit}s: stopping it"
+    kill "$qemu_pid" 2>/dev/null || true
+    break
+  fi
+done
 wait "$qemu_pid" || true
 wait "$tail_pid" 2>/dev/null || true
 echo "run_in_vm: VM ran $(( $(date +%s) - started )) s"
