@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "correlate/correlator.hpp"
+#include "base/wait_status.hpp"
 #include "lstrace/probe_abi.h"
 
 using namespace lstrace;

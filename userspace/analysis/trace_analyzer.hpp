@@ -139,6 +139,18 @@ private:
     std::uint32_t op_index(const std::string& component, const std::string& operation);
     void note_self_time(const SpanFacts& s, double self_ms);
 
+    // The report's sections, each as JSON and as text.
+    nlohmann::json input_json() const;
+    std::string input_text() const;
+    nlohmann::json operations_json() const;
+    std::string operations_text() const;
+    nlohmann::json component_json() const;  // only with a component
+    std::string component_text() const;
+    nlohmann::json critical_paths_json() const;
+    std::string critical_paths_text() const;
+    nlohmann::json self_time_json() const;
+    std::string self_time_text() const;
+
     std::optional<std::string> component_;
     Limits limits_;
     std::map<std::pair<std::string, std::string>, OperationProfile> ops_;

@@ -60,7 +60,7 @@ sigset_t stop_signals()
 
 [[noreturn]] void system_error(const char* what)
 {
-    throw FatalError(ExitCode::internal, std::string(what) + ": " + std::strerror(errno));
+    throw InternalError(std::string(what) + ": " + std::strerror(errno));
 }
 
 class EventLoop {

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/errors.hpp"
+#include "base/wait_status.hpp"
 #include "usdt/probe_notes.hpp"
 #include "usdt/probe_objects.hpp"
 
@@ -64,7 +65,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
 {
     int err_pipe[2];
     if (::pipe2(err_pipe, O_CLOEXEC) != 0)
-        throw FatalError(ExitCode::internal, std::string("pipe2: ") + std::strerror(errno));
+        throw InternalError(std::string("pipe2: ") + std::strerror(errno));
     UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
 
     std::vector<char*> argv;
@@ -74,7 +75,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
 
     const pid_t pid = ::fork();
     if (pid < 0)
-        throw FatalError(ExitCode::internal, std::string("fork: ") + std::strerror(errno));
+        throw InternalError(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         // The recorder blocks its stop signals for signalfd; the command
         // must start with the default mask.
@@ -129,7 +130,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
     if (!p.pidfd.valid()) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
-        throw FatalError(ExitCode::internal, std::string("pidfd_open: ") + std::strerror(errno));
+        throw InternalError(std::string("pidfd_open: ") + std::strerror(errno));
     }
     return p;
 }
@@ -137,9 +138,8 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
 void resume_launched(const TracedProcess& process)
 {
     if (::ptrace(PTRACE_DETACH, process.pid, nullptr, nullptr) != 0)
-        throw FatalError(ExitCode::internal,
-                         std::string("cannot resume the launched command: ") +
-                             std::strerror(errno));
+        throw InternalError(std::string("cannot resume the launched command: ") +
+                            std::strerror(errno));
 }
 
 namespace {
@@ -236,11 +236,7 @@ std::string reap_launched(const TracedProcess& process)
     int status = 0;
     if (::waitpid(process.pid, &status, 0) != process.pid)
         return "status unknown";
-    if (WIFEXITED(status))
-        return "exit status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
-    return "status unknown";
+    return describe_wait_status(status);
 }
 
 }  // namespace lstrace
