@@ -14,6 +14,7 @@ packages=(
   catch2                              # tests (Catch2 2.13)
   chromium                            # the report page is tested in headless chromium
   bpftrace time                       # bench/run.sh: the bpftrace row, the recorder's CPU time
+  clang-format                        # tools/check-format.sh
 )
 
 missing=()

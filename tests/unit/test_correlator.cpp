@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "correlate/correlator.hpp"
 #include "base/wait_status.hpp"
+#include "correlate/correlator.hpp"
 #include "lstrace/probe_abi.h"
 
 using namespace lstrace;

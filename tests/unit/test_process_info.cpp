@@ -91,14 +91,13 @@ TEST_CASE("NUL-separated lists and status values", "[procinfo]")
 
 TEST_CASE("maps lines: files, anonymous memory, and lines that do not parse", "[procinfo]")
 {
-    const auto maps = parse_maps(
-        "7f00-7f80 r-xp 00001000 08:01 1234  /usr/lib/libx.so\n"
-        "7f80-7fa0 rw-p 00000000 00:00 0 \n"
-        "zz-7fa0 r--p 0 00:00 0 [heap]\n"      // bad start address
-        "1000-2000 r--p 0x10 00:00 0\n"       // bad offset
-        "garbage\n"
-        "\n"
-        "ffff-1ffff r--p 00000000 00:00 0  [vdso]");
+    const auto maps = parse_maps("7f00-7f80 r-xp 00001000 08:01 1234  /usr/lib/libx.so\n"
+                                 "7f80-7fa0 rw-p 00000000 00:00 0 \n"
+                                 "zz-7fa0 r--p 0 00:00 0 [heap]\n"  // bad start address
+                                 "1000-2000 r--p 0x10 00:00 0\n"    // bad offset
+                                 "garbage\n"
+                                 "\n"
+                                 "ffff-1ffff r--p 00000000 00:00 0  [vdso]");
     REQUIRE(maps.size() == 3);
     CHECK(maps[0].start == 0x7f00);
     CHECK(maps[0].end == 0x7f80);
