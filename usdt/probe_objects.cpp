@@ -37,8 +37,8 @@ Result<std::string> interpreter_of(const std::string& path)
         if (!gelf_getphdr(elf.value().get(), static_cast<int>(i), &ph) || ph.p_type != PT_INTERP)
             continue;
         std::string interp(ph.p_filesz, '\0');
-        if (::pread(elf.value().fd(), interp.data(), interp.size(), static_cast<off_t>(ph.p_offset)) !=
-            static_cast<ssize_t>(interp.size()))
+        if (::pread(elf.value().fd(), interp.data(), interp.size(),
+                    static_cast<off_t>(ph.p_offset)) != static_cast<ssize_t>(interp.size()))
             return Error{path + ": cannot read PT_INTERP"};
         interp.resize(std::strlen(interp.c_str()));
         return interp;

@@ -381,9 +381,12 @@ nlohmann::json TraceAnalyzer::input_json() const
     const auto timestamp = [](std::int64_t us) {
         return us ? nlohmann::json(format_timestamp(us * 1000)) : nlohmann::json();
     };
-    return {{"span_records", spans_},   {"event_records", events_},
-            {"event_types", event_types_}, {"traces", traces_},
-            {"wall_ms", wall_ms()},       {"first_timestamp", timestamp(first_us_)},
+    return {{"span_records", spans_},
+            {"event_records", events_},
+            {"event_types", event_types_},
+            {"traces", traces_},
+            {"wall_ms", wall_ms()},
+            {"first_timestamp", timestamp(first_us_)},
             {"last_timestamp", timestamp(last_us_)}};
 }
 
@@ -467,13 +470,12 @@ nlohmann::json TraceAnalyzer::component_json() const
 {
     nlohmann::json changes = nlohmann::json::array();
     for (const StateChange& c : state_changes_)
-        changes.push_back(
-            {{"timestamp",
-              c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000)) : nlohmann::json()},
-             {"subject", c.subject},
-             {"from_state", c.from},
-             {"to_state", c.to},
-             {"reason", c.reason}});
+        changes.push_back({{"timestamp", c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000))
+                                                 : nlohmann::json()},
+                           {"subject", c.subject},
+                           {"from_state", c.from},
+                           {"to_state", c.to},
+                           {"reason", c.reason}});
     return {
         {"component", *component_},
         {"state_changes",
@@ -517,9 +519,9 @@ std::string TraceAnalyzer::component_text() const
     const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
     for (std::size_t i = 0; i < listed; ++i) {
         const StateChange& c = state_changes_[i];
-        std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n", clock_time(c.at_us, 6).c_str(),
-                      c.subject.c_str(), c.from.c_str(), c.to.c_str(), c.reason.empty() ? "" : "  ",
-                      c.reason.c_str());
+        std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n",
+                      clock_time(c.at_us, 6).c_str(), c.subject.c_str(), c.from.c_str(),
+                      c.to.c_str(), c.reason.empty() ? "" : "  ", c.reason.c_str());
         out += buf;
     }
     if (state_changes_total_ > listed)

@@ -220,7 +220,8 @@ void append_help(std::string& out, const OptionTable<Options>& table)
         out += group.title;
         out += '\n';
         for (const auto& row : group.rows) {
-            std::string left = row.short_name ? std::string("  -") + row.short_name + ", " : "      ";
+            std::string left =
+                row.short_name ? std::string("  -") + row.short_name + ", " : "      ";
             left += std::string("--") + row.long_name;
             if (row.value)
                 left += std::string(" ") + row.value;
@@ -507,7 +508,8 @@ const OptionTable<AnalyzeOptions>& analyze_table()
     static const OptionTable<O> table = {
         {"ANALYZE OPTIONS",
          {
-             {0, "json", nullptr, "machine-readable output", [](O& o, const char*) { o.json = true; }},
+             {0, "json", nullptr, "machine-readable output",
+              [](O& o, const char*) { o.json = true; }},
              {'c', "component", "NAME",
               "the component's operations, resource profiles, state\nchanges over time, "
               "configuration and errors",
@@ -579,8 +581,8 @@ const OptionTable<ExportOptions>& export_table()
 
 bool parse_export(CommandLine& cl, int argc, char** argv)
 {
-    if (!parse_options(export_table(), Positionals::mix_with_options, argc, argv,
-                       cl.export_trace, cl.verbose))
+    if (!parse_options(export_table(), Positionals::mix_with_options, argc, argv, cl.export_trace,
+                       cl.verbose))
         return false;
     cl.export_trace.path = trace_path_argument(argc, argv, "export");
     return true;
@@ -617,7 +619,9 @@ const OptionTable<TopOptions>& top_table()
              {'b', "buffer-size", "MiB", "as for record",
               [](O& o, const char* a) { o.buffer_mib = buffer_size_argument(a); }},
              {0, "btf", "PATH", "as for record",
-              [](O& o, const char* a) { o.btf_path = nonempty_argument("--btf", a, "a file name"); }},
+              [](O& o, const char* a) {
+                  o.btf_path = nonempty_argument("--btf", a, "a file name");
+              }},
          }},
     };
     return table;

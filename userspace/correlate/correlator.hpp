@@ -32,7 +32,6 @@ struct CorrelatorStats {
     std::uint64_t events_recorded = 0;  // event records handed to the event sink
 };
 
-
 class Correlator {
 public:
     // Gets each finished span; it may modify it (redaction) before writing.
