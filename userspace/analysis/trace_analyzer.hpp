@@ -1,5 +1,5 @@
-// `lstrace-bpf analyze`: the seed's TraceAnalyzer made real.  One streaming
-// pass over a trace computes
+// `lstrace-bpf analyze`: the standard's TraceAnalyzer.  One streaming pass
+// over a trace computes
 //
 //  - bottlenecks: per component.operation the count, duration quantiles
 //    (QuantileSketch: exact for small traces, 0.5 % relative error past

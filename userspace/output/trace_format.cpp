@@ -20,8 +20,8 @@ std::string format_timestamp(std::int64_t unix_ns)
         secs -= 1;
     }
     // Consecutive records fall in the same second: the date and time part
-    // is formatted once per second (strftime per record was a visible part
-    // of the recorder's time).  One cache per thread.
+    // is formatted once per second, not per record (strftime is costly).
+    // One cache per thread.
     thread_local std::int64_t cached_secs = INT64_MIN;
     thread_local char cached[32];
     thread_local std::size_t cached_len = 0;
