@@ -186,6 +186,17 @@ Recording record_command(TempDir& tmp, const std::vector<std::string>& command)
     return rec;
 }
 
+const Recording& all_workloads()
+{
+    static TempDir tmp;
+    static const Recording rec = [] {
+        Recording r = record_command(tmp, {WORKLOADS_BIN, "all", tmp.path("truth.json")});
+        r.truth = read_json(tmp.path("truth.json"));
+        return r;
+    }();
+    return rec;
+}
+
 RunResult record_for(const TempDir& tmp, pid_t pid, const std::string& seconds)
 {
     return run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o", tmp.path("trace.jsonl"),

@@ -58,6 +58,9 @@ struct Recording {
 };
 Recording record_command(TempDir& tmp, const std::vector<std::string>& command);
 
+// The workloads of span_workloads "all", recorded once for several tests.
+const Recording& all_workloads();
+
 // Records process `pid` for `seconds` into tmp/trace.jsonl.
 RunResult record_for(const TempDir& tmp, pid_t pid, const std::string& seconds);
 

@@ -32,18 +32,6 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// The workloads of span_workloads "all", recorded once for several tests.
-const Recording& all_workloads()
-{
-    static TempDir tmp;
-    static const Recording rec = [] {
-        Recording r = record_command(tmp, {WORKLOADS_BIN, "all", tmp.path("truth.json")});
-        r.truth = read_json(tmp.path("truth.json"));
-        return r;
-    }();
-    return rec;
-}
-
 bool is_hex(const std::string& s, std::size_t len)
 {
     return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) {

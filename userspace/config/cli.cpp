@@ -525,13 +525,20 @@ const OptionTable<AnalyzeOptions>& analyze_table()
     return table;
 }
 
+// analyze, report and export: options, then one trace file.
+template <typename Options>
+bool parse_trace_command(const OptionTable<Options>& table, const char* command, Options& o,
+                         CommandLine& cl, int argc, char** argv)
+{
+    if (!parse_options(table, Positionals::mix_with_options, argc, argv, o, cl.verbose))
+        return false;
+    o.path = trace_path_argument(argc, argv, command);
+    return true;
+}
+
 bool parse_analyze(CommandLine& cl, int argc, char** argv)
 {
-    if (!parse_options(analyze_table(), Positionals::mix_with_options, argc, argv, cl.analyze,
-                       cl.verbose))
-        return false;
-    cl.analyze.path = trace_path_argument(argc, argv, "analyze");
-    return true;
+    return parse_trace_command(analyze_table(), "analyze", cl.analyze, cl, argc, argv);
 }
 
 const OptionTable<ReportOptions>& report_table()
@@ -553,11 +560,7 @@ const OptionTable<ReportOptions>& report_table()
 
 bool parse_report(CommandLine& cl, int argc, char** argv)
 {
-    if (!parse_options(report_table(), Positionals::mix_with_options, argc, argv, cl.report,
-                       cl.verbose))
-        return false;
-    cl.report.path = trace_path_argument(argc, argv, "report");
-    return true;
+    return parse_trace_command(report_table(), "report", cl.report, cl, argc, argv);
 }
 
 const OptionTable<ExportOptions>& export_table()
@@ -581,11 +584,7 @@ const OptionTable<ExportOptions>& export_table()
 
 bool parse_export(CommandLine& cl, int argc, char** argv)
 {
-    if (!parse_options(export_table(), Positionals::mix_with_options, argc, argv, cl.export_trace,
-                       cl.verbose))
-        return false;
-    cl.export_trace.path = trace_path_argument(argc, argv, "export");
-    return true;
+    return parse_trace_command(export_table(), "export", cl.export_trace, cl, argc, argv);
 }
 
 const OptionTable<TopOptions>& top_table()

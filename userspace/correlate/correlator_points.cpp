@@ -13,7 +13,7 @@
 namespace lstrace {
 namespace {
 
-std::string str_field(const lstrace_point_event& e, int i)
+std::string str_field(const lstrace_point_event& e, lstrace_point_str i)
 {
     return std::string(e.str[i], strnlen(e.str[i], sizeof(e.str[i])));
 }
@@ -24,7 +24,7 @@ void add(EventRecord& r, std::string key, TagValue value)
 }
 
 // String i of the event as tag `key`; an empty optional string is no tag.
-void add_str(EventRecord& r, const char* key, const lstrace_point_event& e, int i,
+void add_str(EventRecord& r, const char* key, const lstrace_point_event& e, lstrace_point_str i,
              bool optional = false)
 {
     if (!optional || e.str[i][0])
@@ -37,7 +37,7 @@ void add_context(EventRecord& r, const std::string& context)
 {
     std::size_t pos = 0;
     while (pos < context.size()) {
-        std::size_t end = context.find('\x1f', pos);
+        std::size_t end = context.find(LSTRACE_CONTEXT_SEPARATOR, pos);
         if (end == std::string::npos)
             end = context.size();
         const std::string pair = context.substr(pos, end - pos);
@@ -54,16 +54,16 @@ void add_context(EventRecord& r, const std::string& context)
 // transformation (the standard's names), bare in a data_flow record.
 void add_data(EventRecord& r, const lstrace_point_event& e, const std::string& prefix)
 {
-    add(r, prefix.empty() ? "data_type" : prefix + "type", str_field(e, 0));
-    add(r, prefix + "size_bytes", static_cast<std::int64_t>(e.num[1]));
-    if (e.num[2] >= 0)
-        add(r, prefix + "length", static_cast<std::int64_t>(e.num[2]));
-    if (e.str[1][0])
-        add(r, prefix + "keys", str_field(e, 1));
-    if (e.str[2][0])
-        add(r, prefix + "preview", str_field(e, 2));
+    add(r, prefix.empty() ? "data_type" : prefix + "type", str_field(e, LSTRACE_STR_DATA_TYPE));
+    add(r, prefix + "size_bytes", static_cast<std::int64_t>(e.num[LSTRACE_NUM_SIZE_BYTES]));
+    if (e.num[LSTRACE_NUM_LENGTH] >= 0)
+        add(r, prefix + "length", static_cast<std::int64_t>(e.num[LSTRACE_NUM_LENGTH]));
+    if (e.str[LSTRACE_STR_DATA_KEYS][0])
+        add(r, prefix + "keys", str_field(e, LSTRACE_STR_DATA_KEYS));
+    if (e.str[LSTRACE_STR_DATA_PREVIEW][0])
+        add(r, prefix + "preview", str_field(e, LSTRACE_STR_DATA_PREVIEW));
     char fp[17];
-    std::snprintf(fp, sizeof(fp), "%016" PRIx64, static_cast<std::uint64_t>(e.num[3]));
+    std::snprintf(fp, sizeof(fp), "%016" PRIx64, static_cast<std::uint64_t>(e.num[LSTRACE_NUM_FINGERPRINT]));
     add(r, prefix + "fingerprint", std::string(fp));
 }
 
@@ -82,49 +82,50 @@ using PointFiller = void (*)(EventRecord& r, const lstrace_point_event& e, const
 
 void component_init(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.component = str_field(e, 0);
+    r.component = str_field(e, LSTRACE_STR_COMPONENT);
     r.description = "Initializing " + r.component;
-    add_str(r, "config_keys", e, 1);
-    add(r, "config_size", static_cast<std::int64_t>(e.num[0]));
+    add_str(r, "config_keys", e, LSTRACE_STR_CONFIG_KEYS);
+    add(r, "config_size", static_cast<std::int64_t>(e.num[LSTRACE_NUM_CONFIG_SIZE]));
 }
 
 void state_change(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.component = str_field(e, 0);
-    r.description = "State change: " + str_field(e, 1) + " \u2192 " + str_field(e, 2);
-    add_str(r, "from_state", e, 1);
-    add_str(r, "to_state", e, 2);
-    add_str(r, "reason", e, 3, true);
+    r.component = str_field(e, LSTRACE_STR_COMPONENT);
+    r.description = "State change: " + str_field(e, LSTRACE_STR_FROM_STATE) + " \u2192 " +
+                    str_field(e, LSTRACE_STR_TO_STATE);
+    add_str(r, "from_state", e, LSTRACE_STR_FROM_STATE);
+    add_str(r, "to_state", e, LSTRACE_STR_TO_STATE);
+    add_str(r, "reason", e, LSTRACE_STR_REASON, true);
 }
 
 void config_change(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.component = str_field(e, 0);
-    r.description = "Configuration change: " + str_field(e, 1);
-    add_str(r, "key", e, 1);
-    add_str(r, "old_value", e, 2);
-    add_str(r, "new_value", e, 3);
+    r.component = str_field(e, LSTRACE_STR_COMPONENT);
+    r.description = "Configuration change: " + str_field(e, LSTRACE_STR_KEY);
+    add_str(r, "key", e, LSTRACE_STR_KEY);
+    add_str(r, "old_value", e, LSTRACE_STR_OLD_VALUE);
+    add_str(r, "new_value", e, LSTRACE_STR_NEW_VALUE);
 }
 
 void error_id_tag(EventRecord& r, const lstrace_point_event& e)
 {
-    add(r, "error_id", hex_id(static_cast<std::uint64_t>(e.num[0])));
+    add(r, "error_id", hex_id(static_cast<std::uint64_t>(e.num[LSTRACE_NUM_ERROR_ID])));
 }
 
 void error(EventRecord& r, const lstrace_point_event& e, const SpanRecord* span)
 {
-    r.description = "Error occurred: " + str_field(e, 0);
+    r.description = "Error occurred: " + str_field(e, LSTRACE_STR_ERROR_TYPE);
     error_id_tag(r, e);
-    add_str(r, "error_type", e, 0);
-    add_str(r, "error_message", e, 1);
-    add_str(r, "error_module", e, 2, true);
-    add_str(r, "severity", e, 3, true);
-    add_str(r, "category", e, 4, true);
+    add_str(r, "error_type", e, LSTRACE_STR_ERROR_TYPE);
+    add_str(r, "error_message", e, LSTRACE_STR_ERROR_MESSAGE);
+    add_str(r, "error_module", e, LSTRACE_STR_ERROR_MODULE, true);
+    add_str(r, "severity", e, LSTRACE_STR_SEVERITY, true);
+    add_str(r, "category", e, LSTRACE_STR_CATEGORY, true);
     if (span) {
         add(r, "error_component", span->component);
         add(r, "error_operation", span->operation);
     }
-    add_context(r, str_field(e, 5));
+    add_context(r, str_field(e, LSTRACE_STR_CONTEXT));
     for (std::uint32_t i = 0; i < std::min<std::uint32_t>(e.stack_len, LSTRACE_MAX_STACK); ++i)
         if (e.stack[i])  // a walk that ran off the stack ends in zeros
             r.stack.push_back(e.stack[i]);
@@ -132,26 +133,26 @@ void error(EventRecord& r, const lstrace_point_event& e, const SpanRecord* span)
 
 void error_handled(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.description = "Error handled by " + str_field(e, 0);
+    r.description = "Error handled by " + str_field(e, LSTRACE_STR_HANDLER);
     error_id_tag(r, e);
-    add_str(r, "handler", e, 0);
+    add_str(r, "handler", e, LSTRACE_STR_HANDLER);
 }
 
 void error_recovery(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.description = "Recovery attempt: " + str_field(e, 1);
+    r.description = "Recovery attempt: " + str_field(e, LSTRACE_STR_STRATEGY);
     error_id_tag(r, e);
-    add_str(r, "original_error", e, 0);
-    add_str(r, "recovery_strategy", e, 1);
-    add(r, "recovery_success", e.num[1] != 0);
+    add_str(r, "original_error", e, LSTRACE_STR_ORIGINAL_ERROR);
+    add_str(r, "recovery_strategy", e, LSTRACE_STR_STRATEGY);
+    add(r, "recovery_success", e.num[LSTRACE_NUM_RECOVERY_SUCCESS] != 0);
 }
 
 void error_resolution(EventRecord& r, const lstrace_point_event& e, const SpanRecord*)
 {
-    r.description = "Error " + str_field(e, 0);
+    r.description = "Error " + str_field(e, LSTRACE_STR_OUTCOME);
     error_id_tag(r, e);
-    add_str(r, "outcome", e, 0);
-    add_str(r, "detail", e, 1, true);
+    add_str(r, "outcome", e, LSTRACE_STR_OUTCOME);
+    add_str(r, "detail", e, LSTRACE_STR_DETAIL, true);
 }
 
 struct PointKind {
@@ -213,10 +214,10 @@ void Correlator::on_point(const lstrace_point_event& e)
 // held until its output half, which the same thread sends next.
 void Correlator::on_data_flow(EventRecord r, const lstrace_point_event& e, const std::string& op)
 {
-    switch (e.num[0]) {
+    switch (e.num[LSTRACE_NUM_DIRECTION]) {
     case LSTRACE_DATA_INPUT:
     case LSTRACE_DATA_OUTPUT: {
-        const bool input = e.num[0] == LSTRACE_DATA_INPUT;
+        const bool input = e.num[LSTRACE_NUM_DIRECTION] == LSTRACE_DATA_INPUT;
         r.record_type = "data_flow";
         r.description = std::string(input ? "Data input for " : "Data output for ") + op;
         add(r, "direction", std::string(input ? "input" : "output"));
@@ -249,7 +250,7 @@ void Correlator::on_data_flow(EventRecord r, const lstrace_point_event& e, const
         t.flags |= r.flags;
         add_data(t, e, "output_");
         const std::int64_t in = tag_int(t, "input_size_bytes");
-        const std::int64_t out = static_cast<std::int64_t>(e.num[1]);
+        const std::int64_t out = static_cast<std::int64_t>(e.num[LSTRACE_NUM_SIZE_BYTES]);
         add(t, "size_change_bytes", out - in);
         add(t, "size_change_ratio", in > 0 ? static_cast<double>(out) / in : 0.0);
         emit(t);

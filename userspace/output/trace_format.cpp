@@ -269,53 +269,46 @@ void write_span_tags(JsonWriter& w, const SpanRecord& s, const SpanFacts& f)
     w.end_object();
 }
 
+template <typename T>
+void put(JsonWriter& w, const char* key, const T& value)
+{
+    w.key(key);
+    w.value(value);
+}
+
 // metadata.debug (TracingConfig debug_mode): the raw BPF view.
 void write_span_debug(JsonWriter& w, const SpanRecord& s)
 {
     w.begin_object();
-    w.key("begin_monotonic_ns");
-    w.value(s.begin_ns);
-    w.key("end_monotonic_ns");
-    w.value(s.end_ns);
-    w.key("bpf_flags");
-    w.value(static_cast<std::uint64_t>(s.flags));
-    w.key("status");
-    w.value(static_cast<std::uint64_t>(s.status));
+    put(w, "begin_monotonic_ns", s.begin_ns);
+    put(w, "end_monotonic_ns", s.end_ns);
+    put(w, "bpf_flags", static_cast<std::uint64_t>(s.flags));
+    put(w, "status", static_cast<std::uint64_t>(s.status));
     w.end_object();
 }
 
 void write_span_metadata(JsonWriter& w, const SpanRecord& s, const SpanFacts& f, bool debug)
 {
     w.begin_object();
-    w.key("thread_id");
-    w.value(std::to_string(s.tid));
-    w.key("process_id");
-    w.value(std::to_string(s.tgid));
+    put(w, "thread_id", std::to_string(s.tid));
+    put(w, "process_id", std::to_string(s.tgid));
     // in a container, the ids the process sees itself
     if (s.ns_tgid && (s.ns_tgid != s.tgid || s.ns_tid != s.tid)) {
-        w.key("ns_thread_id");
-        w.value(std::to_string(s.ns_tid));
-        w.key("ns_process_id");
-        w.value(std::to_string(s.ns_tgid));
+        put(w, "ns_thread_id", std::to_string(s.ns_tid));
+        put(w, "ns_process_id", std::to_string(s.ns_tgid));
     }
-    w.key("memory_usage");
-    w.value(static_cast<std::int64_t>(s.rss_end_bytes));
+    put(w, "memory_usage", static_cast<std::int64_t>(s.rss_end_bytes));
     w.key("cpu_usage");
     if (f.have_oncpu && f.duration_ms > 0)
         w.value(100.0 * ns_to_ms(s.resources.oncpu_ns) / f.duration_ms);
     else
         w.null();
-    if (!s.tracer.empty()) {
-        w.key("tracer");
-        w.value(s.tracer);
-    }
+    if (!s.tracer.empty())
+        put(w, "tracer", s.tracer);
     if (!s.thread_name.empty()) {  // include_thread_info
-        w.key("thread_name");
-        w.value(s.thread_name);
-        w.key("cpu");
-        w.value(static_cast<std::uint64_t>(s.begin_cpu));
-        w.key("end_cpu");
-        w.value(static_cast<std::uint64_t>(s.end_cpu));
+        put(w, "thread_name", s.thread_name);
+        put(w, "cpu", static_cast<std::uint64_t>(s.begin_cpu));
+        put(w, "end_cpu", static_cast<std::uint64_t>(s.end_cpu));
     }
     flag_fields(w, s.flags, s.redactions);
     if (s.flags & LSTRACE_F_THREAD_CHANGED) {
