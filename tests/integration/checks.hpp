@@ -1,6 +1,8 @@
 // Catch2 checks shared by the integration tests.
 #pragma once
 
+#include <signal.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
@@ -31,6 +33,18 @@ inline const nlohmann::json& find_op(const std::vector<nlohmann::json>& records,
     FAIL("no record for operation " << op << " " << description);
     static nlohmann::json none;
     return none;
+}
+
+// Records running process `pid` for a second, stops it with SIGTERM and
+// reaps `reap` (the process, or its parent); the span records.
+inline std::vector<nlohmann::json> record_one_second(const TempDir& tmp, pid_t pid, pid_t reap)
+{
+    const RunResult res = record_for(tmp, pid, "1");
+    kill(pid, SIGTERM);
+    wait_for(reap, 10);
+    INFO(res.err);
+    REQUIRE(res.exit_code == 0);
+    return read_spans(tmp.path("trace.jsonl"));
 }
 
 // Starts `span_workloads loop` and returns its PID once it runs.

@@ -46,12 +46,7 @@ TEST_CASE("probes in a shared library are found and recorded, launched and attac
     TempDir tmp;
     const pid_t app = spawn({LIB_USER_BIN, "loop", tmp.path("truth.json")});
     REQUIRE(wait_for_file(tmp.path("truth.json.ready"), 10));
-    RunResult res = record_for(tmp, app, "1");
-    kill(app, SIGTERM);
-    wait_for(app, 10);
-    INFO(res.err);
-    REQUIRE(res.exit_code == 0);
-    const auto records = read_spans(tmp.path("trace.jsonl"));
+    const auto records = record_one_second(tmp, app, app);
     CHECK(records.size() >= 200);
     std::vector<long> seqs;
     for (const json& r : records)
@@ -128,12 +123,7 @@ TEST_CASE("a process in another PID namespace: host and namespace PIDs", "[root]
                                            std::to_string(unshare) + "/children");
     const int host_pid = std::atoi(children.c_str());
     REQUIRE(host_pid > 0);
-    RunResult res = record_for(tmp, host_pid, "1");
-    kill(host_pid, SIGTERM);
-    wait_for(unshare, 10);
-    INFO(res.err);
-    REQUIRE(res.exit_code == 0);
-    const auto records = read_spans(tmp.path("trace.jsonl"));
+    const auto records = record_one_second(tmp, host_pid, unshare);
     REQUIRE(records.size() >= 100);
     const std::string ns_pid =
         std::to_string(std::atoi(read_text(tmp.path("truth.json.ready")).c_str()));

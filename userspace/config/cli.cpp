@@ -541,14 +541,22 @@ bool parse_analyze(CommandLine& cl, int argc, char** argv)
     return parse_trace_command(analyze_table(), "analyze", cl.analyze, cl, argc, argv);
 }
 
+// -o FILE of report and export.
+template <typename Options>
+OptionRow<Options> output_row(const char* help)
+{
+    return {'o', "output", "FILE", help, [](Options& o, const char* a) {
+                o.output = nonempty_argument("-o", a, "a file name");
+            }};
+}
+
 const OptionTable<ReportOptions>& report_table()
 {
     using O = ReportOptions;
     static const OptionTable<O> table = {
         {"REPORT OPTIONS",
          {
-             {'o', "output", "FILE", "output file (default report.html)",
-              [](O& o, const char* a) { o.output = nonempty_argument("-o", a, "a file name"); }},
+             output_row<O>("output file (default report.html)"),
              {0, "max-spans", "N", "draw the first N spans to begin (default 50000)",
               [](O& o, const char* a) {
                   o.max_spans = count_argument("--max-spans", a, 10'000'000);
@@ -575,8 +583,7 @@ const OptionTable<ExportOptions>& export_table()
                       usage_error(std::string("unknown --format '") + a + "' (known: chrome)");
                   o.format = a;
               }},
-             {'o', "output", "FILE", "output file (default: standard output)",
-              [](O& o, const char* a) { o.output = nonempty_argument("-o", a, "a file name"); }},
+             output_row<O>("output file (default: standard output)"),
          }},
     };
     return table;
