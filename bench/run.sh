@@ -312,6 +312,7 @@ fi
 # measures the recorder alone (span_bench is not its child).
 recorder_run() {
     local n=$1 out=$2 tag=$3
+    shift 3  # the rest: more record options (--otlp URL)
     "$bench_bin" attached -n "$n" -r 1 --warmup 0 --pause-ms 0 --wait 30 >"$tmp/$tag.bench" &
     local pid=$!
     local rc=0
@@ -320,7 +321,7 @@ recorder_run() {
             "$recorder" record -p "$pid" -o - >/dev/null 2>"$tmp/$tag.err" || rc=$?
     else
         /usr/bin/time -f 'TIME %U %S %M' -o "$tmp/$tag.time" \
-            "$recorder" record -p "$pid" -o "$out" 2>"$tmp/$tag.err" || rc=$?
+            "$recorder" record -p "$pid" -o "$out" "$@" 2>"$tmp/$tag.err" || rc=$?
     fi
     wait "$pid" || rc=$?
     [[ $rc -eq 0 ]] || { cat "$tmp/$tag.err" >&2; die "the $tag recorder run failed"; }
@@ -337,6 +338,40 @@ cost_user_per_m=$(calc "printf \"%.3f\", $cost_user * 1e6 / $recorder_spans")
 cost_sys_per_m=$(calc "printf \"%.3f\", $cost_sys * 1e6 / $recorder_spans")
 cost_rss_mib=$(calc "printf \"%.1f\", $cost_rss_kib / 1024")
 rm -f "$tmp/cost.jsonl"
+
+# The same with OTLP export on as well (protobuf over HTTP to a local sink
+# that answers 200 without decoding), the queue as large as the run so no
+# span is dropped: every span parsed, mapped, encoded and sent on the
+# exporter's worker thread, which GNU time counts as the recorder's.  At
+# most 200000 spans: the queue of JSON lines may hold them all; the flush
+# at the end may take as long as it needs.
+otlp_spans=$((recorder_spans < 200000 ? recorder_spans : 200000))
+otlp_cpu_per_m=null
+otlp_sent=null
+otlp_dropped=null
+if command -v node >/dev/null 2>&1; then
+    echo "run.sh: recorder cost with --otlp ($otlp_spans spans, JSONL to a file too) ..." >&2
+    node -e 'const fs = require("fs");
+        const srv = require("http").createServer((q, s) => { q.resume(); q.on("end", () => {
+            s.writeHead(200, {"Content-Type": "application/x-protobuf"}); s.end(); }); });
+        srv.listen(0, "127.0.0.1", () => fs.writeFileSync(process.argv[1], String(srv.address().port)));' \
+        "$tmp/sink.port" &
+    sink_pid=$!
+    for _ in $(seq 100); do [[ -s $tmp/sink.port ]] && break; sleep 0.1; done
+    OTEL_BSP_MAX_QUEUE_SIZE=$otlp_spans OTEL_EXPORTER_OTLP_TIMEOUT=600000 recorder_run "$otlp_spans" "$tmp/otlp.jsonl" otlp \
+        --otlp "http://127.0.0.1:$(cat "$tmp/sink.port")"
+    kill "$sink_pid" 2>/dev/null || true
+    wait "$sink_pid" 2>/dev/null || true
+    read -r _ otlp_user otlp_sys _ <"$tmp/otlp.time"
+    otlp_summary=$(summary_of "$tmp/otlp.err")
+    otlp_sent=$(sed -n 's/.*: \([0-9]*\) sent,.*/\1/p' <<<"$otlp_summary")
+    otlp_dropped=$(sed -n 's/.* \([0-9]*\) dropped.*/\1/p' <<<"$otlp_summary")
+    [[ $otlp_sent == "$otlp_spans" ]] || problem "OTLP cost run: sent $otlp_sent of $otlp_spans spans ($otlp_summary)"
+    otlp_cpu_per_m=$(calc "printf \"%.3f\", ($otlp_user + $otlp_sys) * 1e6 / $otlp_spans")
+    rm -f "$tmp/otlp.jsonl"
+else
+    problem "no node: the OTLP cost row is skipped"
+fi
 
 rss_mib=null
 rss_recorded=null
@@ -471,6 +506,9 @@ bt_att=null
 echo "| recorder and throughput (default 16 MiB buffer) | |"
 echo "|---|---:|"
 echo "| recorder CPU per million spans (user + system), JSONL to a file | ${cost_cpu_per_m} s (${cost_user_per_m} + ${cost_sys_per_m}) |"
+if [[ $otlp_cpu_per_m != null ]]; then
+    echo "| the same with \`--otlp\` too (protobuf over HTTP to a local sink; ${otlp_spans} spans: ${otlp_sent} sent, ${otlp_dropped} dropped) | ${otlp_cpu_per_m} s |"
+fi
 echo "| recorder peak RSS, ${recorder_spans} spans | ${cost_rss_mib} MiB |"
 if [[ $rss_spans -gt 0 ]]; then
     echo "| recorder peak RSS, ${rss_spans} spans (JSONL to /dev/null) | ${rss_mib} MiB (${rss_lost} lost; ${rss_cpu_per_m} s CPU per million) |"
@@ -547,7 +585,7 @@ cat >"$json_out.tmp" <<EOF
   "bpftrace_vs_attached": $bt_att,
   "attached_run": {"buffer_mib": $buffer_mib, "spans_recorded": $rec_recorded, "spans_lost": $rec_lost, "tags_errors_lost": $rec_tags_lost, "still_open": $rec_open, "ends_without_begin": $rec_orphan_ends, "jsonl_records": $jsonl_records, "jsonl_records_tagged": $jsonl_tagged, "expected_records": $expected, "summary": $(json_str "$summary")},
   "bpftrace_run": {"version": $bt_version, "span_lines": $bt_lines, "lost_events": $bt_lost_events},
-  "recorder": {"spans": $recorder_spans, "cpu_s_per_million": $cost_cpu_per_m, "user_s_per_million": $cost_user_per_m, "sys_s_per_million": $cost_sys_per_m, "peak_rss_mib": $cost_rss_mib, "long_run_spans": $rss_spans, "long_run_peak_rss_mib": $rss_mib, "long_run_cpu_s_per_million": $rss_cpu_per_m, "long_run_lost": $rss_lost},
+  "recorder": {"spans": $recorder_spans, "cpu_s_per_million": $cost_cpu_per_m, "user_s_per_million": $cost_user_per_m, "sys_s_per_million": $cost_sys_per_m, "peak_rss_mib": $cost_rss_mib, "long_run_spans": $rss_spans, "long_run_peak_rss_mib": $rss_mib, "long_run_cpu_s_per_million": $rss_cpu_per_m, "long_run_lost": $rss_lost, "otlp_spans": $otlp_spans, "otlp_cpu_s_per_million": $otlp_cpu_per_m, "otlp_sent": $otlp_sent, "otlp_dropped": $otlp_dropped},
   "producer_sweep": [$sweep_json],
   "zero_loss": {"threads": 1, "seconds": $zero_loss_s, "produced": $zl_produced, "spans_per_s": $zl_rate, "recorded": $zl_recorded, "lost": $zl_lost, "tags_lost": $zl_tlost},
   "attach_latency_ms": {"median": $latency_ms, "runs": [$(echo $latencies | sed 's/ /,/g')]},

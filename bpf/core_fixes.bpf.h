@@ -22,4 +22,20 @@ struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
 } __attribute__((preserve_access_index));
 
+/*
+ * Before v6.2 a task also batched its own RSS changes (SPLIT_RSS_COUNTING):
+ * page faults count into task->rss_stat and are folded into the mm only
+ * every 64 events (and at exit), so the mm's counters lag behind by what
+ * each thread holds there.  v6.2 removed the field with the percpu_counter
+ * conversion.
+ */
+struct task_rss_stat___pre62 {
+	int events;
+	int count[4];
+} __attribute__((preserve_access_index));
+
+struct task_struct___pre62 {
+	struct task_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
 #endif /* LSTRACE_CORE_FIXES_BPF_H */

@@ -63,23 +63,28 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 
 	if (!read_figures(&start.at_begin, ts, now))
 		start.flags |= LSTRACE_F_NO_ONCPU;
+	start.flags |= rss_flags();
 	if (ts)
 		start.depth = peak_push(ts, start.at_begin.rss_bytes);
 
-	struct lstrace_span_begin_event *e = NULL;
+	/* Each path returns right after its own save_start(): the reserved
+	 * record is tested for NULL once, and nothing between its reservation
+	 * and its submission may branch on it again (the 6.1 verifier then
+	 * explores a path that still holds the reservation and rejects it). */
 	if (component_filtered(component)) {
 		start.flags |= SPAN_FILTERED;
 		count(LSTRACE_CNT_FILTERED);
-	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			count(LSTRACE_CNT_LOST_BEGIN);
-			start.flags |= SPAN_BEGIN_LOST;
-		}
+		save_start(&key, &start);
+		return 0;
+	}
+	struct lstrace_span_begin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(LSTRACE_CNT_LOST_BEGIN);
+		start.flags |= SPAN_BEGIN_LOST;
+		save_start(&key, &start);
+		return 0;
 	}
 	save_start(&key, &start);
-	if (!e)
-		return 0;
 
 	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
 	if (ts) {
@@ -191,6 +196,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
 	if (peak < 0)
 		e->hdr.flags |= LSTRACE_F_NO_PEAK;
+	e->hdr.flags |= (start->flags & LSTRACE_F_RSS_APPROXIMATE) | rss_flags();
 
 	/* every figure is a 64-bit counter (lstrace_abi.h): subtract them as
 	 * an array; RSS is signed, and two's complement makes that the same */
@@ -282,8 +288,8 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_thread_exit, struct task_struct *task, bool group_dead)
+/* A thread of a traced process exits; `group_dead`: it is the last one. */
+static __always_inline int thread_exited(struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = task->tgid;
 
@@ -307,6 +313,27 @@ int BPF_PROG(on_thread_exit, struct task_struct *task, bool group_dead)
 	/* a process's exit must reach the consumer promptly */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/*
+ * sched_process_exit gained its group_dead argument after v6.1 (6.18 has
+ * it); before, the tracepoint has the task only, and reading a second
+ * argument is refused ("invalid bpf_context access").  The loader keeps the
+ * variant whose prototype the kernel's BTF shows (kernel_features.cpp).  Without the
+ * argument, group_dead is what do_exit() decided just before: the
+ * decrement of signal->live that reached 0.  (Two last threads exiting at
+ * once may then both read 0; both are exiting with their process anyway.)
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_thread_exit, struct task_struct *task, bool group_dead)
+{
+	return thread_exited(task, group_dead);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_thread_exit_task_only, struct task_struct *task)
+{
+	return thread_exited(task, task->signal->live.counter == 0);
 }
 
 /* --follow: a traced process's new child process is traced too. */
@@ -335,26 +362,24 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* --follow: a traced process that execs stops (SIGSTOP, before its first
- * user instruction) until the recorder has attached to its new image and
- * sends SIGCONT, so none of its spans is missed. */
+/* A traced process exec'd: the recorder ends the spans the old image left
+ * open, and with --follow (which holds the process in a ptrace exec stop,
+ * see userspace/record/exec_hold.hpp, until it has attached to the new
+ * image) keeps its list of processes. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (!follow_children)
-		return 0;
 	__u32 tgid = task->tgid;
 	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
 		return 0;
 	struct lstrace_process_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_PROCESS);
-		return 0; /* not stopped: better unrecorded than stuck */
+		return 0;
 	}
 	fill_header(&e->hdr, LSTRACE_EV_PROCESS_EXEC, 0, bpf_ktime_get_ns());
 	e->parent_tgid = 0;
 	e->pad = 0;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	bpf_send_signal(19 /* SIGSTOP */);
 	return 0;
 }

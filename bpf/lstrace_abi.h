@@ -38,7 +38,7 @@ enum lstrace_event_type {
 	LSTRACE_EV_SPAN_ERROR = 4,
 	LSTRACE_EV_THREAD_EXIT = 5,
 	LSTRACE_EV_PROCESS_FORK = 6, /* --follow: hdr.tgid is the new child */
-	LSTRACE_EV_PROCESS_EXEC = 7, /* --follow: hdr.tgid exec'd and is stopped */
+	LSTRACE_EV_PROCESS_EXEC = 7, /* hdr.tgid exec'd (with --follow: held by ptrace) */
 	LSTRACE_EV_POINT = 8,        /* a component, error or data-flow probe (lstrace_point_event) */
 	LSTRACE_EV_SPAN_DROPPED = 9, /* span_end of a span shorter than min_duration: forget it */
 };
@@ -126,6 +126,12 @@ enum lstrace_event_flags {
 	LSTRACE_F_NO_PEAK = 1u << 4,
 	/* POINT: the user stack was requested but could not be read */
 	LSTRACE_F_NO_STACK = 1u << 5,
+	/* SPAN_END: the kernel batches RSS changes per thread (before v6.2)
+	 * and the process had other threads at begin or end: their unfolded
+	 * counts (up to 64 page events each) are missing from rss_end_bytes,
+	 * peak_rss_bytes and the RSS delta, which the span's own thread's
+	 * changes are still exact in */
+	LSTRACE_F_RSS_APPROXIMATE = 1u << 6,
 };
 
 /* Nesting depth up to which each span's peak RSS is tracked. */

@@ -182,4 +182,32 @@ static __always_inline long mm_resident_pages(struct mm_struct *mm)
 	       percpu_counter_exact(&mm->rss_stat[LSTRACE_MM_SHMEMPAGES]);
 }
 
+/* Whether this kernel batches RSS changes per task (before v6.2). */
+static __always_inline bool rss_cached_per_task(void)
+{
+	return bpf_core_field_exists(struct task_struct___pre62, rss_stat);
+}
+
+/*
+ * The resident pages `task` has counted but not yet folded into its mm
+ * (kernels before v6.2; 0 since).  `skip` is a counter to leave out (-1:
+ * none): the rss_stat tracepoint of a fold fires after the mm was credited
+ * and before the task's count is cleared.
+ */
+static __always_inline long task_cached_pages(struct task_struct *task, int skip)
+{
+	if (!rss_cached_per_task())
+		return 0;
+	struct task_struct___pre62 *t = (void *)task;
+	long pages = 0;
+
+	if (skip != LSTRACE_MM_FILEPAGES)
+		pages += BPF_CORE_READ(t, rss_stat.count[LSTRACE_MM_FILEPAGES]);
+	if (skip != LSTRACE_MM_ANONPAGES)
+		pages += BPF_CORE_READ(t, rss_stat.count[LSTRACE_MM_ANONPAGES]);
+	if (skip != LSTRACE_MM_SHMEMPAGES)
+		pages += BPF_CORE_READ(t, rss_stat.count[LSTRACE_MM_SHMEMPAGES]);
+	return pages;
+}
+
 #endif /* LSTRACE_MM_RSS_BPF_H */

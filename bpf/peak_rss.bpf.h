@@ -11,6 +11,9 @@
  * span_end pops it, folding it into the parent's.  So a span's peak covers
  * the RSS changes made by its own thread; changes made by other threads of
  * the process are seen at this thread's next change and at span end.
+ * Before v6.2 a thread's faults reach the mm (and this tracepoint) only
+ * every 64 events, so a peak reached between two folds can be missed by
+ * up to that many pages.
  */
 #ifndef LSTRACE_PEAK_RSS_BPF_H
 #define LSTRACE_PEAK_RSS_BPF_H
@@ -30,9 +33,13 @@ static __always_inline __u32 peak_slot(__u32 depth)
 	return depth & (LSTRACE_PEAK_DEPTH - 1);
 }
 
-static __always_inline __s64 process_rss_bytes(struct mm_struct *mm)
+/* The process's RSS as the current thread `task` sees it: its mm's counts
+ * plus what the thread itself has not folded into them yet (before v6.2),
+ * except counter `skip` (-1: none). */
+static __always_inline __s64 process_rss_bytes(struct task_struct *task, struct mm_struct *mm,
+					       int skip)
 {
-	return mm_resident_pages(mm) * (__s64)page_size;
+	return (mm_resident_pages(mm) + task_cached_pages(task, skip)) * (__s64)page_size;
 }
 
 /* A span begins with the RSS `rss`; returns its stack depth (1-based). */
@@ -98,7 +105,9 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->mm != mm)
 		return 0; /* another process's mm (e.g. at its exit) */
-	__s64 rss = process_rss_bytes(mm);
+	/* before v6.2 this fires when a thread folds its cached count of
+	 * `member` into the mm (every 64 faults): still in both, counted once */
+	__s64 rss = process_rss_bytes(task, mm, member);
 	__u32 i = peak_slot(d);
 	if (rss > ts->peak[i])
 		ts->peak[i] = rss;

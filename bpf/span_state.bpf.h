@@ -194,6 +194,16 @@ static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
 	return start && (start->flags & SPAN_FILTERED);
 }
 
+/* LSTRACE_F_RSS_APPROXIMATE when other threads' unfolded RSS counts are
+ * out of reach (kernels before v6.2, processes with several threads). */
+static __always_inline __u32 rss_flags(void)
+{
+	if (!rss_cached_per_task())
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	return task->signal->nr_threads > 1 ? LSTRACE_F_RSS_APPROXIMATE : 0;
+}
+
 /* Snapshots the thread's counters into `f`; false if the thread has no
  * state (its CPU clock and I/O split are then unknown). */
 static __always_inline bool read_figures(struct lstrace_span_figures *f, struct thread_state *ts,
@@ -215,7 +225,7 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, struct 
 		f->storage_read_bytes = task->ioac.read_bytes;
 		f->storage_write_bytes = task->ioac.write_bytes;
 	}
-	f->rss_bytes = process_rss_bytes(task->mm);
+	f->rss_bytes = process_rss_bytes(task, task->mm, -1);
 	if (!ts)
 		return false;
 	f->oncpu_ns = clock_now(ts, now);

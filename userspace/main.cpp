@@ -8,11 +8,13 @@
 #include "base/errors.hpp"
 #include "base/log.hpp"
 #include "commands/analyze.hpp"
+#include "commands/compare.hpp"
 #include "commands/export.hpp"
 #include "commands/list.hpp"
 #include "commands/report.hpp"
 #include "commands/summary.hpp"
 #include "commands/top.hpp"
+#include "commands/trend.hpp"
 #include "config/cli.hpp"
 #include "record/recorder.hpp"
 
@@ -43,6 +45,10 @@ int main(int argc, char** argv)
             return run_report(cl.report);
         case Subcommand::export_trace:
             return run_export(cl.export_trace);
+        case Subcommand::compare:
+            return run_compare(cl.compare);
+        case Subcommand::trend:
+            return run_trend(cl.trend);
         case Subcommand::top:
             return run_top(cl.top);
         case Subcommand::record:

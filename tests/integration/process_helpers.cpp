@@ -1,5 +1,6 @@
 #include "process_helpers.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -230,6 +232,45 @@ bool wait_for_semaphore(pid_t pid, int value, int timeout_s)
         usleep(50 * 1000);
     }
     return false;
+}
+
+}  // namespace lstrace::test
+
+namespace lstrace::test {
+namespace {
+
+char process_state(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
+    return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+}
+
+}  // namespace
+
+std::vector<pid_t> stopped_in_tree(pid_t root)
+{
+    std::vector<pid_t> stopped, pending{root};
+    while (!pending.empty()) {
+        const pid_t pid = pending.back();
+        pending.pop_back();
+        const char state = process_state(pid);
+        if (state == 'T' || state == 't')
+            stopped.push_back(pid);
+        const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+        DIR* tasks = opendir(task_dir.c_str());
+        if (!tasks)
+            continue;
+        while (const dirent* e = readdir(tasks)) {
+            if (e->d_name[0] == '.')
+                continue;
+            std::ifstream children(task_dir + "/" + e->d_name + "/children");
+            for (pid_t child; children >> child;) pending.push_back(child);
+        }
+        closedir(tasks);
+    }
+    return stopped;
 }
 
 }  // namespace lstrace::test

@@ -74,3 +74,11 @@ int recording_semaphore(pid_t pid);
 bool wait_for_semaphore(pid_t pid, int value, int timeout_s);
 
 }  // namespace lstrace::test
+
+namespace lstrace::test {
+
+// The processes of `root`'s tree (itself and its descendants) that are
+// stopped: state T (job control) or t (ptrace).
+std::vector<pid_t> stopped_in_tree(pid_t root);
+
+}  // namespace lstrace::test

@@ -112,7 +112,9 @@ TEST_CASE("touching fresh memory shows as faults and RSS growth", "[root][record
     const Recording& rec = all_workloads();
     const json& r = find_op(rec.records, "touch_memory");
     INFO(r.dump() << "\ntruth " << rec.truth["memory"].dump());
-    CHECK(r["resources"]["minor_faults"].get<long>() >= 16000);
+    // (16384 faults with 4 KiB pages; a kernel that backs the mapping with
+    // transparent huge pages, as Debian's 6.1 does, takes a few hundred)
+    CHECK(rec.truth["memory"]["minor_faults"].get<long>() >= 32);
     CHECK(r["resources"]["minor_faults"].get<double>() ==
           Approx(rec.truth["memory"]["minor_faults"].get<double>()).epsilon(0.02));
     CHECK(r["resources"]["rss_delta_bytes"].get<double>() >= 60 * kMiB);

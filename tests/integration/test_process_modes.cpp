@@ -96,7 +96,8 @@ TEST_CASE("binary mode traces every process running the file, started before or 
     const pid_t before = start_loop(tmp, "before.json");
     const pid_t recorder = spawn({LSTRACE_BIN, "record", "--binary", WORKLOADS_BIN, "-o",
                                   tmp.path("trace.jsonl"), "-d", "2"});
-    REQUIRE(wait_for_semaphore(before, 1, 10));
+    // (attaching every process's probes takes seconds in an emulated VM)
+    REQUIRE(wait_for_semaphore(before, 1, 30));
     const pid_t after = start_loop(tmp, "after.json");
     const int rs = wait_for(recorder, 20);
     kill(before, SIGTERM);

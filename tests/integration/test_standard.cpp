@@ -45,6 +45,16 @@ const json& span_named(const std::vector<json>& records, const std::string& oper
     return none;
 }
 
+// Whether the running kernel batches RSS changes per thread (task_struct
+// has rss_stat: kernels before 6.2), read from its BTF as the loader does.
+bool kernel_batches_rss_per_task()
+{
+    const RunResult r = run({"/bin/sh", "-c",
+                             "/usr/sbin/bpftool btf dump file /sys/kernel/btf/vmlinux format raw"
+                             " | grep -c \"STRUCT 'task_rss_stat'\""});
+    return r.exit_code == 0;  // grep: found
+}
+
 }  // namespace
 
 TEST_CASE("component tracing: method spans, initialization, state and configuration changes",
@@ -163,8 +173,9 @@ TEST_CASE("performance tracing: I/O by descriptor kind, blocked time, descriptor
     CHECK(io["fds_closed"] == t["fds_closed"]);
     CHECK(io["sockets_connected"] == t["sockets_connected"]);
     CHECK(io["sockets_accepted"] == t["sockets_accepted"]);
-    // the pipe read waited ~150 ms for its writer
-    CHECK(io["io_wait_ms"].get<double>() >= 140.0);
+    // the pipe reads waited off-CPU for their writer (wall minus thread CPU
+    // around them, measured in the program)
+    CHECK(io["io_wait_ms"].get<double>() >= 0.95 * t["pipe_blocked_ms"].get<double>());
     CHECK(io["io_wait_ms"].get<double>() <= t["wall_ms"].get<double>());
     // descriptors 0-2, the listener, the pipe's read end, the file left open,
     // both socket ends: at least through the highest one the span left open
@@ -175,7 +186,11 @@ TEST_CASE("performance tracing: I/O by descriptor kind, blocked time, descriptor
     CHECK(std::abs(scratch["rss_delta_bytes"].get<double>()) < 1024 * 1024);
     const double peak_gain = scratch["peak_rss_bytes"].get<double>() -
                              span_named(run.records, "scratch")["metadata"]["memory_usage"].get<double>();
-    CHECK(peak_gain >= t["scratch_bytes"].get<double>());
+    // kernels before 6.2 fold a thread's RSS changes into the process's
+    // counters every 64 page events, so a peak between folds may be missed
+    // by up to that many pages (docs/kernels.md)
+    const double fold_slack = kernel_batches_rss_per_task() ? 64 * 4096 : 0;
+    CHECK(peak_gain >= t["scratch_bytes"].get<double>() - fold_slack);
     CHECK(peak_gain <= t["scratch_bytes"].get<double>() + 2 * 1024 * 1024);
 
     const json& hop = span_named(run.records, "hop")["resources"];

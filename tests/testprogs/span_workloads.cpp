@@ -9,6 +9,10 @@
 //   span_workloads secrets TRUTH.json  a span with credentials in tags and messages
 //   span_workloads family TRUTH.json EXEC  fork a child with a span, and a
 //                                      child that execs EXEC (--follow)
+//   span_workloads spawn TRUTH.json EXEC N  N children (4 at a time) that exec
+//                                      EXEC; counts the stops waitpid(WUNTRACED)
+//                                      shows (none may be seen); N=0: children
+//                                      until $SOAK_SECONDS (default 60) pass
 //   span_workloads pid-reuse TRUTH.json  a child's PID given to a second child
 //   span_workloads soak TRUTH.json     8 threads of checkable spans for
 //                                      $SOAK_SECONDS (default 60)
@@ -20,6 +24,15 @@
 //                                      the seq of every span begun while a
 //                                      recorder was attached
 //   span_workloads slow TRUTH.json     the same with 200 ms spans
+//   span_workloads mix TRUTH.json [heavy]  60 rounds of three operations:
+//                                      mix.parse (0.5 ms of CPU), mix.compute
+//                                      (1 ms of CPU; with "heavy" 1.5 ms, 50%
+//                                      more) and mix.format (0.25 ms), at
+//                                      nice -20
+//   span_workloads rate TRUTH.json SECONDS [PAUSE_US]
+//                                      spans for SECONDS, PAUSE_US apart (0:
+//                                      back to back); the truth has the count
+//                                      and the rate per second of wall time
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -29,19 +42,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <lstrace/lstrace.hpp>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include <lstrace/lstrace.hpp>
 
 namespace {
 
@@ -395,6 +407,49 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
                            WEXITSTATUS(s2) == 0;
 }
 
+// --follow under load: children that exec an instrumented program, four at
+// a time; the parent waits for them with WUNTRACED as a shell does, so a
+// stop that --follow imposes would show.  Stopped children are continued
+// (and counted) so that a broken hold cannot hang the test itself.
+void run_spawn(json& truth, const std::string& truth_path, const std::string& exec_path, int count,
+               double seconds)
+{
+    auto span = tracer.trace_operation("spawner", "spawn", "children that exec");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    const auto more = [&](int started) {
+        return count > 0 ? started < count : std::chrono::steady_clock::now() < until;
+    };
+    const std::string child_truth = truth_path + ".child.json";
+    int started = 0, running = 0, ok = 0, stops = 0;
+    while (more(started) || running > 0) {
+        while (running < 4 && more(started)) {
+            const pid_t pid = fork();
+            if (pid == 0) {
+                execl(exec_path.c_str(), exec_path.c_str(), child_truth.c_str(), nullptr);
+                _exit(127);
+            }
+            if (pid < 0)
+                break;
+            ++started;
+            ++running;
+        }
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, WUNTRACED);
+        if (pid < 0)
+            break;
+        if (WIFSTOPPED(status)) {
+            ++stops;
+            kill(pid, SIGCONT);
+            continue;
+        }
+        --running;
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    truth["started"] = started;
+    truth["children_ok"] = ok;
+    truth["stops_seen"] = stops;
+}
+
 // PID reuse under --follow: child A runs spans and exits with one left
 // open; then child B is given A's PID (through /proc/sys/kernel/ns_last_pid)
 // and runs spans of its own.  Nothing of A may be attributed to B.
@@ -432,6 +487,48 @@ void run_pid_reuse(json& truth)
     truth["reused"] = b == a;
 }
 
+// Burns `ms` of this thread's CPU time.
+double burn_cpu_ms(double ms)
+{
+    const double cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+    volatile std::uint64_t x = 0;
+    while (clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0 < ms)
+        for (int i = 0; i < 1000; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+}
+
+// The same program twice, once with one operation made heavier: what
+// `compare` must tell apart.  The spans only compute, for less than a
+// scheduler time slice, so that on a busy machine most of them run without
+// preemption; a span that sleeps could wake up late, by a slice or more, in
+// one recording and not in the other.
+void run_mix(json& truth, bool heavy)
+{
+    // Ahead of other work on a busy machine (when started by root; harmless
+    // otherwise): the spans' wall time then follows their own CPU time.
+    (void)setpriority(PRIO_PROCESS, 0, -20);
+    constexpr int kRounds = 60;
+    const double compute_ms = heavy ? 1.5 : 1.0;
+    double parse_cpu = 0, compute_cpu = 0;
+    for (int i = 0; i < kRounds; ++i) {
+        {
+            auto span = tracer.trace_operation("mix", "parse", "0.5 ms of CPU");
+            parse_cpu += burn_cpu_ms(0.5);
+        }
+        {
+            auto span = tracer.trace_operation("mix", "compute", "1 ms of CPU (heavy: 1.5)");
+            compute_cpu += burn_cpu_ms(compute_ms);
+        }
+        {
+            auto span = tracer.trace_operation("mix", "format", "0.25 ms of CPU");
+            burn_cpu_ms(0.25);
+        }
+    }
+    truth["rounds"] = kRounds;
+    truth["parse_cpu_ms_mean"] = parse_cpu / kRounds;
+    truth["compute_cpu_ms_mean"] = compute_cpu / kRounds;
+}
+
 std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path, bool slow)
@@ -456,6 +553,28 @@ void run_loop(json& truth, const std::string& truth_path, bool slow)
     truth["traced_seqs"] = traced;
 }
 
+// Spans at a steady pace (or as fast as the thread can) for a fixed time:
+// the rate a recorder lets the program reach.
+void run_rate(json& truth, double seconds, long pause_us)
+{
+    const double start = clock_ms(CLOCK_MONOTONIC);
+    const double end = start + seconds * 1e3;
+    std::int64_t spans = 0;
+    double now = start;
+    while (now < end) {
+        for (int i = 0; i < 64; ++i) {
+            auto span = tracer.trace_operation("rate", "tick", "paced span");
+            span.set_tag("seq", spans++);
+        }
+        if (pause_us > 0)
+            usleep(static_cast<useconds_t>(pause_us));
+        now = clock_ms(CLOCK_MONOTONIC);
+    }
+    truth["spans"] = spans;
+    truth["seconds"] = (now - start) / 1e3;
+    truth["rate"] = static_cast<double>(spans) / ((now - start) / 1e3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -476,10 +595,17 @@ int main(int argc, char** argv)
         run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "family" && argc == 4)
         run_family(truth, argv[2], argv[3]);
+    else if (mode == "spawn" && argc == 5)
+        run_spawn(truth, argv[2], argv[3], std::atoi(argv[4]),
+                  std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "pid-reuse")
         run_pid_reuse(truth);
     else if (mode == "secrets")
         run_secrets(truth);
+    else if (mode == "mix")
+        run_mix(truth, argc == 4 && std::string(argv[3]) == "heavy");
+    else if (mode == "rate" && argc >= 4)
+        run_rate(truth, std::atof(argv[3]), argc >= 5 ? std::atol(argv[4]) : 0);
     else if (mode == "burst")
         run_burst(truth, 2, 2.0);
     else if (mode.rfind("abort-", 0) == 0)

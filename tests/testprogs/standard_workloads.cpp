@@ -52,11 +52,16 @@ const lstrace::Tracer tracer = lstrace::get_tracer("tests.standard");
     std::exit(1);
 }
 
-double now_ms()
+double clock_ms(clockid_t clock)
 {
     timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+double now_ms()
+{
+    return clock_ms(CLOCK_MONOTONIC);
 }
 
 // --- component tracing ------------------------------------------------------
@@ -236,7 +241,12 @@ void run_resources(json& truth, const std::string& dir)
         const std::size_t net_in = read_all(server, in.data(), kNet);
         sender.join();
         // the pipe: blocks until the writer thread wakes up
+        const double pipe_t0 = now_ms(), pipe_cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
         const std::size_t pipe_in = read_all(pipefd[0], in.data(), kPipe);
+        // how long the reads waited off-CPU: up to 150 ms, less when the
+        // work before them was slow (an emulated CPU)
+        truth["pipe_blocked_ms"] =
+            (now_ms() - pipe_t0) - (clock_ms(CLOCK_THREAD_CPUTIME_ID) - pipe_cpu0);
         const double wall = now_ms() - t0;
         truth["file_write_bytes"] = kFile;
         truth["file_read_bytes"] = kFile;
@@ -363,8 +373,8 @@ void run_filters(json& truth)
             span.set_tag("i", i);
             ++n;
         }
-        auto span = tracer.trace_operation(component, "long", "about 30 ms");
-        usleep(30 * 1000);
+        auto span = tracer.trace_operation(component, "long", "about 60 ms");
+        usleep(60 * 1000);
         ++n;
         auto failed = tracer.trace_operation(component, "short_failure", "fails fast");
         failed.record_error("Boom", "short but failed");

@@ -453,10 +453,13 @@ TEST_CASE("chrome export: complete events, counters, instants, track names", "[a
 
 TEST_CASE("report page: template filled, script-safe data", "[analysis]")
 {
-    const std::string page = render_report({{"spans", {{{"description", "</script><b>x"}}}}});
+    const std::string page =
+        render_report({{"spans", {{{"description", "</script><b>x"}, {"tag", "<!--<script>"}}}}});
     CHECK(page.find("/*LSTRACE_TRACE_DATA*/") == std::string::npos);
     CHECK(page.find("</script><b>x") == std::string::npos);
-    CHECK(page.find("<\\/script><b>x") != std::string::npos);
+    CHECK(page.find("<!--<script>") == std::string::npos);
+    CHECK(page.find("\\u003c/script\\u003e\\u003cb\\u003ex") != std::string::npos);
+    CHECK(page.find("\\u003c!--\\u003cscript\\u003e") != std::string::npos);
     CHECK(page.find("<html") != std::string::npos);
     CHECK(page.find("http://") == std::string::npos);  // nothing to fetch
     CHECK(page.find("https://") == std::string::npos);

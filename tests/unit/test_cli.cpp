@@ -86,6 +86,13 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
     CHECK(code_of({"record", "-p", "1", "--duration", "abc"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "nan"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--duration", "1e30"}) == ExitCode::usage);
+    // ms that would wrap around as 64-bit nanoseconds (and turn the filter off)
+    for (const char* ms : {"2e13", "1e308", "18446744073709.6"})
+        CHECK(code_of({"record", "-p", "1", "--min-duration", ms}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--sample-interval", "1e308"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/tracing.json"}) ==
+          ExitCode::no_target);
+    CHECK(code_of({"record", "-p", "1", "--config", "/dev/zero"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "3"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--buffer-size", "2048"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "-o", ""}) == ExitCode::usage);
@@ -291,7 +298,8 @@ TEST_CASE("bad TracingConfig flags and files are usage errors naming the problem
     CHECK(code_of({"record", "-p", "1", "--env-allow", "*"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--config", ""}) == ExitCode::usage);
     CHECK(message_of({"record", "-p", "1", "--debug=1"}).find("'--debug=1' takes no value") != std::string::npos);
-    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) == ExitCode::usage);
+    CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) ==
+          ExitCode::no_target);  // a missing file, like a missing trace
 
     std::string msg = message_of({"record", "-p", "1", "--min-duration", "-1"});
     CHECK(msg.find("--min-duration '-1'") != std::string::npos);
@@ -319,4 +327,93 @@ TEST_CASE("help lists the TracingConfig flags", "[cli][config]")
                              "--max-trace-size", "--flush-interval", "--stack-traces", "--environment",
                              "--thread-info", "--debug", "--verbose-errors", "--sample-interval", "--env-allow"})
         CHECK(help.find(flag) != std::string::npos);
+}
+
+TEST_CASE("compare, trend and report --baseline parse their options", "[cli]")
+{
+    auto c = parse({"compare", "--json", "--fail-on", "20", "--confidence", "0.99", "--min-effect",
+                    "10", "--min-spans", "8", "--only", "llm,agent", "base.jsonl", "new.jsonl"});
+    REQUIRE(c.subcommand == Subcommand::compare);
+    CHECK(c.compare.base == "base.jsonl");
+    CHECK(c.compare.current == "new.jsonl");
+    CHECK(c.compare.json);
+    REQUIRE(c.compare.fail_on_pct);
+    CHECK(*c.compare.fail_on_pct == 20);
+    CHECK(c.compare.settings.confidence == 0.99);
+    CHECK(c.compare.settings.min_effect == Approx(0.10));
+    CHECK(c.compare.settings.min_spans == 8);
+    CHECK(c.compare.only == std::vector<std::string>{"llm", "agent"});
+    auto d = parse({"compare", "a.jsonl", "b.jsonl"});
+    CHECK_FALSE(d.compare.fail_on_pct);
+    CHECK(d.compare.settings.confidence == 0.95);
+    CHECK(d.compare.settings.min_effect == 0.05);
+    CHECK(d.compare.settings.min_spans == 5);
+
+    auto t = parse({"trend", "--json", "a.jsonl", "b.jsonl", "c.jsonl"});
+    REQUIRE(t.subcommand == Subcommand::trend);
+    CHECK(t.trend.paths == std::vector<std::string>{"a.jsonl", "b.jsonl", "c.jsonl"});
+    CHECK(t.trend.json);
+    CHECK(parse({"trend", "recordings/"}).trend.paths == std::vector<std::string>{"recordings/"});
+
+    auto r = parse({"report", "--baseline", "b1.jsonl", "--baseline", "b2.jsonl", "t.jsonl"});
+    CHECK(r.report.baselines == std::vector<std::string>{"b1.jsonl", "b2.jsonl"});
+    CHECK(r.report.path == "t.jsonl");
+    CHECK(parse({"compare", "--help"}).subcommand == Subcommand::help);
+}
+
+TEST_CASE("compare and trend reject bad command lines", "[cli]")
+{
+    CHECK(code_of({"compare"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "a.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "a", "b", "c"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--fail-on", "-1", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--fail-on", "x", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--confidence", "95", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--confidence", "0.5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--min-effect", "-5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--min-spans", "0", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"compare", "--only", ",", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"trend"}) == ExitCode::usage);
+    CHECK(code_of({"trend", "--fail-on", "5", "a", "b"}) == ExitCode::usage);
+    CHECK(code_of({"report", "--baseline", "", "t.jsonl"}) == ExitCode::usage);
+}
+
+TEST_CASE("record --otlp takes an optional URL, and no local file without -o", "[cli][otlp]")
+{
+    CommandLine cl = parse({"record", "--otlp", "--", "/bin/true"});
+    CHECK(cl.record.otlp.enabled);
+    CHECK(cl.record.otlp.endpoint.empty());
+    CHECK(cl.record.output.empty());
+    CHECK(cl.record.command == std::vector<std::string>{"/bin/true"});
+
+    cl = parse({"record", "--otlp", "http://collector:4318", "/bin/true"});
+    CHECK(cl.record.otlp.endpoint == "http://collector:4318");
+    CHECK(cl.record.command == std::vector<std::string>{"/bin/true"});
+
+    cl = parse({"record", "--otlp=https://x/v1/traces", "-o", "t.jsonl", "--otlp-protocol", "http/json",
+                "-p", "1"});
+    CHECK(cl.record.otlp.endpoint == "https://x/v1/traces");
+    CHECK(cl.record.otlp.protocol == "http/json");
+    CHECK(cl.record.output == "t.jsonl");
+
+    CHECK(code_of({"record", "--otlp-protocol", "http/json", "-p", "1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "--otlp", "--otlp-protocol", "grpc", "-p", "1"}) == ExitCode::usage);
+    CHECK(code_of({"record", "--otlp=", "-p", "1"}) == ExitCode::usage);
+}
+
+TEST_CASE("export --format otlp: --endpoint or -o, not both", "[cli][otlp]")
+{
+    CommandLine cl = parse({"export", "--format", "otlp", "--endpoint", "http://h:4318", "t.jsonl"});
+    CHECK(cl.subcommand == Subcommand::export_trace);
+    CHECK(cl.export_trace.otlp.enabled);
+    CHECK(cl.export_trace.otlp.endpoint == "http://h:4318");
+    CHECK_FALSE(cl.export_trace.output_given);
+    cl = parse({"export", "--format", "otlp", "-o", "out.jsonl", "t.jsonl"});
+    CHECK(cl.export_trace.output == "out.jsonl");
+    CHECK(code_of({"export", "--format", "otlp", "--endpoint", "http://h", "-o", "x", "t.jsonl"}) ==
+          ExitCode::usage);
+    CHECK(code_of({"export", "--endpoint", "http://h", "t.jsonl"}) == ExitCode::usage);  // chrome
+    CHECK(code_of({"export", "--format", "otlp", "-o", "x", "--otlp-protocol", "http/protobuf",
+                   "t.jsonl"}) == ExitCode::usage);
+    CHECK(code_of({"export", "--format", "zipkin", "t.jsonl"}) == ExitCode::usage);
 }

@@ -265,6 +265,41 @@ TEST_CASE("a process's exit aborts all its open spans, innermost first", "[corre
     CHECK(h.c.open_spans() == 1);  // the other process's span is untouched
 }
 
+TEST_CASE("a span open across exec is aborted by the exec, not by a later exit", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(1, 0, 10, "before-exec"));
+    h.feed(begin(3, 0, 30, "other-process", 200));
+    lstrace_process_event exec{};
+    exec.hdr = header(LSTRACE_EV_PROCESS_EXEC, 0, 40);
+    h.feed(exec);
+    REQUIRE(h.out.size() == 1);
+    CHECK(h.out[0].operation == "before-exec");
+    CHECK(h.out[0].aborted);
+    CHECK(h.out[0].abort_reason == "the process exec'd another program");
+    CHECK(h.out[0].end_ns == 40);
+    h.feed(thread_exit(101, true, 0, 99));  // the new image exits: nothing left to abort
+    CHECK(h.out.size() == 1);
+    CHECK(h.c.open_spans() == 1);
+    CHECK(h.c.stats().malformed_events == 0);
+}
+
+TEST_CASE("a repeated span_begin id writes the first span as aborted, not lost", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 10, "first"));
+    h.feed(begin(7, 0, 20, "forged"));
+    REQUIRE(h.out.size() == 1);
+    CHECK(h.out[0].operation == "first");
+    CHECK(h.out[0].aborted);
+    CHECK(h.out[0].abort_reason == "its span id was begun again");
+    CHECK(h.c.stats().spans_aborted == 1);
+    h.feed(end(7, 30));
+    REQUIRE(h.out.size() == 2);
+    CHECK(h.out[1].operation == "forged");
+    CHECK_FALSE(h.out[1].aborted);
+}
+
 TEST_CASE("wait statuses are described like a shell would", "[correlator]")
 {
     CHECK(describe_wait_status(0) == "exit status 0");

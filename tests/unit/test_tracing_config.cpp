@@ -139,7 +139,9 @@ TEST_CASE("each bad value is one message naming the key", "[config]")
     CHECK(contains(msg, "'debug_mode' must be true or false, not a string"));
 
     msg = error_of(R"({"min_duration_ms": -1})");
-    CHECK(contains(msg, "'min_duration_ms' must be a number >= 0"));
+    CHECK(contains(msg, "'min_duration_ms' must be a number from 0 to 1e12 (ms)"));
+    CHECK(contains(error_of(R"({"min_duration_ms": 2e13})"), "must be a number from 0 to 1e12"));
+    CHECK(contains(error_of(R"({"min_duration_ms": 1e308})"), "must be a number from 0 to 1e12"));
     CHECK(contains(error_of(R"({"min_duration_ms": "5"})"), "'min_duration_ms' must be a number >= 0, not a string"));
 
     msg = error_of(R"({"output_format": "xml"})");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/terminal_text.hpp"
 #include "output/trace_format.hpp"
 
 namespace lstrace {
@@ -339,20 +340,21 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
                       static_cast<unsigned long long>(g->count), clock_time(g->first_us, 3).c_str(),
                       clock_time(g->last_us, 3).c_str(),
                       wall_minutes > 0 ? double(g->count) / wall_minutes : 0.0,
-                      g->error_type.c_str(), g->component.c_str(), g->message_shape.c_str());
+                      printable(g->error_type).c_str(), printable(g->component).c_str(),
+                      printable(g->message_shape).c_str());
         out += buf;
         for (const auto& [strategy, r] : g->recoveries) {
             std::snprintf(
                 buf, sizeof(buf), "%6s   recovery %-24s tried %llu, succeeded %llu (%.0f%%)%s\n",
-                "", strategy.c_str(), static_cast<unsigned long long>(r.tried),
+                "", printable(strategy).c_str(), static_cast<unsigned long long>(r.tried),
                 static_cast<unsigned long long>(r.succeeded),
                 r.tried ? 100.0 * double(r.succeeded) / double(r.tried) : 0.0,
                 recovery_events_ ? "" : " (the same operation again under the same parent)");
             out += buf;
         }
         for (const auto& [outcome, n] : g->resolutions) {
-            std::snprintf(buf, sizeof(buf), "%6s   resolution %-22s %llu\n", "", outcome.c_str(),
-                          static_cast<unsigned long long>(n));
+            std::snprintf(buf, sizeof(buf), "%6s   resolution %-22s %llu\n", "",
+                          printable(outcome).c_str(), static_cast<unsigned long long>(n));
             out += buf;
         }
     }
@@ -371,9 +373,10 @@ std::string ErrorPatterns::table(const std::optional<std::string>& component,
             header = true;
         }
         std::snprintf(buf, sizeof(buf), "%6llu   %s.%s -> %s.%s  %s",
-                      static_cast<unsigned long long>(e->count), e->from_component.c_str(),
-                      e->from_operation.c_str(), e->to_component.c_str(), e->to_operation.c_str(),
-                      e->error_type.c_str());
+                      static_cast<unsigned long long>(e->count),
+                      printable(e->from_component).c_str(), printable(e->from_operation).c_str(),
+                      printable(e->to_component).c_str(), printable(e->to_operation).c_str(),
+                      printable(e->error_type).c_str());
         out += buf;
         if (!propagation_from_events()) {
             std::snprintf(buf, sizeof(buf), " (receiver failed too: %llu)",

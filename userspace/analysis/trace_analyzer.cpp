@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "base/hex_id.hpp"
+#include "base/terminal_text.hpp"
 #include "output/trace_format.hpp"
 
 namespace lstrace {
@@ -513,15 +514,16 @@ std::string TraceAnalyzer::component_text() const
     out += buf;
     for (const auto& [transition, n] : transitions_) {
         std::snprintf(buf, sizeof(buf), "%6llu  %s\n", static_cast<unsigned long long>(n),
-                      transition.c_str());
+                      printable(transition).c_str());
         out += buf;
     }
     const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
     for (std::size_t i = 0; i < listed; ++i) {
         const StateChange& c = state_changes_[i];
         std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n",
-                      clock_time(c.at_us, 6).c_str(), c.subject.c_str(), c.from.c_str(),
-                      c.to.c_str(), c.reason.empty() ? "" : "  ", c.reason.c_str());
+                      clock_time(c.at_us, 6).c_str(), printable(c.subject).c_str(),
+                      printable(c.from).c_str(), printable(c.to).c_str(),
+                      c.reason.empty() ? "" : "  ", printable(c.reason).c_str());
         out += buf;
     }
     if (state_changes_total_ > listed)
@@ -529,8 +531,9 @@ std::string TraceAnalyzer::component_text() const
     if (config_events_total_) {
         out += "\nCONFIGURATION (" + std::to_string(config_events_total_) + ")\n";
         for (const nlohmann::json& c : config_events_)
-            out += "  " + c["timestamp"].get<std::string>() + "  " + c["type"].get<std::string>() +
-                   "  " + c["tags"].dump() + "\n";
+            out += "  " + printable(c["timestamp"].get<std::string>()) + "  " +
+                   printable(c["type"].get<std::string>()) + "  " + printable(c["tags"].dump()) +
+                   "\n";
     }
     if (flow_in_ || flow_out_) {
         std::snprintf(buf, sizeof(buf), "\nDATA FLOW  in: %llu (%s)  out: %llu (%s)\n",
@@ -569,8 +572,9 @@ std::string TraceAnalyzer::critical_paths_text() const
     char buf[1024];
     for (const CriticalPath& p : critical_paths()) {
         std::snprintf(buf, sizeof(buf), "trace %s  %s.%s  %.1f ms, %zu spans, %zu on the path\n",
-                      p.trace_id.c_str(), p.root_component.c_str(), p.root_operation.c_str(),
-                      p.duration_ms, p.spans_in_trace, p.segments.size());
+                      printable(p.trace_id).c_str(), printable(p.root_component).c_str(),
+                      printable(p.root_operation).c_str(), p.duration_ms, p.spans_in_trace,
+                      p.segments.size());
         out += buf;
         // the path's heaviest spans, in path order
         std::vector<const PathSegment*> heavy;
@@ -584,7 +588,8 @@ std::string TraceAnalyzer::critical_paths_text() const
                 continue;
             std::snprintf(buf, sizeof(buf), "   %9.2f ms %5.1f%%  %s.%s  %s\n", s.ms,
                           p.duration_ms > 0 ? 100.0 * s.ms / p.duration_ms : 0.0,
-                          s.component.c_str(), s.operation.c_str(), s.span_id.c_str());
+                          printable(s.component).c_str(), printable(s.operation).c_str(),
+                          printable(s.span_id).c_str());
             out += buf;
         }
         if (p.segments.size() > heavy.size())
@@ -620,8 +625,8 @@ std::string TraceAnalyzer::self_time_text() const
     out += buf;
     for (const SelfTimeSpan& s : top_self_time()) {
         std::snprintf(buf, sizeof(buf), "%9.2f %9.2f  %-32s %-16s %s\n", s.self_ms, s.duration_ms,
-                      clip(s.component + "." + s.operation, 32).c_str(), s.span_id.c_str(),
-                      clip(s.description, 60).c_str());
+                      clip(s.component + "." + s.operation, 32).c_str(),
+                      printable(s.span_id).c_str(), clip(s.description, 60).c_str());
         out += buf;
     }
     return out;

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <istream>
+#include <vector>
+
+#include "base/terminal_text.hpp"
 
 namespace lstrace {
 
@@ -82,6 +86,7 @@ std::string clock_time(std::int64_t us, int digits)
 
 std::string clip(std::string text, std::size_t width)
 {
+    text = printable(text);  // a traced name is shown on a terminal
     if (text.size() > width)
         text = text.substr(0, width - 1) + "~";
     return text;
@@ -158,6 +163,8 @@ SpanFacts span_facts(const nlohmann::json& r)
         o.storage_write_bytes = json_counter(res, "storage_write_bytes");
         o.minor_faults = json_counter(res, "minor_faults");
         o.major_faults = json_counter(res, "major_faults");
+        o.voluntary_switches = json_counter(res, "voluntary_ctx_switches");
+        o.involuntary_switches = json_counter(res, "involuntary_ctx_switches");
         o.rss_delta_bytes = json_signed(res, "rss_delta_bytes");
     }
     return f;
@@ -198,12 +205,63 @@ std::string record_problem(const nlohmann::json& j, RecordKind& kind, std::strin
     return {};
 }
 
+namespace {
+
+// Lines of a stream, each at most `max` bytes: a file without newlines
+// (/dev/zero, a binary) is an error, not a memory exhaustion.
+class LineReader {
+public:
+    LineReader(std::istream& in, std::size_t max) : in_(*in.rdbuf()), max_(max), chunk_(1 << 16) {}
+
+    // False at the end of the stream; `too_long` when a line passed `max`.
+    bool next(std::string& line, bool& too_long)
+    {
+        line.clear();
+        too_long = false;
+        for (;;) {
+            if (pos_ == end_) {
+                pos_ = 0;
+                end_ = static_cast<std::size_t>(std::max<std::streamsize>(
+                    0, in_.sgetn(chunk_.data(), static_cast<std::streamsize>(chunk_.size()))));
+                if (end_ == 0)
+                    return !line.empty();
+            }
+            const char* start = chunk_.data() + pos_;
+            const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+            const std::size_t take = nl ? static_cast<std::size_t>(nl - start) : end_ - pos_;
+            if (line.size() + take > max_) {
+                too_long = true;
+                return true;
+            }
+            line.append(start, take);
+            pos_ += take;
+            if (nl) {
+                ++pos_;
+                return true;
+            }
+        }
+    }
+
+private:
+    std::streambuf& in_;
+    std::size_t max_;
+    std::vector<char> chunk_;
+    std::size_t pos_ = 0, end_ = 0;
+};
+
+}  // namespace
+
 Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit, std::uint64_t* records)
 {
     std::string line;
     std::uint64_t count = 0;
     bool array = false;  // `record --format json`: "[", one record per line with ",", "]"
-    for (std::uint64_t n = 1; std::getline(in, line); ++n) {
+    LineReader lines(in, kMaxTraceLineBytes);
+    bool too_long = false;
+    for (std::uint64_t n = 1; lines.next(line, too_long); ++n) {
+        if (too_long)
+            return Error{"line " + std::to_string(n) + " is longer than " +
+                         std::to_string(kMaxTraceLineBytes >> 20) + " MiB: not a trace record"};
         const std::size_t first = line.find_first_not_of(" \t\r");
         if (first == std::string::npos)
             continue;
@@ -243,7 +301,7 @@ std::uint64_t read_trace_file(const std::string& path, const TraceVisitor& visit
         throw FatalError(ExitCode::bad_input, path + " is a directory, not a trace file");
     std::ifstream in(path);
     if (!in)
-        throw FatalError(missing, "cannot open " + path);
+        throw FatalError(missing, "cannot open " + path + ": " + std::strerror(errno));
     std::uint64_t records = 0;
     auto ok = read_trace_stream(in, visit, &records);
     if (!ok)

@@ -27,6 +27,7 @@ struct SpanResources {
     std::uint64_t read_bytes = 0, write_bytes = 0;  // read/write-like syscalls
     std::uint64_t storage_read_bytes = 0, storage_write_bytes = 0;
     std::uint64_t minor_faults = 0, major_faults = 0;
+    std::uint64_t voluntary_switches = 0, involuntary_switches = 0;  // involuntary: preempted
     std::int64_t rss_delta_bytes = 0;
     std::uint64_t io_bytes() const noexcept { return read_bytes + write_bytes; }
 };
@@ -63,6 +64,10 @@ using TraceVisitor = std::function<void(const TraceLine&)>;
 // skipped.  The one-record-per-line JSON array that `record --format json`
 // writes ("[", records ending in ",", "]") is read too.  `records` counts the lines handed to
 // `visit`.
+// A record line longer than this is refused (records are kilobytes; a
+// stack trace of 127 symbolized frames some tens of them).
+inline constexpr std::size_t kMaxTraceLineBytes = 16u << 20;
+
 Result<bool> read_trace_stream(std::istream& in, const TraceVisitor& visit,
                                std::uint64_t* records = nullptr);
 
@@ -96,7 +101,8 @@ std::string human_bytes(double bytes);
 // since the epoch, UTC; "-" for 0.
 std::string clock_time(std::int64_t us, int digits);
 
-// `text` cut to `width` characters, the last one "~" when cut.
+// `text` for a terminal column: control characters made visible (printable()),
+// cut to `width` characters, the last one "~" when cut.
 std::string clip(std::string text, std::size_t width);
 
 // Widens [first, last] to include `at` (0: unknown, ignored).

@@ -7,6 +7,7 @@
 
 #include "analysis/trace_reader.hpp"
 #include "base/errors.hpp"
+#include "base/terminal_text.hpp"
 
 namespace lstrace {
 

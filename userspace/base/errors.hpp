@@ -9,15 +9,16 @@ namespace lstrace {
 
 enum class ExitCode : int {
     ok = 0,
-    internal = 1,      // unexpected failure (a bug, or the system ran out of something)
-    usage = 2,         // bad command line
-    permission = 3,    // not root / missing capabilities
-    no_target = 4,     // PID does not exist, command cannot be executed
-    no_probes = 5,     // the target has no langswarm probes
-    bpf = 6,           // BPF object could not be loaded or attached
-    output = 7,        // the output file cannot be written
-    bad_input = 8,     // an input file (trace) is malformed
-    no_btf = 9,        // the kernel exposes no BTF (and no --btf was given)
+    internal = 1,     // unexpected failure (a bug, or the system ran out of something)
+    usage = 2,        // bad command line
+    permission = 3,   // not root / missing capabilities
+    no_target = 4,    // PID does not exist, command cannot be executed
+    no_probes = 5,    // the target has no langswarm probes
+    bpf = 6,          // BPF object could not be loaded or attached
+    output = 7,       // the output file cannot be written
+    bad_input = 8,    // an input file (trace) is malformed
+    no_btf = 9,       // the kernel exposes no BTF (and no --btf was given)
+    regression = 10,  // compare --fail-on: an operation got slower past the threshold
 };
 
 // A user error (bad input, missing target, no permission, ...): one line and

@@ -6,10 +6,27 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace lstrace {
 namespace {
+
+// How many of the verifier log's last lines a rejection message quotes.
+constexpr std::size_t kVerdictLines = 3;
+
+std::mutex rejection_mutex;
+std::optional<VerifierRejection> last_rejection;
+
+void note_rejection(const std::string& msg)
+{
+    if (auto r = parse_verifier_rejection(msg)) {
+        const std::lock_guard<std::mutex> lock(rejection_mutex);
+        last_rejection = std::move(r);
+    }
+}
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args)
 {
@@ -29,7 +46,8 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
     // failure that matters reaches the user as one line of our own (with
     // libbpf_strerror's text), and a failed load would otherwise bury that
     // line under libbpf's.
-    (void)level;
+    if (level == LIBBPF_WARN)
+        note_rejection(msg);
     spdlog::debug("libbpf: {}", msg);
     return n;
 }
@@ -45,6 +63,43 @@ void setup_logging(bool verbose)
     // for -v along with DEBUG.
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
     libbpf_set_print(libbpf_print);
+}
+
+// libbpf prints a refused program's verifier log as one message:
+// "libbpf: prog 'NAME': -- BEGIN PROG LOAD LOG --\n...-- END PROG LOAD LOG --".
+std::optional<VerifierRejection> parse_verifier_rejection(const std::string& msg)
+{
+    static const std::string begin_marker = "': -- BEGIN PROG LOAD LOG --\n";
+    static const std::string prefix = "libbpf: prog '";
+    const auto begin = msg.find(begin_marker);
+    if (msg.compare(0, prefix.size(), prefix) != 0 || begin == std::string::npos)
+        return std::nullopt;
+    const auto end = msg.find("-- END PROG LOAD LOG --", begin);
+    std::istringstream log(msg.substr(begin + begin_marker.size(),
+                                      end == std::string::npos ? std::string::npos
+                                                               : end - begin - begin_marker.size()));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(log, line);)
+        if (line.find_first_not_of(' ') != std::string::npos)
+            lines.push_back(line);
+    // The verifier's closing statistics ("processed N insns ...") follow
+    // the verdict: leave them out.
+    while (!lines.empty() && lines.back().rfind("processed ", 0) == 0)
+        lines.pop_back();
+    VerifierRejection r;
+    r.program = msg.substr(prefix.size(), begin - prefix.size());
+    const std::size_t first = lines.size() > kVerdictLines ? lines.size() - kVerdictLines : 0;
+    for (std::size_t i = first; i < lines.size(); ++i)
+        r.last_lines += (i > first ? "; " : "") + lines[i];
+    return r;
+}
+
+std::optional<VerifierRejection> take_verifier_rejection()
+{
+    const std::lock_guard<std::mutex> lock(rejection_mutex);
+    auto r = std::move(last_rejection);
+    last_rejection.reset();
+    return r;
 }
 
 }  // namespace lstrace

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "analysis/trace_analyzer.hpp"
+#include "base/terminal_text.hpp"
 
 namespace lstrace {
 
@@ -36,7 +37,7 @@ int run_analyze(const AnalyzeOptions& options)
                          {"peak_rss_bytes", peak_rss}};
         std::puts(j.dump(2).c_str());
     } else {
-        std::fputs(analyzer.text().c_str(), stdout);
+        std::fputs(terminal_text(analyzer.text()).c_str(), stdout);
         std::printf("\nanalyzed %s (%s) in %.2f s, peak RSS %s\n", options.path.c_str(),
                     human_bytes(bytes).c_str(), seconds, human_bytes(peak_rss).c_str());
     }

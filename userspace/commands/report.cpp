@@ -1,4 +1,4 @@
-// `lstrace-bpf report TRACE.jsonl -o report.html` (render_report).
+// `lstrace-bpf report TRACE.jsonl -o report.html [--baseline BASE.jsonl]` (render_report).
 #include "commands/report.hpp"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/trace_analyzer.hpp"
+#include "analysis/trace_comparison.hpp"
 #include "analysis/trace_reader.hpp"
 #include "output/trace_output.hpp"
 #include "report/report_html.hpp"
@@ -63,23 +64,50 @@ private:
     std::vector<std::pair<std::int64_t, std::string>> items_;
 };
 
+// report --baseline: the comparison of `trace` with the latest baseline,
+// and the trend of all of them.
+void add_baseline_comparison(nlohmann::json& data, RecordingProfile trace,
+                             const std::vector<std::string>& baselines)
+{
+    std::vector<RecordingProfile> recordings;
+    for (const std::string& path : baselines) {
+        recordings.emplace_back(path);
+        recordings.back().add_file(path);
+    }
+    const auto latest = std::max_element(recordings.begin(), recordings.end(),
+                                         [](const RecordingProfile& a, const RecordingProfile& b) {
+                                             return a.first_us() < b.first_us();
+                                         });
+    const ComparisonSettings settings;
+    data["comparison"] =
+        comparison_json(compare_recordings(*latest, trace, settings), *latest, trace);
+    recordings.push_back(std::move(trace));
+    data["trend"] = trend_json(build_trend(std::move(recordings), settings));
+}
+
 }  // namespace
 
 int run_report(const ReportOptions& options)
 {
     TraceAnalyzer analyzer;
+    RecordingProfile profile(options.path);
     EarliestRecords spans(options.max_spans), events(options.max_spans);
     read_trace_file(options.path, [&](const TraceLine& line) {
         analyzer.add(line);
+        if (!options.baselines.empty())
+            profile.add(line);
         (line.kind == RecordKind::span ? spans : events).add(line.json);
     });
     analyzer.finish();
+    profile.finish();
     const nlohmann::json analysis = analyzer.to_json();
     nlohmann::json data = {
         {"source", options.path},
         {"spans_dropped", spans.dropped()},
         {"events_dropped", events.dropped()},
         {"analysis", {{"bottlenecks", analysis["bottlenecks"]}, {"input", analysis["input"]}}}};
+    if (!options.baselines.empty())
+        add_baseline_comparison(data, std::move(profile), options.baselines);
     // the records go in as text, spliced before the object's closing brace
     std::string json = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     json.pop_back();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "analysis/top_view.hpp"
+#include "base/terminal_text.hpp"
 #include "output/trace_format.hpp"
 #include "record/recorder.hpp"
 
@@ -51,7 +52,7 @@ int run_top(const TopOptions& options)
         last = now;
         if (tty)
             std::fputs("\x1b[H\x1b[2J", stdout);  // home, clear
-        std::fputs(frame.c_str(), stdout);
+        std::fputs(terminal_text(frame).c_str(), stdout);
         if (!tty)
             std::fputs("\n", stdout);
         std::fflush(stdout);

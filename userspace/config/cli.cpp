@@ -1,6 +1,7 @@
 #include "config/cli.hpp"
 
 #include <getopt.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -110,7 +111,9 @@ std::vector<std::string> parse_name_list(const std::string& flag, const std::str
 // ---- tables ----
 
 // One option: short letter (0: long only), long name, the value's name in the
-// help (nullptr: the option takes no value), help lines, and its effect.
+// help (nullptr: the option takes no value; "[=NAME]": an optional value,
+// given as --name=VALUE, and arg is nullptr without one), help lines, and its
+// effect.
 template <typename Options>
 struct OptionRow {
     char short_name;
@@ -146,6 +149,12 @@ constexpr CommonOption kCommonOptions[] = {
     {'h', "help", "this text"},
 };
 
+template <typename Options>
+bool optional_value(const OptionRow<Options>& row)
+{
+    return row.value && row.value[0] == '[';
+}
+
 // getopt_long's value for row i of a table: past any char it could return.
 constexpr int kRowValue = 256;
 
@@ -175,7 +184,9 @@ bool parse_options(const OptionTable<Options>& table, Positionals positionals, i
     // ':' first: a missing value is reported as ':', not '?'
     std::string shorts = positionals == Positionals::stop_options ? "+:" : ":";
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const int has_value = rows[i]->value ? required_argument : no_argument;
+        const int has_value = !rows[i]->value              ? no_argument
+                              : optional_value(*rows[i]) ? optional_argument
+                                                           : required_argument;
         longs.push_back({rows[i]->long_name, has_value, nullptr, kRowValue + static_cast<int>(i)});
         if (rows[i]->short_name) {
             shorts += rows[i]->short_name;
@@ -224,7 +235,7 @@ void append_help(std::string& out, const OptionTable<Options>& table)
                 row.short_name ? std::string("  -") + row.short_name + ", " : "      ";
             left += std::string("--") + row.long_name;
             if (row.value)
-                left += std::string(" ") + row.value;
+                left += (optional_value(row) ? "" : " ") + std::string(row.value);
             left += left.size() + 2 <= kHelpColumn ? std::string(kHelpColumn - left.size(), ' ')
                                                    : "\n" + std::string(kHelpColumn, ' ');
             std::string help = row.help;
@@ -237,12 +248,44 @@ void append_help(std::string& out, const OptionTable<Options>& table)
     }
 }
 
+// ---- OTLP flags of record and export ----
+
+// --otlp-protocol of record and export; `otlp` finds the OtlpOptions.
+template <typename Options, typename Get>
+OptionRow<Options> otlp_protocol_row(Get otlp, const char* help)
+{
+    return {0, "otlp-protocol", "P", help, [otlp](Options& o, const char* a) {
+                const std::string protocol = a;
+                if (protocol != "http/protobuf" && protocol != "http/json")
+                    usage_error("invalid --otlp-protocol '" + protocol +
+                                "': expected http/protobuf or http/json");
+                otlp(o).protocol = protocol;
+            }};
+}
+
+// --genai of record and export.
+template <typename Options, typename Get>
+OptionRow<Options> genai_row(Get otlp, const char* help)
+{
+    return {0, "genai", "MAP", help, [otlp](Options& o, const char* a) {
+                otlp(o).genai =
+                    nonempty_argument("--genai", a, "component=operation pairs or 'none'");
+            }};
+}
+
+bool looks_like_url(const char* word)
+{
+    return std::strncmp(word, "http://", 7) == 0 || std::strncmp(word, "https://", 8) == 0;
+}
+
 // ---- record ----
 
 // record's options before checks that need them all (targets, --config).
 struct RecordParse {
     RecordOptions options;
     bool output_given = false;
+    int argc = 0;  // the command line, for --otlp's URL in the next word
+    char** argv = nullptr;
     // one TracingConfig flag each: applied after the file, so that flags win
     struct ConfigOverride {
         std::string flag;
@@ -303,6 +346,11 @@ OptionRow<RecordParse> config_flag(const char* long_name, const char* value, con
     return {0, long_name, kind == ConfigValue::enable ? nullptr : value, help, apply};
 }
 
+OtlpOptions& record_otlp(RecordParse& p)
+{
+    return p.options.otlp;
+}
+
 const OptionTable<RecordParse>& record_table()
 {
     using P = RecordParse;
@@ -359,6 +407,26 @@ const OptionTable<RecordParse>& record_table()
               }},
              {0, "no-redact", nullptr, "write secrets as they are",
               [](P& p, const char*) { p.options.redact = false; }},
+             {0, "otlp", "[=URL]",
+              "also stream spans to an OpenTelemetry collector over\nOTLP/HTTP (default "
+              "http://localhost:4318, or the\nOTEL_EXPORTER_OTLP_* variables); without -o no "
+              "local\nfile is written. Never slows recording: spans the\ncollector cannot take "
+              "are counted in the summary",
+              [](P& p, const char* a) {
+                  OtlpOptions& otlp = p.options.otlp;
+                  otlp.enabled = true;
+                  otlp.endpoint_flag = "--otlp";
+                  // --otlp URL too: the next word is the URL when it looks
+                  // like one (a command to launch does not start with http://)
+                  if (a)
+                      otlp.endpoint = nonempty_argument("--otlp=", a, "a URL");
+                  else if (optind < p.argc && looks_like_url(p.argv[optind]))
+                      otlp.endpoint = p.argv[optind++];
+              }},
+             otlp_protocol_row<P>(record_otlp, "http/protobuf (default) or http/json"),
+             genai_row<P>(record_otlp,
+                          "GenAI conventions per component, e.g.\nllm=chat,agent=invoke_agent,"
+                          "tool=execute_tool,\nworkflow=invoke_workflow (the default), or none"),
          }},
         {"TRACING CONFIG (the LangSwarm TracingConfig; defaults < --config FILE < flags)",
          {
@@ -420,6 +488,8 @@ it is sent SIGTERM.
 bool parse_record(CommandLine& cl, int argc, char** argv)
 {
     RecordParse p;
+    p.argc = argc;
+    p.argv = argv;
     if (!parse_options(record_table(), Positionals::stop_options, argc, argv, p, cl.verbose))
         return false;
     RecordOptions& o = p.options;
@@ -434,6 +504,10 @@ bool parse_record(CommandLine& cl, int argc, char** argv)
     if (o.follow && !o.binary.empty())
         usage_error("--follow goes with -p or a command, not --binary");
     if (!o.config_path.empty()) {
+        // a missing file is "target not found" (4), like a missing trace
+        if (::access(o.config_path.c_str(), R_OK) != 0)
+            throw FatalError(ExitCode::no_target, "cannot read tracing config " + o.config_path +
+                                                      ": " + std::strerror(errno));
         auto loaded = load_tracing_config(o.config_path);
         if (!loaded)
             throw FatalError(ExitCode::usage, "invalid tracing config: " + loaded.error().message);
@@ -441,8 +515,12 @@ bool parse_record(CommandLine& cl, int argc, char** argv)
     }
     for (const auto& ov : p.overrides)
         apply_override(o.config, ov);
+    if ((!o.otlp.protocol.empty() || !o.otlp.genai.empty()) && !o.otlp.enabled)
+        usage_error("--otlp-protocol and --genai go with --otlp");
     if (!p.output_given && !o.config.output_file.empty())
         o.output = o.config.output_file;
+    else if (!p.output_given && o.otlp.enabled)
+        o.output.clear();  // --otlp without -o: no local file
     o.config.output_file = o.output;
     o.verbose = cl.verbose;
     cl.record = std::move(o);
@@ -561,6 +639,12 @@ const OptionTable<ReportOptions>& report_table()
               [](O& o, const char* a) {
                   o.max_spans = count_argument("--max-spans", a, 10'000'000);
               }},
+             {0, "baseline", "FILE",
+              "add the comparison with FILE (repeatable: the latest\nbaseline is compared, all "
+              "are charted over time)",
+              [](O& o, const char* a) {
+                  o.baselines.emplace_back(nonempty_argument("--baseline", a, "a trace file"));
+              }},
          }},
     };
     return table;
@@ -571,19 +655,49 @@ bool parse_report(CommandLine& cl, int argc, char** argv)
     return parse_trace_command(report_table(), "report", cl.report, cl, argc, argv);
 }
 
+// export's -o also notes that it was given: with otlp, a file instead of
+// sending.
+OptionRow<ExportOptions> export_output_row()
+{
+    OptionRow<ExportOptions> row =
+        output_row<ExportOptions>("output file (default: standard output)");
+    row.apply = [write = row.apply](ExportOptions& o, const char* a) {
+        write(o, a);
+        o.output_given = true;
+    };
+    return row;
+}
+
+OtlpOptions& export_otlp(ExportOptions& o)
+{
+    return o.otlp;
+}
+
 const OptionTable<ExportOptions>& export_table()
 {
     using O = ExportOptions;
     static const OptionTable<O> table = {
         {"EXPORT OPTIONS",
          {
-             {0, "format", "FMT", "chrome: Chrome Trace Event JSON (the default)",
+             {0, "format", "FMT",
+              "chrome: Chrome Trace Event JSON (the default);\notlp: OpenTelemetry (OTLP/JSON "
+              "lines, or sent\nwith --endpoint)",
               [](O& o, const char* a) {
-                  if (std::string(a) != "chrome")
-                      usage_error(std::string("unknown --format '") + a + "' (known: chrome)");
+                  if (std::string(a) != "chrome" && std::string(a) != "otlp")
+                      usage_error(std::string("unknown --format '") + a +
+                                  "' (known: chrome, otlp)");
                   o.format = a;
               }},
-             output_row<O>("output file (default: standard output)"),
+             export_output_row(),
+             {0, "endpoint", "URL",
+              "otlp: send over OTLP/HTTP (also without -o when an\nOTEL_EXPORTER_OTLP_*ENDPOINT "
+              "variable is set)",
+              [](O& o, const char* a) {
+                  o.otlp.endpoint = nonempty_argument("--endpoint", a, "a URL");
+                  o.otlp.endpoint_flag = "--endpoint";
+              }},
+             otlp_protocol_row<O>(export_otlp, "otlp: as for record"),
+             genai_row<O>(export_otlp, "otlp: as for record"),
          }},
     };
     return table;
@@ -591,7 +705,110 @@ const OptionTable<ExportOptions>& export_table()
 
 bool parse_export(CommandLine& cl, int argc, char** argv)
 {
-    return parse_trace_command(export_table(), "export", cl.export_trace, cl, argc, argv);
+    ExportOptions& o = cl.export_trace;
+    if (!parse_trace_command(export_table(), "export", o, cl, argc, argv))
+        return false;
+    o.otlp.enabled = o.format == "otlp";
+    if (!o.otlp.enabled &&
+        (!o.otlp.endpoint.empty() || !o.otlp.protocol.empty() || !o.otlp.genai.empty()))
+        usage_error("--endpoint, --otlp-protocol and --genai go with --format otlp");
+    if (!o.otlp.endpoint.empty() && o.output_given)
+        usage_error("--endpoint and -o cannot be combined (send, or write a file)");
+    if (o.output_given && o.otlp.protocol == "http/protobuf")
+        usage_error("export --format otlp -o writes OTLP/JSON lines; --otlp-protocol "
+                    "http/protobuf goes with --endpoint");
+    return true;
+}
+
+// ---- compare and trend ----
+
+// The options compare and trend share (ComparisonOptions).
+template <typename O>
+OptionGroup<O> comparison_group()
+{
+    return {"COMPARE AND TREND OPTIONS",
+            {
+                {0, "json", nullptr, "machine-readable output",
+                 [](O& o, const char*) { o.json = true; }},
+                {0, "confidence", "LEVEL", "confidence of the Mann-Whitney U test (default 0.95)",
+                 [](O& o, const char* a) {
+                     auto v = parse_number(a);
+                     if (!v || !(*v > 0.5 && *v < 1))
+                         usage_error(std::string("invalid --confidence '") + a +
+                                     "': expected a level between 0.5 and 1, e.g. 0.95");
+                     o.settings.confidence = *v;
+                 }},
+                {0, "min-effect", "PCT", "smallest median shift called a change (default 5)",
+                 [](O& o, const char* a) {
+                     auto v = parse_number(a);
+                     if (!v || !std::isfinite(*v) || *v < 0 || *v > 1000)
+                         usage_error(std::string("invalid --min-effect '") + a +
+                                     "': expected a percentage from 0 to 1000");
+                     o.settings.min_effect = *v / 100.0;
+                 }},
+                {0, "min-spans", "N", "spans per side below which there is no verdict\n(default 5)",
+                 [](O& o, const char* a) {
+                     o.settings.min_spans = count_argument("--min-spans", a, 1'000'000);
+                 }},
+                {0, "only", "LIST", "these components only (comma-separated)",
+                 [](O& o, const char* a) {
+                     auto names = parse_name_list("--only", a);
+                     o.only.insert(o.only.end(), names.begin(), names.end());
+                 }},
+            }};
+}
+
+const OptionTable<CompareOptions>& compare_table()
+{
+    using O = CompareOptions;
+    static const OptionTable<O> table = {
+        comparison_group<O>(),
+        {"COMPARE OPTIONS",
+         {
+             {0, "fail-on", "PCT",
+              "exit with status 10 when an operation's p50 duration\nor median CPU time is "
+              "slower by more than PCT percent",
+              [](O& o, const char* a) {
+                  auto v = parse_number(a);
+                  if (!v || !std::isfinite(*v) || *v < 0)
+                      usage_error(std::string("invalid --fail-on '") + a +
+                                  "': expected a percentage >= 0");
+                  o.fail_on_pct = *v;
+              }},
+         }},
+    };
+    return table;
+}
+
+bool parse_compare(CommandLine& cl, int argc, char** argv)
+{
+    CompareOptions& o = cl.compare;
+    if (!parse_options(compare_table(), Positionals::mix_with_options, argc, argv, o, cl.verbose))
+        return false;
+    if (argc - optind != 2)
+        usage_error("compare takes two trace files: BASE.jsonl NEW.jsonl");
+    o.base = argv[optind];
+    o.current = argv[optind + 1];
+    return true;
+}
+
+// trend has the shared group only (printed once, with compare's help).
+const OptionTable<TrendOptions>& trend_table()
+{
+    static const OptionTable<TrendOptions> table = {comparison_group<TrendOptions>()};
+    return table;
+}
+
+bool parse_trend(CommandLine& cl, int argc, char** argv)
+{
+    TrendOptions& o = cl.trend;
+    if (!parse_options(trend_table(), Positionals::mix_with_options, argc, argv, o, cl.verbose))
+        return false;
+    for (int i = optind; i < argc; ++i)
+        o.paths.emplace_back(argv[i]);
+    if (o.paths.empty())
+        usage_error("trend takes two or more trace files, or a folder of them");
+    return true;
 }
 
 const OptionTable<TopOptions>& top_table()
@@ -659,6 +876,8 @@ constexpr SubcommandRow kSubcommands[] = {
     {"analyze", Subcommand::analyze, parse_analyze},
     {"report", Subcommand::report, parse_report},
     {"export", Subcommand::export_trace, parse_export},
+    {"compare", Subcommand::compare, parse_compare},
+    {"trend", Subcommand::trend, parse_trend},
     {"top", Subcommand::top, parse_top},
 };
 
@@ -675,10 +894,21 @@ USAGE
                                                     bottlenecks, critical paths, self
                                                     time, error patterns; or the report
                                                     of one component
-  lstrace-bpf report [-o report.html] TRACE.jsonl   one self-contained HTML timeline
+  lstrace-bpf report [-o report.html] [--baseline BASE.jsonl] TRACE.jsonl
+                                                    one self-contained HTML timeline
+                                                    (and the comparison with BASE)
+  lstrace-bpf compare [--json] [--fail-on PCT] BASE.jsonl NEW.jsonl
+                                                    per operation: slower, faster,
+                                                    unchanged, new or gone, and why
+  lstrace-bpf trend [--json] T1.jsonl T2.jsonl ... | DIR
+                                                    operations across recordings,
+                                                    oldest first
   lstrace-bpf export --format chrome [-o FILE] TRACE.jsonl
                                                     Chrome Trace Event JSON (Perfetto UI,
                                                     chrome://tracing)
+  lstrace-bpf export --format otlp [--endpoint URL | -o FILE] TRACE.jsonl
+                                                    OpenTelemetry: send to a collector, or
+                                                    write OTLP/JSON lines
   lstrace-bpf top -p PID [-i SECONDS] [-n N|--once] live busiest operations (root)
   lstrace-bpf --help | --version
 )";
@@ -688,8 +918,12 @@ EXAMPLES
   sudo lstrace-bpf record -o trace.jsonl -- ./build/examples/langswarm_demo
   sudo lstrace-bpf record -p 4242 -o trace.jsonl --duration 30
   sudo lstrace-bpf record --config tracing.json --min-duration 5 -p 4242
+  sudo lstrace-bpf record --otlp http://collector:4318 -o trace.jsonl -p 4242
+  lstrace-bpf export --format otlp --endpoint http://localhost:4318 trace.jsonl
   lstrace-bpf list ./build/examples/langswarm_demo
   lstrace-bpf summary trace.jsonl
+  lstrace-bpf compare --fail-on 20 baseline.jsonl trace.jsonl
+  lstrace-bpf trend recordings/
 
 EXIT CODES
   0 success   1 internal error   2 usage error   3 not permitted (needs root)
@@ -697,6 +931,7 @@ EXIT CODES
   6 BPF load or attach failed   7 output file cannot be written
   8 malformed or empty input trace (also a missing one, except for summary: 4)
   9 the kernel has no BTF (see --btf)
+  10 compare --fail-on: an operation is slower than the threshold
 )";
 
 std::string make_help_text()
@@ -707,6 +942,7 @@ std::string make_help_text()
     append_help(out, analyze_table());
     append_help(out, report_table());
     append_help(out, export_table());
+    append_help(out, compare_table());  // its first group is trend's whole table
     append_help(out, top_table());
     out += "\nOPTIONS OF EVERY COMMAND\n";
     for (const CommonOption& common : kCommonOptions) {

@@ -7,9 +7,20 @@
 #include <string>
 #include <vector>
 
+#include "config/comparison_settings.hpp"
 #include "config/tracing_config.hpp"
 
 namespace lstrace {
+
+// OTLP export (userspace/otlp/, docs/otlp.md): what the command line says;
+// the OTEL_* environment fills in the rest when the export starts.
+struct OtlpOptions {
+    bool enabled = false;                 // record --otlp, export --format otlp
+    std::string endpoint;                 // record --otlp URL, export --endpoint URL; "": environment
+    std::string endpoint_flag;            // which flag gave it, for messages
+    std::string protocol;                 // --otlp-protocol http/protobuf|http/json; "": environment
+    std::string genai;                    // --genai MAP ("component=operation,...", "none"); "": default
+};
 
 struct RecordOptions {
     std::vector<int> pids;                // -p PID[,PID...]
@@ -25,6 +36,7 @@ struct RecordOptions {
     std::vector<std::string> redact_keys; // --redact-keys a,b: more secret tag keys
     bool verbose = false;
     std::string config_path;              // --config FILE, empty if none
+    OtlpOptions otlp;                     // --otlp [URL]: stream spans while recording
     // The tracing standard's settings: defaults < --config FILE < flags
     // (--format, --components, ...).  config.output_file always equals
     // `output`, the effective output (-o beats the file's output_file).
@@ -47,12 +59,31 @@ struct ReportOptions {
     std::string path;                     // TRACE.jsonl
     std::string output = "report.html";   // -o FILE
     std::size_t max_spans = 50000;        // --max-spans N: spans drawn (the first N to begin)
+    std::vector<std::string> baselines;   // --baseline FILE (repeatable): comparison and trend
+};
+
+// --confidence, --min-effect PCT, --min-spans N, --only LIST of compare and trend.
+struct ComparisonOptions {
+    bool json = false;  // --json
+    ComparisonSettings settings;
+    std::vector<std::string> only;  // --only component,...: these components only
+};
+
+struct CompareOptions : ComparisonOptions {
+    std::string base, current;          // BASE.jsonl NEW.jsonl
+    std::optional<double> fail_on_pct;  // --fail-on PCT: exit 10 past PCT % slower
+};
+
+struct TrendOptions : ComparisonOptions {
+    std::vector<std::string> paths;  // trace files, or one folder of them
 };
 
 struct ExportOptions {
     std::string path;                     // TRACE.jsonl
-    std::string format = "chrome";        // --format chrome (the only one so far)
+    std::string format = "chrome";        // --format chrome|otlp
     std::string output = "-";             // -o FILE, "-" for stdout
+    bool output_given = false;            // -o was given (otlp: a file rather than --endpoint)
+    OtlpOptions otlp;                     // with --format otlp
 };
 
 struct TopOptions {
@@ -64,7 +95,19 @@ struct TopOptions {
     std::string btf_path;                 // --btf PATH
 };
 
-enum class Subcommand { help, version, record, list, summary, analyze, report, export_trace, top };
+enum class Subcommand {
+    help,
+    version,
+    record,
+    list,
+    summary,
+    analyze,
+    report,
+    export_trace,
+    top,
+    compare,
+    trend
+};
 
 struct CommandLine {
     Subcommand subcommand = Subcommand::help;
@@ -75,6 +118,8 @@ struct CommandLine {
     ReportOptions report;
     ExportOptions export_trace;
     TopOptions top;
+    CompareOptions compare;
+    TrendOptions trend;
     bool verbose = false;
 };
 

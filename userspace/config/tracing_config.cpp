@@ -57,13 +57,18 @@ std::optional<Error> set_positive_int(int& field, const std::string& key, const 
     return std::nullopt;
 }
 
+// Durations in ms become nanoseconds in 64 bits (BPF's min_duration_ns,
+// timers): 1e12 ms (31 years) fits; 2e13 or 1e308 would wrap around and,
+// for the filter, silently turn it off.
+constexpr double kMaxDurationMs = 1e12;
+
 std::optional<Error> set_non_negative(double& field, const std::string& key, const json& v)
 {
     if (!v.is_number())
         return bad_type(key, "a number >= 0", v);
     const double d = v.get<double>();
-    if (!std::isfinite(d) || d < 0)
-        return Error{"'" + key + "' must be a number >= 0, not " + v.dump()};
+    if (!std::isfinite(d) || d < 0 || d > kMaxDurationMs)
+        return Error{"'" + key + "' must be a number from 0 to 1e12 (ms), not " + v.dump()};
     field = d;
     return std::nullopt;
 }
@@ -316,11 +321,17 @@ Result<TracingConfig> load_tracing_config(const std::string& path)
     std::ifstream in(path, std::ios::binary);
     if (!in)
         return Error{"cannot read tracing config " + path};
-    std::ostringstream text;
-    text << in.rdbuf();
+    // Read at most one byte past the limit: /dev/zero or a huge file is an
+    // error, not a memory exhaustion.
+    std::string text(kMaxTracingConfigBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
     if (in.bad())
         return Error{"cannot read tracing config " + path};
-    return parse_tracing_config(text.str(), path);
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxTracingConfigBytes)
+        return Error{path + " is larger than " + std::to_string(kMaxTracingConfigBytes >> 10) +
+                     " KiB: not a tracing config"};
+    return parse_tracing_config(text, path);
 }
 
 json to_json(const TracingConfig& c)

@@ -76,6 +76,9 @@ std::optional<Error> set_tracing_config_value(TracingConfig& config, const std::
 Result<TracingConfig> parse_tracing_config(const std::string& text, const std::string& source,
                                            TracingConfig base = TracingConfig());
 
+// A tracing config is a few hundred bytes; past this it is not one.
+inline constexpr std::size_t kMaxTracingConfigBytes = 1 << 20;
+
 // Reads and parses the file at `path` on top of the defaults.
 Result<TracingConfig> load_tracing_config(const std::string& path);
 

@@ -56,6 +56,9 @@ void Correlator::consume(const void* data, std::size_t size)
     case LSTRACE_EV_SPAN_DROPPED:
         ok = dispatch(data, size, &Correlator::on_dropped);
         break;
+    case LSTRACE_EV_PROCESS_EXEC:
+        ok = dispatch(data, size, &Correlator::on_exec);
+        break;
     default:
         break;
     }
@@ -102,10 +105,16 @@ void Correlator::on_begin(const lstrace_span_begin_event& e)
     r.begin_cpu = e.cpu;
     if (max_open_ && open_.size() >= max_open_)
         evict_oldest();
-    // A repeated span id in one process replaces the stale entry: the
-    // application generates 64-bit random ids, so this means the old span
-    // never ended (its thread died).
-    open_[Key{r.tgid, r.span_id}] = std::move(r);
+    // A repeated span id in one process: the application draws 64-bit
+    // random ids, so the open one will never see its end (a forged or
+    // corrupted begin).  It is written as aborted, not dropped unseen.
+    const auto [it, fresh] = open_.try_emplace(Key{r.tgid, r.span_id});
+    if (!fresh) {
+        SpanRecord& stale = it->second;
+        stale.end_ns = r.begin_ns;
+        abort_span(stale, "its span id was begun again");
+    }
+    it->second = std::move(r);
 }
 
 void Correlator::on_tag(const lstrace_span_tag_event& e)
@@ -228,20 +237,44 @@ void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)
         it = (it->first >> 32) == e.hdr.tgid && (e.group_dead || std::uint32_t(it->first) == e.hdr.tid)
                  ? transform_inputs_.erase(it)
                  : std::next(it);
-    const std::string reason = e.group_dead ? describe_wait_status(e.exit_code) : "thread exited";
+    abort_spans(victims, e.hdr.ts_ns,
+                e.group_dead ? describe_wait_status(e.exit_code) : "thread exited");
+}
+
+void Correlator::on_exec(const lstrace_process_event& e)
+{
+    // The old image's open spans can never end: the new one does not know
+    // them.  (Its other threads are gone too, each with a THREAD_EXIT.)
+    std::vector<decltype(open_)::iterator> victims;
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+        if (it->first.tgid == e.hdr.tgid)
+            victims.push_back(it);
+    std::sort(victims.begin(), victims.end(),
+              [](const auto& a, const auto& b) { return a->second.begin_ns > b->second.begin_ns; });
+    abort_spans(victims, e.hdr.ts_ns, "the process exec'd another program");
+}
+
+void Correlator::abort_spans(const std::vector<OpenMap::iterator>& victims, std::uint64_t ts_ns,
+                             const std::string& reason)
+{
     for (auto it : victims) {
         SpanRecord& r = it->second;
         if (end_was_lost(r)) {  // it did end; BPF counted it as lost
             open_.erase(it);
             continue;
         }
-        r.end_ns = e.hdr.ts_ns;
-        r.aborted = true;
-        r.abort_reason = reason;
-        ++stats_.spans_aborted;
-        sink_(r);
+        r.end_ns = ts_ns;
+        abort_span(r, reason);
         open_.erase(it);
     }
+}
+
+void Correlator::abort_span(SpanRecord& r, const std::string& reason)
+{
+    r.aborted = true;
+    r.abort_reason = reason;
+    ++stats_.spans_aborted;
+    sink_(r);
 }
 
 }  // namespace lstrace

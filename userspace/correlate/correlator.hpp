@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "correlate/span_record.hpp"
 
@@ -87,6 +88,7 @@ private:
     void on_point(const lstrace_point_event& e);
     void on_data_flow(EventRecord r, const lstrace_point_event& e, const std::string& operation);
     void on_dropped(const lstrace_span_dropped_event& e);
+    void on_exec(const lstrace_process_event& e);
     // A failed span whose parent belongs to another component: the error
     // crossed a component boundary.
     void report_propagation(const SpanRecord& failed);
@@ -107,7 +109,12 @@ private:
     LostEndCheck lost_end_;
     EventSink event_sink_;
     std::size_t max_open_ = 0;  // 0: unbounded
-    std::unordered_map<Key, SpanRecord, KeyHash> open_;
+    using OpenMap = std::unordered_map<Key, SpanRecord, KeyHash>;
+    // Writes open spans as aborted (ending at ts_ns) and forgets them.
+    void abort_spans(const std::vector<OpenMap::iterator>& victims, std::uint64_t ts_ns,
+                     const std::string& reason);
+    void abort_span(SpanRecord& r, const std::string& reason);
+    OpenMap open_;
     // The input half of a data transformation, per thread, until its
     // output half arrives (the header sends the two back to back).
     static std::uint64_t thread_key(std::uint32_t tgid, std::uint32_t tid)

@@ -22,7 +22,7 @@ RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
       redactor_(options.redact_keys)
 {
     if (output_ && config_.output_format == OutputFormat::json)
-        output_->write("[\n");
+        output_->write("[\n", /*record=*/false);
 }
 
 void RecordSink::write_line()
@@ -63,6 +63,15 @@ void RecordSink::write_span(SpanRecord& span)
     else
         append_json_line(line_, span, realtime_offset_ns_, config_.debug_mode);
     write_line();
+    if (tap_) {
+        if (config_.output_format == OutputFormat::text) {
+            json_line_.clear();
+            append_json_line(json_line_, span, realtime_offset_ns_, config_.debug_mode);
+            tap_->offer_line(json_line_, true);
+        } else {
+            tap_->offer_line(line_, true);
+        }
+    }
 }
 
 void RecordSink::write_event(EventRecord& event)
@@ -86,6 +95,16 @@ void RecordSink::write_event(EventRecord& event)
         append_event_json_line(line_, event, realtime_offset_ns_);
     write_line();
     ++events_written_;
+    // (events outside any span, process samples, have no OTLP span to go with)
+    if (tap_ && event.span_id != 0) {
+        if (config_.output_format == OutputFormat::text) {
+            json_line_.clear();
+            append_event_json_line(json_line_, event, realtime_offset_ns_);
+            tap_->offer_line(json_line_, false);
+        } else {
+            tap_->offer_line(line_, false);
+        }
+    }
     if (config_.verbose_errors &&
         (event.record_type == "error" || event.record_type == "error_propagation")) {
         std::string text;
@@ -128,7 +147,9 @@ void RecordSink::process_seen(std::uint32_t tgid)
         return;
     if (config_.include_stack_trace)
         symbolizer_.snapshot(static_cast<int>(tgid));
-    if (!config_.include_environment)
+    // The OTLP Resource of the process wants its command line and host even
+    // when the trace file does not (no environment variables then).
+    if (!config_.include_environment && !tap_)
         return;
     EventRecord r;
     r.record_type = "process_info";
@@ -138,9 +159,17 @@ void RecordSink::process_seen(std::uint32_t tgid)
     r.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000u + static_cast<std::uint64_t>(now.tv_nsec);
     r.description = "Environment of process " + std::to_string(tgid);
     r.details_json =
-        environment_json(static_cast<int>(tgid), config_.environment_allowlist,
+        environment_json(static_cast<int>(tgid),
+                         config_.include_environment ? config_.environment_allowlist : std::vector<std::string>{},
                          options_.redact ? &redactor_ : nullptr)
             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (tap_) {
+        json_line_.clear();
+        append_event_json_line(json_line_, r, realtime_offset_ns_);
+        tap_->offer_line(json_line_, false);
+    }
+    if (!config_.include_environment)
+        return;
     line_.clear();
     if (config_.output_format == OutputFormat::text) {
         append_event_text_line(line_, r, realtime_offset_ns_);
@@ -155,7 +184,7 @@ void RecordSink::process_seen(std::uint32_t tgid)
 void RecordSink::finish(const std::map<std::string, std::uint64_t>& filter_hits)
 {
     if (output_ && config_.output_format == OutputFormat::json)
-        output_->write(written_ ? "\n]\n" : "]\n");
+        output_->write(written_ ? "\n]\n" : "]\n", /*record=*/false);
     for (const auto& [name, hits] : filter_hits)
         if (hits == 0 && !seen_components_.count(name))
             spdlog::warn("component '{}' of the component filter matched no span or event: "

@@ -19,11 +19,24 @@
 
 namespace lstrace {
 
+// Where records go besides the file: `record --otlp`'s exporter.  Gets
+// each record's JSON line; must never block (the ring consumer calls it).
+class RecordTap {
+public:
+    virtual ~RecordTap() = default;
+    virtual void offer_line(std::string line, bool is_span) = 0;
+};
+
 class RecordSink {
 public:
     // `output` nullptr: nothing is written (a live view gets the records
     // through RecordHooks instead), but records are still redacted.
     RecordSink(const RecordOptions& options, TraceOutput* output, std::int64_t realtime_offset_ns);
+
+    // With `record --otlp`: every span, every event inside a span and one
+    // process_info record per process (even without include_environment)
+    // go to the tap as JSON lines, after redaction.
+    void set_tap(RecordTap* tap) { tap_ = tap; }
 
     void write_span(SpanRecord& span);
     void write_event(EventRecord& event);
@@ -49,6 +62,8 @@ private:
     const RecordOptions& options_;
     const TracingConfig& config_;
     TraceOutput* output_;
+    RecordTap* tap_ = nullptr;
+    std::string json_line_;  // the JSON form for the tap when line_ is text
     std::int64_t realtime_offset_ns_;
     Redactor redactor_;
     Symbolizer symbolizer_;

@@ -8,79 +8,164 @@ namespace lstrace {
 namespace {
 
 const char* const kDefaultKeys[] = {
-    "api_key", "apikey",      "token",         "secret",        "password", "passwd",
-    "pwd",     "authorization", "credential",  "credentials",   "private_key", "cookie",
-    "session_key", "access_key", "client_secret",
+    "api_key",     "apikey",      "token",      "secret",        "password",      "passwd",
+    "pwd",         "pgpassword",  "passphrase", "authorization", "auth",          "credential",
+    "credentials", "private_key", "cookie",     "session_key",   "sessionid",     "session_id",
+    "jsessionid",  "phpsessid",   "access_key", "secret_key",    "client_secret", "signature",
 };
 
-// Words that, followed by ':' or '=', introduce a secret in free text.
-const char* const kTextMarkers[] = {"api_key", "apikey", "token", "secret", "password",
-                                    "passwd", "authorization", "access_key", "private_key"};
+// A key whose last word is one of these names a figure about a secret, not
+// the secret: token_count=12, password_length=16, token_type=bearer.
+const char* const kMeasureWords[] = {"count",   "counts",     "length", "len",    "size",
+                                     "limit",   "limits",     "type",   "ttl",    "expiry",
+                                     "expires", "expiration", "usage",  "used",   "remaining",
+                                     "budget",  "min",        "max",    "policy", "version"};
 
-bool is_value_end(char c)
-{
-    return std::isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' || c == ',' ||
-           c == ';' || c == '&' || c == '}' || c == ')' || c == ']';
-}
+// Credentials recognisable by their shape alone, wherever they appear: the
+// prefix, then at least `min_tail` characters of [A-Za-z0-9_-].
+struct SecretShape {
+    std::string_view prefix;
+    std::size_t min_tail;
+};
+const SecretShape kSecretShapes[] = {
+    {"sk-", 20},       // OpenAI, Anthropic (sk-ant-...), DeepSeek
+    {"sk_live_", 16},  // Stripe secret keys
+    {"rk_live_", 16},  // Stripe restricted keys
+    {"ghp_", 30},      // GitHub tokens: personal, OAuth, user, server, refresh
+    {"gho_", 30},     {"ghu_", 30},        {"ghs_", 30},
+    {"ghr_", 30},     {"github_pat_", 30},  // GitHub fine-grained tokens
+    {"glpat-", 20},                         // GitLab
+    {"AKIA", 16},                           // AWS access key ids
+    {"ASIA", 16},                           // AWS temporary access key ids
+    {"AIza", 30},                           // Google API keys
+    {"xoxb-", 10},                          // Slack bot, user, app, refresh tokens
+    {"xoxp-", 10},    {"xoxa-", 10},       {"xoxr-", 10},
+    {"xapp-", 10},    {"hf_", 30},  // Hugging Face
+    {"npm_", 30},                   // npm
+    {"pypi-", 30},                  // PyPI
+    {"SG.", 20},                    // SendGrid
+    {"eyJ", 20},                    // JWTs (base64url of '{"')
+};
 
 bool is_word_char(char c)
 {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
 }
 
-bool starts_with_ci(const std::string& text, std::size_t at, std::string_view word)
+bool is_token_char(char c)
+{
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           c == '/' || c == '+' || c == '=';
+}
+
+bool is_quote(char c)
+{
+    return c == '"' || c == '\'' || c == '`';
+}
+
+// Ends an unquoted value: whitespace (tabs and newlines too) and the
+// punctuation that closes a field in JSON, URLs, headers and argument lists.
+bool is_value_end(char c)
+{
+    return std::isspace(static_cast<unsigned char>(c)) || is_quote(c) || c == ',' || c == ';' ||
+           c == '&' || c == '}' || c == ')' || c == ']' || c == '\\';
+}
+
+bool starts_with_ci(std::string_view text, std::size_t at, std::string_view word)
 {
     if (at + word.size() > text.size())
         return false;
     for (std::size_t k = 0; k < word.size(); ++k)
-        if (std::tolower(static_cast<unsigned char>(text[at + k])) != word[k])
+        if (std::tolower(static_cast<unsigned char>(text[at + k])) !=
+            std::tolower(static_cast<unsigned char>(word[k])))
             return false;
     return true;
 }
 
-std::size_t skip_quotes_and_spaces(const std::string& text, std::size_t at)
+std::size_t skip_blanks(std::string_view text, std::size_t at)
 {
-    while (at < text.size() && (text[at] == ' ' || text[at] == '"' || text[at] == '\''))
-        ++at;
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
     return at;
 }
 
-// Where a secret value starts when a marker begins at text[at]: after
-// "Bearer ", or after "<marker>" ":"/"=" (quotes and spaces allowed around
-// them); npos when there is none.
-std::size_t secret_value_start(const std::string& text, std::size_t at)
+// A value to replace: [begin, end).
+struct Span {
+    std::size_t begin = std::string::npos, end = std::string::npos;
+    bool found() const { return begin != std::string::npos && end > begin; }
+};
+
+// The value starting at `at`: to the closing quote when it opens with one,
+// else to the first is_value_end(); `to_line_end` for header values that
+// hold several pairs (Cookie: a=1; b=2).  An authorization scheme ("Bearer
+// x", "Basic x") is kept, its credential is the value.
+Span value_at(std::string_view text, std::size_t at, bool to_line_end)
 {
-    if (at > 0 && is_word_char(text[at - 1]))
-        return std::string::npos;  // inside a longer word
-    if (starts_with_ci(text, at, "bearer "))
-        return skip_quotes_and_spaces(text, at + 7);
-    for (const char* marker : kTextMarkers) {
-        const std::string_view m(marker);
-        if (!starts_with_ci(text, at, m))
-            continue;
-        std::size_t v = skip_quotes_and_spaces(text, at + m.size());
-        if (v >= text.size() || (text[v] != '=' && text[v] != ':'))
-            continue;
-        v = skip_quotes_and_spaces(text, v + 1);
-        // "Authorization: Bearer abc": the secret is abc
-        for (std::string_view scheme : {"bearer ", "basic ", "token "})
-            if (starts_with_ci(text, v, scheme))
-                return skip_quotes_and_spaces(text, v + scheme.size());
-        return v;
+    at = skip_blanks(text, at);
+    char quote = 0;
+    if (at < text.size() && text[at] == '\\' && at + 1 < text.size() && is_quote(text[at + 1]))
+        ++at;  // an escaped quote (JSON inside a string)
+    if (at < text.size() && is_quote(text[at]))
+        quote = text[at++];
+    for (std::string_view scheme : {"bearer ", "basic ", "token ", "digest ", "negotiate "})
+        if (starts_with_ci(text, at, scheme))
+            at = skip_blanks(text, at + scheme.size());
+    std::size_t end = at;
+    if (quote) {
+        while (end < text.size() && text[end] != quote && text[end] != '\n') ++end;
+        if (end > at && text[end - 1] == '\\')
+            --end;
+    } else if (to_line_end) {
+        while (end < text.size() && text[end] != '\n' && text[end] != '\r') ++end;
+    } else {
+        while (end < text.size() && !is_value_end(text[end])) ++end;
     }
-    return std::string::npos;
+    return {at, end};
 }
 
-// Replaces text[from, end of value) with the marker; returns the index after it.
-std::size_t redact_value_at(std::string& text, std::size_t from)
+// A credential of a known shape starting at `at` (at a word start).
+Span shaped_secret_at(std::string_view text, std::size_t at)
 {
-    std::size_t end = from;
-    while (end < text.size() && !is_value_end(text[end]))
+    for (const SecretShape& shape : kSecretShapes) {
+        if (text.compare(at, shape.prefix.size(), shape.prefix) != 0)
+            continue;
+        std::size_t end = at + shape.prefix.size();
+        while (end < text.size() && is_token_char(text[end])) ++end;
+        if (end - at - shape.prefix.size() >= shape.min_tail)
+            return {at, end};
+    }
+    if (text.compare(at, 10, "-----BEGIN") == 0) {
+        const std::size_t header_end = text.find("-----", at + 10);
+        if (header_end != std::string::npos &&
+            text.substr(at, header_end - at).find("PRIVATE KEY") != std::string::npos) {
+            const std::size_t end_marker = text.find("-----END", header_end + 5);
+            const std::size_t end =
+                end_marker == std::string::npos ? text.size() : text.find("-----", end_marker + 8);
+            return {at, end == std::string::npos ? text.size() : end + 5};
+        }
+    }
+    return {};
+}
+
+// URL userinfo: the password of scheme://user:password@host.
+Span url_password_at(std::string_view text, std::size_t authority)
+{
+    std::size_t end = authority;
+    while (end < text.size() && text[end] != '/' && text[end] != '?' && text[end] != '#' &&
+           !std::isspace(static_cast<unsigned char>(text[end])) && !is_quote(text[end]))
         ++end;
-    if (end == from)
-        return from;
-    text.replace(from, end - from, kRedacted);
-    return from + std::char_traits<char>::length(kRedacted);
+    const std::size_t at_sign = text.substr(authority, end - authority).rfind('@');
+    if (at_sign == std::string::npos)
+        return {};
+    const std::size_t colon = text.substr(authority, at_sign).find(':');
+    if (colon == std::string::npos)
+        return {};
+    return {authority + colon + 1, authority + at_sign};
+}
+
+std::size_t replace_span(std::string& text, const Span& span)
+{
+    text.replace(span.begin, span.end - span.begin, kRedacted);
+    return span.begin + std::char_traits<char>::length(kRedacted);
 }
 
 }  // namespace
@@ -119,6 +204,9 @@ Redactor::Redactor(const std::vector<std::string>& extra_keys)
 bool Redactor::key_is_secret(const std::string& key) const
 {
     const auto words = key_words(key);
+    if (words.size() > 1 && std::any_of(std::begin(kMeasureWords), std::end(kMeasureWords),
+                                        [&](const char* m) { return words.back() == m; }))
+        return false;
     for (const auto& pattern : key_patterns_)
         if (std::search(words.begin(), words.end(), pattern.begin(), pattern.end()) !=
             words.end())
@@ -131,15 +219,51 @@ int Redactor::scrub(std::string& text) const
     int count = 0;
     std::size_t i = 0;
     while (i < text.size()) {
-        const std::size_t value = secret_value_start(text, i);
-        if (value == std::string::npos) {
+        const bool word_start = i == 0 || !is_word_char(text[i - 1]);
+        if (!word_start || !(is_word_char(text[i]))) {
             ++i;
             continue;
         }
-        const std::size_t after = redact_value_at(text, value);
-        if (after != value)
+        if (const Span shaped = shaped_secret_at(text, i); shaped.found()) {
+            i = replace_span(text, shaped);
             ++count;
-        i = std::max(after, i + 1);
+            continue;
+        }
+        // An identifier: a key (db_password=, "api_key":, X-Api-Key:,
+        // --password x), a URL scheme, a "Bearer" or a plain word.
+        std::size_t end = i;
+        while (end < text.size() && is_word_char(text[end])) ++end;
+        const std::string_view word(text.data() + i, end - i);
+        Span value;
+        if (text.compare(end, 3, "://") == 0) {
+            value = url_password_at(text, end + 3);
+            if (!value.found())
+                end += 3;
+        } else if (starts_with_ci(word, 0, "bearer") && word.size() == 6) {
+            if (end < text.size() && (text[end] == ' ' || text[end] == '\t'))
+                value = value_at(text, end, false);
+        } else {
+            std::size_t sep = end;
+            while (sep < text.size() && (is_quote(text[sep]) || text[sep] == '\\')) ++sep;
+            sep = skip_blanks(text, sep);
+            const bool pair = sep < text.size() && (text[sep] == '=' || text[sep] == ':');
+            const bool flag = word[0] == '-' && sep > end && sep < text.size();
+            // (the key is looked at only where a value follows: this runs
+            // on every word of every string the recorder writes)
+            if ((pair || flag) && key_is_secret(std::string(word))) {
+                // Cookie headers hold several pairs: all of the line goes
+                const auto words = key_words(std::string(word));
+                const bool header = std::find(words.begin(), words.end(), "cookie") != words.end();
+                value = pair ? value_at(text, sep + 1, header && text[sep] == ':')
+                             : value_at(text, sep, false);
+            }
+        }
+        if (value.found()) {
+            i = replace_span(text, value);
+            ++count;
+        } else {
+            i = end;
+        }
     }
     return count;
 }

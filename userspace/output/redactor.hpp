@@ -1,13 +1,21 @@
 // Secret redaction.  LLM applications put credentials in tags and error
-// messages; a trace file is the wrong place for them.  Two rules:
+// messages; a trace file is the wrong place for them.  The rules (and the
+// decisions on look-alikes) are in docs/records.md, "Redaction":
 //   - a tag whose key names a secret (api_key, token, secret, password,
-//     authorization, ... plus --redact-keys) has its value replaced;
+//     pwd, cookie, credential, ... plus --redact-keys) has its value replaced;
 //   - inside any string the recorder writes (description, string tags,
-//     error messages), "<secret-word>=value", "<secret-word>: value" and
-//     "Bearer value" have the value replaced.
+//     error messages), a secret key's value is replaced in every form it
+//     takes there: key=value, key: value (tabs too), "key": "value" (JSON,
+//     also escaped), Header-Name: value (Cookie: the whole line), --flag
+//     value and --flag=value, Bearer/Basic value, the password of
+//     scheme://user:password@host, and credentials of a known shape
+//     (sk-..., ghp_..., AKIA..., xoxb-..., JWTs, PEM private keys, ...)
+//     wherever they stand.
 // Keys are compared by words, case-insensitively, splitting on _ - . space
-// and camelCase: "openaiApiKey" and "X-Api-Key" match api_key, while
-// "prompt_tokens" (a count, not a token) does not match token.
+// and camelCase: "openaiApiKey", "X-Api-Key" and "GITHUB_TOKEN" match, while
+// "prompt_tokens" (a count, not a token) does not match token, and a key
+// whose last word is a measure (token_count, password_length, token_type)
+// names a figure about a secret, not the secret.
 #pragma once
 
 #include <string>

@@ -161,6 +161,10 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
         w.value(s.peak_rss_bytes);
     else
         w.null();
+    if (s.flags & LSTRACE_F_RSS_APPROXIMATE) {
+        w.key("rss_approximate");
+        w.value(true);
+    }
     w.key("fds_open_at_end");
     w.value(static_cast<std::uint64_t>(s.fds_open));
     const struct {

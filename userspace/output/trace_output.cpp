@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -40,85 +42,159 @@ bool sudo_user(uid_t& uid, gid_t& gid)
     return true;
 }
 
+const char* file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
 }  // namespace
 
-TraceOutput::TraceOutput(std::string path, bool overwrite)
-    : path_(std::move(path)), overwrite_(overwrite)
+TraceOutput::TraceOutput(std::string path, bool overwrite, bool recording)
+    : path_(std::move(path)), recording_(recording), overwrite_(overwrite)
 {
+    buffer_.reserve(kBufferBytes);
     if (path_ == "-") {
-        file_ = stdout;
+        fd_ = UniqueFd(::dup(STDOUT_FILENO));
+        if (!fd_.valid())
+            output_error("cannot write to", "standard output");
         return;
     }
     struct stat st;
-    if (!overwrite_ && ::lstat(path_.c_str(), &st) == 0) {
-        errno = EEXIST;
-        throw FatalError(ExitCode::output,
-                         "cannot create " + path_ + ": it exists (use --force to replace it)");
+    if (::lstat(path_.c_str(), &st) == 0) {
+        // --force replaces a trace, never a device node, FIFO or directory
+        if (!S_ISREG(st.st_mode))
+            throw FatalError(ExitCode::output, "cannot write the trace to " + path_ + ": it is " +
+                                                   file_kind(st.st_mode) +
+                                                   " (only a regular file is ever replaced)");
+        if (!overwrite_)
+            throw FatalError(ExitCode::output,
+                             "cannot create " + path_ + ": it exists (use --force to replace it)");
     }
-    std::string templ = path_ + ".tmp.XXXXXX";
-    // mkostemp: O_CREAT|O_EXCL, mode 0600, never follows a planted symlink
-    const int fd = ::mkostemp(templ.data(), O_CLOEXEC);
-    if (fd < 0)
-        output_error("cannot create", path_);
-    tmp_path_ = templ;
+    partial_path_ = path_ + "." + std::to_string(::getpid()) + ".partial";
+    // O_EXCL|O_NOFOLLOW: never follows a planted symlink, never shares a file
+    fd_ = UniqueFd(
+        ::open(partial_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd_.valid()) {
+        const std::string partial = std::move(partial_path_);
+        partial_path_.clear();
+        output_error("cannot create", partial);
+    }
     uid_t uid;
     gid_t gid;
-    if (sudo_user(uid, gid) && ::fchown(fd, uid, gid) != 0) {
-        ::close(fd);
-        ::unlink(tmp_path_.c_str());
+    if (sudo_user(uid, gid) && ::fchown(fd_.get(), uid, gid) != 0)
         output_error("cannot hand the trace to the sudo user:", path_);
-    }
-    file_ = ::fdopen(fd, "w");
-    if (!file_) {
-        ::close(fd);
-        ::unlink(tmp_path_.c_str());
-        output_error("cannot open", path_);
-    }
-    // glibc ignores the size when it is to allocate the buffer itself (it
-    // keeps st_blksize, 4 KiB): hand it one
-    buffer_ = std::make_unique<char[]>(kBufferBytes);
-    std::setvbuf(file_, buffer_.get(), _IOFBF, kBufferBytes);
 }
 
 TraceOutput::~TraceOutput()
 {
-    if (file_ && file_ != stdout)
-        std::fclose(file_);
-    if (!committed_ && !tmp_path_.empty())
-        ::unlink(tmp_path_.c_str());
+    if (partial_path_.empty() || keep_partial_)
+        return;
+    // An error ended the recording: what was written is kept and named.
+    if (recording_ && has_records_ && !buffer_.empty()) {
+        try {
+            drain();
+        } catch (const FatalError&) {
+            return;  // write_failed() kept and named it
+        }
+    }
+    if (!recording_ || !has_records_ || written_bytes_ == 0) {
+        ::unlink(partial_path_.c_str());
+        return;
+    }
+    ::ftruncate(fd_.get(), static_cast<off_t>(last_line_end_));
+    // (lstrace_core has no logger: the same shape as spdlog's warnings)
+    std::fprintf(
+        stderr,
+        "lstrace-bpf: warning: the recording did not finish: its %llu lines so far are in %s\n",
+        static_cast<unsigned long long>(lines_written_), partial_path_.c_str());
 }
 
-void TraceOutput::write(std::string_view data)
+void TraceOutput::write(std::string_view data, bool record)
 {
-    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size())
-        output_error("cannot write", path_);
+    has_records_ = has_records_ || record;
+    lines_offered_ += static_cast<std::uint64_t>(std::count(data.begin(), data.end(), '\n'));
+    buffer_.append(data);
+    if (buffer_.size() >= kBufferBytes)
+        drain();
+}
+
+void TraceOutput::drain()
+{
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+        const ssize_t n = ::write(fd_.get(), buffer_.data() + done, buffer_.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            write_failed(n < 0 ? errno : ENOSPC);
+        // whole lines that reached the file: what a failure keeps
+        const std::string_view chunk(buffer_.data() + done, static_cast<std::size_t>(n));
+        const std::size_t last = chunk.rfind('\n');
+        if (last != std::string_view::npos) {
+            lines_written_ +=
+                static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+            last_line_end_ = written_bytes_ + last + 1;
+        }
+        written_bytes_ += static_cast<std::uint64_t>(n);
+        done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+}
+
+void TraceOutput::write_failed(int err)
+{
+    buffer_.clear();
+    const std::string what = std::strerror(err);
+    if (partial_path_.empty())
+        throw FatalError(ExitCode::output, "cannot write to standard output: " + what);
+    keep_partial_ = true;
+    if (!recording_) {
+        ::unlink(partial_path_.c_str());
+        throw FatalError(ExitCode::output, "cannot write " + path_ + ": " + what);
+    }
+    if (::ftruncate(fd_.get(), static_cast<off_t>(last_line_end_)) != 0 || last_line_end_ == 0) {
+        ::unlink(partial_path_.c_str());
+        throw FatalError(ExitCode::output, "cannot write " + path_ + ": " + what +
+                                               "; nothing of the trace could be kept");
+    }
+    throw FatalError(ExitCode::output, "cannot write " + path_ + ": " + what + "; its first " +
+                                           std::to_string(lines_written_) + " lines are kept in " +
+                                           partial_path_ + " (" +
+                                           std::to_string(lines_offered_ - lines_written_) +
+                                           " more were written after them and are missing)");
 }
 
 void TraceOutput::flush()
 {
-    if (std::fflush(file_) != 0)
-        output_error("cannot write", path_);
+    drain();
 }
 
 void TraceOutput::commit()
 {
-    if (std::fflush(file_) != 0)
-        output_error("cannot write", path_);
-    if (file_ == stdout) {
-        committed_ = true;
+    drain();
+    if (partial_path_.empty()) {
+        keep_partial_ = true;
         return;
     }
-    if (::fsync(::fileno(file_)) != 0)
-        output_error("cannot sync", path_);
-    if (std::fclose(file_) != 0) {
-        file_ = nullptr;
-        output_error("cannot close", path_);
-    }
-    file_ = nullptr;
+    keep_partial_ = true;  // from here on, whatever fails, the data stays
+    if (::fsync(fd_.get()) != 0)
+        output_error("cannot sync", partial_path_);
+    fd_.reset();
     const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
-    if (::renameat2(AT_FDCWD, tmp_path_.c_str(), AT_FDCWD, path_.c_str(), flags) != 0)
-        output_error("cannot rename the trace into", path_);
-    committed_ = true;
+    if (::renameat2(AT_FDCWD, partial_path_.c_str(), AT_FDCWD, path_.c_str(), flags) != 0)
+        throw FatalError(ExitCode::output, "cannot rename the trace into " + path_ + ": " +
+                                               std::strerror(errno) +
+                                               "; the complete trace is kept in " + partial_path_);
 }
 
 }  // namespace lstrace

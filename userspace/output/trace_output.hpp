@@ -1,40 +1,68 @@
-// The trace file.  Records go to a temporary file beside the target
-// (created O_EXCL, mode 0600: traces can hold sensitive tags, and handed to
-// the invoking user when run through sudo) through a large buffer;
-// commit() flushes, fsyncs and renames it into place, so the named file is
-// always complete.  An existing file is never replaced unless `overwrite`
-// (checked at open and again, atomically, at the rename).  Without
-// commit() the temporary file is removed.  "-" writes to standard output.
+// The trace file.  Records go to a partial file beside the target, named
+// NAME.PID.partial (created O_EXCL|O_NOFOLLOW, mode 0600: traces can hold
+// sensitive tags, and handed to the invoking user when run through sudo),
+// through a 1 MiB buffer; commit() flushes, fsyncs and renames it into place,
+// so the named file is always complete.  The data is never thrown away:
+//   - the destination is checked before anything is recorded: only a
+//     regular file is ever replaced (and only with `overwrite`, checked
+//     again atomically at the rename); a directory, device, FIFO or socket
+//     is refused;
+//   - when the rename fails (the name was taken meanwhile, or replaced by
+//     a directory), the complete trace stays in the partial file, named in
+//     the error;
+//   - when a write fails (a full disk), the partial file is cut back to its
+//     last whole line, kept, and the error says how many lines it holds and
+//     how many are missing;
+//   - a recorder killed outright leaves its records in the partial file
+//     (whole lines up to the last buffer it wrote).
+// Only a partial file with nothing in it is removed.  "-" writes to
+// standard output.
 #pragma once
 
-#include <cstdio>
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "base/unique_fd.hpp"
 
 namespace lstrace {
 
 class TraceOutput {
 public:
-    // Throws FatalError(ExitCode::output).
-    TraceOutput(std::string path, bool overwrite);
+    // Throws FatalError(ExitCode::output).  `recording`: what was written
+    // before an error is kept (a trace cannot be made again); otherwise (a
+    // report made from a trace) the partial file is removed.
+    TraceOutput(std::string path, bool overwrite, bool recording = false);
     ~TraceOutput();
     TraceOutput(const TraceOutput&) = delete;
     TraceOutput& operator=(const TraceOutput&) = delete;
 
-    void write(std::string_view data);
+    // `record`: false for a format's framing ("[" of a JSON array), which
+    // alone is not worth keeping after a failure.
+    void write(std::string_view data, bool record = true);
     // Hands buffered records to the kernel (TracingConfig flush_interval).
     void flush();
     void commit();
 
     const std::string& path() const noexcept { return path_; }
+    // Where records are written until commit() (empty for stdout).
+    const std::string& partial_path() const noexcept { return partial_path_; }
 
 private:
+    void drain();
+    [[noreturn]] void write_failed(int err);
+
     std::string path_;
-    std::string tmp_path_; // empty for stdout
-    std::unique_ptr<char[]> buffer_;  // before file_'s users: outlives fclose
-    std::FILE* file_ = nullptr;
-    bool committed_ = false;
+    std::string partial_path_;  // empty for stdout
+    UniqueFd fd_;
+    std::string buffer_;
+    std::uint64_t written_bytes_ = 0;  // accepted by the kernel
+    std::uint64_t last_line_end_ = 0;  // offset just after the last whole line written
+    std::uint64_t lines_written_ = 0;  // whole lines accepted by the kernel
+    std::uint64_t lines_offered_ = 0;  // whole lines handed to write()
+    bool has_records_ = false;
+    bool recording_ = false;
+    bool keep_partial_ = false;  // committed, or kept after a failure
     bool overwrite_ = false;
 };
 

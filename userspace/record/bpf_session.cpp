@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "base/errors.hpp"
+#include "base/log.hpp"
 #include "lstrace.skel.h"
 #include "usdt/probe_notes.hpp"
 
@@ -17,6 +19,37 @@ namespace lstrace {
 namespace {
 
 constexpr const char* kKernelBtf = "/sys/kernel/btf/vmlinux";
+
+// libbpf gives every distinct argument layout of a probe in an attached file
+// one slot of the __bpf_usdt_specs map (usdt.bpf.h's default: 256).  A file
+// built with lstrace's header needs about 13, so this serves ~78 distinct
+// instrumented files per recording (208 bytes a slot).  When it runs out,
+// libbpf 1.1's attach error path frees a link twice, so attach_process()
+// refuses before that happens: see spec_slots_needed().
+constexpr std::uint32_t kUsdtSpecSlots = 1024;
+
+// The spec slots attaching `probe` of `notes` takes: one per distinct
+// argument string (libbpf shares a slot between sites of one attachment
+// with the same layout).
+std::uint32_t spec_slots_needed(const std::vector<usdt::ProbeNote>& notes, const char* probe)
+{
+    std::vector<std::string> layouts;
+    for (const usdt::ProbeNote& n : notes)
+        if (n.provider == usdt::kProvider && n.name == probe &&
+            std::find(layouts.begin(), layouts.end(), n.arguments) == layouts.end())
+            layouts.push_back(n.arguments);
+    return static_cast<std::uint32_t>(layouts.size());
+}
+
+// What identifies an attachable file: /proc/PID/exe of two processes
+// running one program is one file, attached once.
+std::string file_identity(const std::string& path)
+{
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+        throw FatalError(ExitCode::no_target, "cannot stat " + path + ": " + std::strerror(errno));
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
 
 }  // namespace
 
@@ -72,15 +105,35 @@ BpfSession::BpfSession(const BpfConfig& config)
     int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
-    err = lstrace_bpf__load(skel_.get());
-    if (err == -EPERM || err == -EACCES)
-        throw FatalError(ExitCode::permission,
-                         "not permitted to load BPF programs (" + libbpf_error_text(err) +
-                             "): recording needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+    err = bpf_map__set_max_entries(skel_->maps.__bpf_usdt_specs, kUsdtSpecSlots);
+    if (!err)  // used by libbpf only on kernels without BPF cookies
+        err = bpf_map__set_max_entries(skel_->maps.__bpf_usdt_ip_to_spec_id, 4 * kUsdtSpecSlots);
     if (err)
         throw FatalError(ExitCode::bpf,
+                         "cannot size the USDT argument tables: " + libbpf_error_text(err));
+    // Program variants: only the one that matches this kernel is loaded.
+    features_ = probe_kernel_features(config.btf_path);
+    const bool group_dead = features_.exit_tracepoint_has_group_dead;
+    bpf_program__set_autoload(skel_->progs.on_thread_exit, group_dead);
+    bpf_program__set_autoload(skel_->progs.on_thread_exit_task_only, !group_dead);
+    take_verifier_rejection();  // only this load's
+    err = lstrace_bpf__load(skel_.get());
+    if (err) {
+        // A program the verifier refused has a log (EACCES is one of its
+        // verdicts too); a load refused for lack of privilege has none.
+        if (const auto rejection = take_verifier_rejection())
+            throw FatalError(ExitCode::bpf, "the kernel's verifier refused BPF program '" +
+                                                rejection->program + "' (" +
+                                                libbpf_error_text(err) +
+                                                "): " + rejection->last_lines);
+        if (err == -EPERM || err == -EACCES)
+            throw FatalError(ExitCode::permission,
+                             "not permitted to load BPF programs (" + libbpf_error_text(err) +
+                                 "): recording needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+        throw FatalError(ExitCode::bpf,
                          "the kernel refused the BPF programs: " + libbpf_error_text(err) +
-                             " (run with -v for the verifier log)");
+                             " (run with -v for libbpf's log)");
+    }
     const auto& names = config.enabled_components.empty() ? config.disabled_components
                                                           : config.enabled_components;
     for (const std::string& name : names)
@@ -104,10 +157,12 @@ BpfSession::~BpfSession() = default;
 
 void BpfSession::attach_scheduler()
 {
+    bpf_program* thread_exit = features_.exit_tracepoint_has_group_dead
+                                   ? skel_->progs.on_thread_exit
+                                   : skel_->progs.on_thread_exit_task_only;
     for (bpf_program* prog :
-         {skel_->progs.on_sched_switch, skel_->progs.on_thread_exit, skel_->progs.on_fork,
-          skel_->progs.on_exec, skel_->progs.on_sys_enter, skel_->progs.on_sys_exit,
-          skel_->progs.on_rss_stat}) {
+         {skel_->progs.on_sched_switch, thread_exit, skel_->progs.on_fork, skel_->progs.on_exec,
+          skel_->progs.on_sys_enter, skel_->progs.on_sys_exit, skel_->progs.on_rss_stat}) {
         bpf_link* link = bpf_program__attach(prog);
         if (!link)
             throw FatalError(ExitCode::bpf, std::string("cannot attach ") +
@@ -132,9 +187,12 @@ void BpfSession::attach_process(int pid, const std::string& object)
         trace_process(pid);
     // Every-process mode: one attachment per file serves all processes.
     const int attach_pid = all_processes_ ? -1 : pid;
-    const std::string key = std::to_string(attach_pid) + ":" + object;
+    const std::string key = std::to_string(attach_pid) + ":" + file_identity(object);
     if (std::find(attached_.begin(), attached_.end(), key) != attached_.end())
         return;
+    auto notes = usdt::read_probe_notes(object);
+    if (!notes)
+        throw FatalError(ExitCode::no_probes, notes.error().message);
     // The component, error and data-flow probes first (an object built
     // with an older header may lack them), then the span probes, the
     // recording gate last.
@@ -157,6 +215,15 @@ void BpfSession::attach_process(int pid, const std::string& object)
         {skel_->progs.on_span_begin, usdt::kProbeSpanBegin, true},
         {skel_->progs.on_recording_gate, usdt::kProbeRecording, true},
     };
+    std::uint32_t slots = 0;
+    for (const auto& p : order) slots += spec_slots_needed(notes.value(), p.probe);
+    if (spec_slots_used_ + slots > kUsdtSpecSlots)
+        throw FatalError(ExitCode::bpf, "cannot attach to " + object + " (pid " +
+                                            std::to_string(attach_pid) + "): its probes need " +
+                                            std::to_string(slots) + " USDT argument slots, " +
+                                            std::to_string(kUsdtSpecSlots - spec_slots_used_) +
+                                            " of " + std::to_string(kUsdtSpecSlots) + " are left");
+    spec_slots_used_ += slots;  // counted before attaching: a failed attach frees none
     for (const auto& p : order) {
         bpf_link* link = bpf_program__attach_usdt(p.prog, attach_pid, object.c_str(),
                                                   usdt::kProvider, p.probe, nullptr);
@@ -185,6 +252,7 @@ void BpfSession::detach()
         it->reset();
     links_.clear();
     attached_.clear();
+    spec_slots_used_ = 0;
 }
 
 bool BpfSession::end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const
@@ -212,7 +280,9 @@ std::map<std::string, std::uint64_t> BpfSession::component_filter_hits() const
 
 bool BpfSession::rss_exact() const
 {
-    return skel_->bss->percpu_offsets_state == 1;
+    // Before v6.2 the mm's counters are plain atomics (no per-CPU parts);
+    // what they lack, other threads' batched counts, is flagged per span.
+    return features_.rss_cached_per_task || skel_->bss->percpu_offsets_state == 1;
 }
 
 int BpfSession::events_map_fd() const

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "record/kernel_features.hpp"
 #include "lstrace_abi.h"
 
 struct lstrace_bpf;
@@ -72,9 +73,10 @@ public:
 
     int events_map_fd() const;
 
-    // True once BPF has summed per-CPU RSS counter parts; false before the
-    // first span or when it could not (RSS figures then are the kernel's
-    // fast, approximate counts: see bpf/mm_rss.bpf.h).
+    // True once BPF has summed per-CPU RSS counter parts, or where the
+    // kernel has none (before v6.2); false before the first span or when it
+    // could not (RSS figures then are the kernel's fast, approximate
+    // counts: see bpf/mm_rss.bpf.h).
     bool rss_exact() const;
 
     // True when BPF lost the end event of this span (bpf `lost_ends`).
@@ -99,7 +101,9 @@ private:
 
     std::unique_ptr<lstrace_bpf, SkeletonDeleter> skel_;
     std::vector<LinkPtr> links_; // after skel_: destroyed first
-    std::vector<std::string> attached_;  // "pid:file" already attached
+    std::vector<std::string> attached_;  // "pid:dev:inode" already attached
+    std::uint32_t spec_slots_used_ = 0;  // of libbpf's USDT argument specs
+    KernelFeatures features_;
     bool all_processes_ = false;
 };
 

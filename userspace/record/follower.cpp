@@ -1,6 +1,6 @@
 #include "record/follower.hpp"
 
-#include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,6 +12,14 @@
 
 namespace lstrace {
 
+Follower::Follower(BpfSession& bpf, std::vector<TracedProcess>& targets)
+    : bpf_(bpf),
+      targets_(targets),
+      hold_([this](int pid) { attach_image(pid); },
+            [this](int pid, int status) { on_exit(pid, status); })
+{
+}
+
 bool Follower::consume(const void* data, std::size_t size)
 {
     lstrace_process_event e;
@@ -21,13 +29,23 @@ bool Follower::consume(const void* data, std::size_t size)
     if (e.hdr.type != LSTRACE_EV_PROCESS_FORK && e.hdr.type != LSTRACE_EV_PROCESS_EXEC)
         return false;
     if (size < sizeof(e))
-        return true;  // malformed: ours to drop, not the correlator's
+        return e.hdr.type == LSTRACE_EV_PROCESS_FORK;  // malformed: the correlator counts an exec
     std::memcpy(&e, data, sizeof(e));
-    if (e.hdr.type == LSTRACE_EV_PROCESS_FORK)
+    if (e.hdr.type == LSTRACE_EV_PROCESS_FORK) {
         on_fork(static_cast<int>(e.hdr.tgid));
-    else
-        on_exec(static_cast<int>(e.hdr.tgid));
-    return true;
+        return true;
+    }
+    on_exec_event(static_cast<int>(e.hdr.tgid));
+    return false;  // the correlator ends the old image's open spans
+}
+
+void Follower::hold_execs_of(int pid)
+{
+    if (!hold_.seize_process(pid))
+        spdlog::warn(
+            "cannot hold PID {} at exec ({}): a program it execs is attached only once "
+            "it runs, and may miss its first spans",
+            pid, std::strerror(errno));
 }
 
 void Follower::on_fork(int child)
@@ -41,24 +59,42 @@ void Follower::on_fork(int child)
     }
 }
 
-void Follower::on_exec(int pid)
+void Follower::on_exec_event(int pid)
+{
+    const bool known = std::any_of(targets_.begin(), targets_.end(),
+                                   [&](const TracedProcess& t) { return t.pid == pid; });
+    if (!known)
+        on_fork(pid);
+    // A process ptrace holds is attached at its exec stop; one that could
+    // not be held (under a debugger) is attached now, late.
+    if (!hold_.holds(pid))
+        attach_image(pid);
+}
+
+void Follower::attach_image(int pid)
 {
     try {
         TracedProcess image = open_existing_process(pid);
         find_probe_objects(image, /*stopped_at_exec=*/true);
-        for (const std::string& object : image.probe_objects)
-            bpf_.attach_process(pid, object);
+        for (const std::string& object : image.probe_objects) bpf_.attach_process(pid, object);
         spdlog::debug("process {} exec'd; {} probe objects attached", pid,
                       image.probe_objects.size());
-        const bool known = std::any_of(targets_.begin(), targets_.end(),
-                                       [&](const TracedProcess& t) { return t.pid == pid; });
-        if (!known)
-            targets_.push_back(std::move(image));
     } catch (const FatalError& e) {
-        // a new image without langswarm probes: nothing to attach
-        spdlog::debug("process {} exec'd: {}", pid, e.what());
+        if (e.code() == ExitCode::no_probes || e.code() == ExitCode::no_target) {
+            // a new image without langswarm probes, or a process gone already
+            spdlog::debug("process {} exec'd: {}", pid, e.what());
+            return;
+        }
+        ++failed_attaches_;
+        spdlog::warn("process {} exec'd but is not traced: {}", pid, e.what());
     }
-    ::kill(pid, SIGCONT);
+}
+
+void Follower::on_exit(int pid, int status)
+{
+    for (TracedProcess& t : targets_)
+        if (t.pid == pid && t.launched)
+            t.reaped_status = status;
 }
 
 }  // namespace lstrace

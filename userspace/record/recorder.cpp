@@ -20,6 +20,7 @@
 #include "base/clock.hpp"
 #include "base/errors.hpp"
 #include "correlate/correlator.hpp"
+#include "otlp/otlp_setup.hpp"
 #include "output/record_sink.hpp"
 #include "output/redactor.hpp"
 #include "output/sample_records.hpp"
@@ -48,13 +49,16 @@ constexpr std::size_t kRecordsPerDrain = 32768;
 
 enum class StopReason { none, signal, duration, hook };
 
-sigset_t stop_signals()
+// The stop signals, and with --follow SIGCHLD (ptrace stops to service).
+sigset_t handled_signals(bool follow)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    if (follow)
+        sigaddset(&set, SIGCHLD);
     return set;
 }
 
@@ -177,7 +181,7 @@ BpfConfig bpf_config_for(const RecordOptions& options)
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
                           std::optional<double> duration_s, const Ticker& ticker,
-                          const RecordHooks& hooks)
+                          const std::function<void()>& on_sigchld, const RecordHooks& hooks)
 {
     const auto tick = std::chrono::milliseconds(hooks.tick_ms);
     auto next_tick = std::chrono::steady_clock::now() + tick;
@@ -223,8 +227,13 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
         for (std::uint64_t tag : ready) {
             if (tag == kTagSignal) {
                 signalfd_siginfo si;
-                if (::read(sigfd, &si, sizeof(si)) == sizeof(si))
-                    spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
+                if (::read(sigfd, &si, sizeof(si)) != sizeof(si))
+                    continue;
+                if (si.ssi_signo == SIGCHLD) {
+                    on_sigchld();
+                    continue;
+                }
+                spdlog::info("received {}, stopping", sigabbrev_np(si.ssi_signo));
                 if (reason == StopReason::none)
                     reason = StopReason::signal;
             } else if (tag == kTagTicker) {
@@ -236,8 +245,13 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
                 if (reason == StopReason::none)
                     reason = StopReason::duration;
             } else if (tag >= kTagTargetBase && !exited[tag - kTagTargetBase]) {
+                TracedProcess& gone = targets[tag - kTagTargetBase];
                 exited[tag - kTagTargetBase] = true;
-                loop.remove(targets[tag - kTagTargetBase].pidfd.get());
+                loop.remove(gone.pidfd.get());
+                // --follow may see thousands of children come and go: keep
+                // descriptors only for the launched command (reaped at the end)
+                if (!gone.launched)
+                    gone.pidfd.reset();
                 --running;
             }
         }
@@ -286,16 +300,20 @@ private:
     std::vector<TracedProcess>& targets_;
 };
 
-// Starts the command stopped after exec, attaches, lets it run.
+// Starts the command stopped after exec, attaches, lets it run (with
+// --follow, still traced by ptrace so that its execs are held).
 void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
-                       std::vector<TracedProcess>& targets)
+                       std::vector<TracedProcess>& targets, Follower* follower)
 {
-    targets.push_back(launch_stopped(command));
+    targets.push_back(launch_stopped(command, follower ? ExecHold::options() : 0));
     TracedProcess& child = targets.back();
     find_probe_objects(child, /*stopped_at_exec=*/true);
     for (const std::string& object : child.probe_objects)
         bpf.attach_process(child.pid, object);
-    resume_launched(child);
+    if (follower)
+        follower->hold().adopt_held(child.pid);
+    else
+        resume_launched(child);
 }
 
 // --binary: the file's probes, for every process that maps it.
@@ -311,7 +329,7 @@ void attach_binary(const std::string& path, BpfSession& bpf)
 
 void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
                    std::uint64_t events_written, const std::string& output, double seconds,
-                   const std::string& target_status)
+                   const std::string& otlp_status, const std::string& target_status)
 {
     const auto& st = correlator.stats();
     const std::uint64_t spans_lost = lost[LSTRACE_CNT_LOST_BEGIN] + lost[LSTRACE_CNT_LOST_END];
@@ -321,14 +339,15 @@ void print_summary(const Correlator& correlator, const std::array<std::uint64_t,
     std::fprintf(stderr,
                  "lstrace-bpf: %llu spans recorded to %s in %.1f s, %llu spans lost, %llu still "
                  "open, %llu aborted by an exit, %llu ended without a recorded begin, %llu "
-                 "tags/errors lost, %llu events recorded%s\n",
+                 "tags/errors lost, %llu events recorded%s%s\n",
                  static_cast<unsigned long long>(st.spans_recorded), output.c_str(), seconds,
                  static_cast<unsigned long long>(spans_lost),
                  static_cast<unsigned long long>(still_open),
                  static_cast<unsigned long long>(st.spans_aborted),
                  static_cast<unsigned long long>(st.ends_without_begin),
                  static_cast<unsigned long long>(other_lost),
-                 static_cast<unsigned long long>(events_written), target_status.c_str());
+                 static_cast<unsigned long long>(events_written), otlp_status.c_str(),
+                 target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
         spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
@@ -362,7 +381,7 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     // Stop signals are read from a signalfd; block them first so that a
     // Ctrl-C during setup still ends in an orderly shutdown.
-    const sigset_t signals = stop_signals();
+    const sigset_t signals = handled_signals(options.follow);
     if (::sigprocmask(SIG_BLOCK, &signals, nullptr) != 0)
         system_error("sigprocmask");
     UniqueFd sigfd(::signalfd(-1, &signals, SFD_CLOEXEC));
@@ -370,10 +389,15 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
         system_error("signalfd");
 
     // Everything that can be checked is checked before BPF is loaded.
+    // OTLP settings (flags, OTEL_* variables) first: a bad one leaves no
+    // file behind.  The exporter's worker starts once capabilities are dropped.
+    const std::unique_ptr<otlp::Exporter> exporter = otlp::make_record_exporter(options);
     std::optional<TraceOutput> output;
     if (!options.output.empty())
-        output.emplace(options.output, options.force);
-    const std::string output_name = output ? output->path() : "the live view (no file)";
+        output.emplace(options.output, options.force, /*recording=*/true);
+    const std::string output_name = output     ? output->path()
+                                    : exporter ? exporter->destination()
+                                               : "the live view (no file)";
     std::vector<TracedProcess> targets;
     for (int pid : options.pids) {
         targets.push_back(open_existing_process(pid));
@@ -387,6 +411,7 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
     RecordSink sink(options, output ? &*output : nullptr, realtime_offset);
+    sink.set_tap(exporter.get());
     ProcessSamples samples;
     const auto seen = [&](std::uint32_t tgid) {
         sink.process_seen(tgid);
@@ -414,13 +439,26 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
 
     LaunchedCommands launched(targets);
     if (!options.command.empty()) {
-        launch_and_attach(options.command, bpf, targets);
+        launch_and_attach(options.command, bpf, targets, options.follow ? &follower : nullptr);
     } else if (!options.binary.empty()) {
         attach_binary(options.binary, bpf);
     } else {
-        for (const TracedProcess& t : targets)
-            for (const std::string& object : t.probe_objects)
-                bpf.attach_process(t.pid, object);
+        for (const TracedProcess& t : targets) {
+            try {
+                for (const std::string& object : t.probe_objects)
+                    bpf.attach_process(t.pid, object);
+            } catch (const FatalError&) {
+                // A target that exited while it was being attached is gone,
+                // not a failure: the others are recorded, and its exit is
+                // seen through its pidfd like any other.
+                if (!process_exited(t))
+                    throw;
+                spdlog::warn("process {} exited while it was being attached", t.pid);
+                continue;
+            }
+            if (options.follow)
+                follower.hold_execs_of(t.pid);
+        }
     }
     // Process maps (stacks), environments and samples of the targets are
     // read now, while any process's /proc files are readable.
@@ -432,6 +470,8 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     drop_capabilities(/*keep_attach=*/options.follow,
                       /*keep_proc_access=*/tc.include_stack_trace || tc.include_environment ||
                           tc.sample_interval_ms > 0);
+    if (exporter)
+        exporter->start();  // after the drop: capabilities are per thread
     const auto attached_at = std::chrono::steady_clock::now();
     spdlog::info("recording {} process(es) to {}", targets.size(), output_name);
 
@@ -441,7 +481,12 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
                              for (EventRecord& e : samples.take())
                                  sink.write_event(e);
                          }};
-    stream_until_stopped(ring, sigfd.get(), targets, options.duration_s, sampler, hooks);
+    stream_until_stopped(
+        ring, sigfd.get(), targets, options.duration_s, sampler, [&] { follower.hold().service(); },
+        hooks);
+    // Every held or traced process runs on untraced before the (slow)
+    // removal of the probes.
+    follower.hold().release_all();
 
     bpf.detach();
     ring.drain();
@@ -454,7 +499,20 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     const std::string target_status = launched.finish();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - attached_at).count();
-    print_summary(correlator, lost, sink.events_written(), output_name, seconds, target_status);
+    std::string otlp_status;
+    if (exporter) {
+        exporter->finish();  // up to the OTLP timeout for what is left
+        otlp_status = "; " + exporter->summary();
+    }
+    print_summary(correlator, lost, sink.events_written(), output_name, seconds, otlp_status,
+                  target_status);
+    if (exporter)
+        otlp::warn_unexported_events(*exporter);
+    if (follower.failed_attaches())
+        spdlog::warn(
+            "{} followed processes exec'd a program whose probes could not be "
+            "attached (their spans are missing; see the warnings above)",
+            follower.failed_attaches());
     if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");

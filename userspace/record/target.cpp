@@ -1,11 +1,13 @@
 #include "record/target.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,70 +56,102 @@ TracedProcess open_existing_process(int pid)
                          "cannot open PID " + std::to_string(pid) + ": " + std::strerror(errno));
     }
     p.binary = exe_link(pid);
-    if (::access(p.binary.c_str(), R_OK) != 0)
-        throw FatalError(ExitCode::no_target, "cannot read the executable of PID " +
-                                                  std::to_string(pid) + " (" + p.binary +
-                                                  "): " + std::strerror(errno));
+    if (::access(p.binary.c_str(), R_OK) != 0) {
+        // EACCES/EPERM: it exists, we may not look (no CAP_SYS_PTRACE)
+        const bool denied = errno == EACCES || errno == EPERM;
+        throw FatalError(denied ? ExitCode::permission : ExitCode::no_target,
+                         "cannot read the executable of PID " + std::to_string(pid) + " (" +
+                             p.binary + "): " + std::strerror(errno) +
+                             (denied ? " (attaching needs CAP_SYS_PTRACE)" : ""));
+    }
     return p;
 }
 
-TracedProcess launch_stopped(const std::vector<std::string>& command)
+TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrace_options)
 {
-    int err_pipe[2];
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+    int err_pipe[2], go_pipe[2];
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(go_pipe, O_CLOEXEC) != 0)
         throw InternalError(std::string("pipe2: ") + std::strerror(errno));
     UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
+    UniqueFd go_read(go_pipe[0]), go_write(go_pipe[1]);
 
     std::vector<char*> argv;
     for (const std::string& a : command)
         argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
 
+    const pid_t recorder = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
         throw InternalError(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
+        // Never left behind: a recorder that dies, even by SIGKILL, takes
+        // the command with it (checked after the prctl: it may have died
+        // already).
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != recorder)
+            ::_exit(127);
         // The recorder blocks its stop signals for signalfd; the command
         // must start with the default mask.
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         ::signal(SIGPIPE, SIG_DFL);  // the recorder ignores it; exec keeps ignored signals
-        if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
-            // e.g. Yama ptrace_scope=3; say so rather than "cannot execute"
-            const int e = -errno;
-            (void)!::write(err_write.get(), &e, sizeof(e));
+        // Wait until the recorder has seized us, so that the exec stops.
+        go_write.reset();
+        err_read.reset();
+        char go = 0;
+        if (::read(go_read.get(), &go, 1) != 1)
             ::_exit(127);
-        }
         ::execvp(argv[0], argv.data());
         const int e = errno;
         (void)!::write(err_write.get(), &e, sizeof(e));
         ::_exit(127);
     }
     err_write.reset();
+    go_read.reset();
+    const auto give_up = [&] {
+        ::kill(pid, SIGKILL);
+        int ignored = 0;
+        ::waitpid(pid, &ignored, __WALL);
+    };
+    // PTRACE_SEIZE (not TRACEME): its stops are reported to the recorder
+    // only, and the options make the exec stop in PTRACE_EVENT_EXEC.
+    if (::ptrace(PTRACE_SEIZE, pid, nullptr,
+                 reinterpret_cast<void*>(ptrace_options | PTRACE_O_TRACEEXEC)) != 0) {
+        const int e = errno;  // e.g. Yama ptrace_scope=3
+        give_up();
+        throw FatalError(ExitCode::permission, "cannot start '" + command.front() +
+                                                   "' stopped for attaching: PTRACE_SEIZE "
+                                                   "failed (" +
+                                                   std::strerror(e) +
+                                                   "); start it yourself and use -p PID");
+    }
+    const char go = 1;
+    if (::write(go_write.get(), &go, 1) != 1) {
+        const int e = errno;
+        give_up();
+        throw InternalError(std::string("write: ") + std::strerror(e));
+    }
+    go_write.reset();
 
-    // Wait for the SIGTRAP that follows a successful execve; a signal that
-    // reaches the child before it is passed on.
+    // Wait for the exec stop; a signal that reaches the child before it is
+    // passed on.
     int status = 0;
     for (;;) {
-        if (::waitpid(pid, &status, 0) < 0) {
+        if (::waitpid(pid, &status, __WALL) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (!WIFSTOPPED(status) || WSTOPSIG(status) == SIGTRAP)
+        if (!WIFSTOPPED(status) || status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXEC << 8)))
             break;
-        ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(long(WSTOPSIG(status))));
+        const long sig = status >> 16 == 0 ? WSTOPSIG(status) : 0;
+        ::ptrace(PTRACE_CONT, pid, nullptr, reinterpret_cast<void*>(sig));
     }
     if (!WIFSTOPPED(status)) {
         int child_errno = 0;
         const bool got = ::read(err_read.get(), &child_errno, sizeof(child_errno)) ==
                          static_cast<ssize_t>(sizeof(child_errno));
-        if (got && child_errno < 0)
-            throw FatalError(ExitCode::permission,
-                             "cannot start '" + command.front() + "' stopped for attaching: "
-                             "PTRACE_TRACEME failed (" + std::strerror(-child_errno) +
-                             "); start it yourself and use -p PID");
         throw FatalError(ExitCode::no_target,
                          "cannot execute '" + command.front() +
                              "': " + (got ? std::strerror(child_errno) : "it exited at once"));
@@ -128,9 +162,9 @@ TracedProcess launch_stopped(const std::vector<std::string>& command)
     p.binary = exe_link(pid);
     p.pidfd = pidfd_open(pid);
     if (!p.pidfd.valid()) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        throw InternalError(std::string("pidfd_open: ") + std::strerror(errno));
+        const int e = errno;
+        give_up();
+        throw InternalError(std::string("pidfd_open: ") + std::strerror(e));
     }
     return p;
 }
@@ -233,8 +267,8 @@ bool process_exited(const TracedProcess& process)
 
 std::string reap_launched(const TracedProcess& process)
 {
-    int status = 0;
-    if (::waitpid(process.pid, &status, 0) != process.pid)
+    int status = process.reaped_status.value_or(0);
+    if (!process.reaped_status && ::waitpid(process.pid, &status, 0) != process.pid)
         return "status unknown";
     return describe_wait_status(status);
 }

@@ -1,11 +1,15 @@
 // The processes being traced: an existing one (-p) or a command we launch.
 //
-// A launched command is started under PTRACE_TRACEME, so the kernel stops
-// it right after execve: its executable is mapped, none of its code has
+// A launched command is seized with ptrace before its execve, so the kernel
+// stops it right after: its executable is mapped, none of its code has
 // run, and the probes can be attached before its first span.  Then it is
-// released with PTRACE_DETACH and runs untraced by ptrace.
+// released with PTRACE_DETACH and runs untraced by ptrace (or, with
+// --follow, stays traced: see record/exec_hold.hpp).  It dies with the
+// recorder (PR_SET_PDEATHSIG), so even a SIGKILLed recorder leaves nothing
+// behind.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,8 @@ struct TracedProcess {
     std::string binary;  // what libbpf attaches to: /proc/PID/exe
     UniqueFd pidfd;      // readable once the process has exited
     bool launched = false;
+    // A launched command reaped by the --follow ptrace loop: its waitpid status.
+    std::optional<int> reaped_status;
     // The files whose langswarm probes get attached: the executable and/or
     // shared libraries (filled by find_probe_objects)
     std::vector<std::string> probe_objects;
@@ -26,11 +32,12 @@ struct TracedProcess {
 // Throws FatalError(no_target) when the PID does not exist.
 TracedProcess open_existing_process(int pid);
 
-// Starts `command` (PATH is searched) stopped after exec.  Throws
+// Starts `command` (PATH is searched) stopped after exec, seized by the
+// calling thread with `ptrace_options` (plus PTRACE_O_TRACEEXEC).  Throws
 // FatalError(no_target) when it cannot be executed.
-TracedProcess launch_stopped(const std::vector<std::string>& command);
+TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrace_options);
 
-// Lets a launched process run.
+// Lets a launched process run, no longer traced by ptrace.
 void resume_launched(const TracedProcess& process);
 
 // Finds the langswarm probes of the process: in its executable and in the

@@ -23,13 +23,22 @@ std::string render_report(const nlohmann::json& data)
 
 std::string render_report_json(const std::string& json)
 {
+    // Inside <script>, "</script" ends the element and "<!--" starts an
+    // escaped state in which a later "<script>" swallows the page's own
+    // "</script>" (HTML's script data states).  '<', '>' and '&' occur in
+    // JSON only inside strings, where \u003c is the same string: no markup
+    // can be written into the page.
     std::string escaped;
     escaped.reserve(json.size());
-    for (std::size_t i = 0; i < json.size(); ++i) {
-        if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/')
-            escaped += "<\\";  // "<\/" is the same JSON string, and no "</script>"
+    for (const char c : json) {
+        if (c == '<')
+            escaped += "\\u003c";
+        else if (c == '>')
+            escaped += "\\u003e";
+        else if (c == '&')
+            escaped += "\\u0026";
         else
-            escaped += json[i];
+            escaped += c;
     }
     std::string page = report_template();
     const std::size_t at = page.find(kPlaceholder);
