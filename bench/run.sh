@@ -12,9 +12,10 @@
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
 #                [--no-pin] [--keep-trace DIR]
 #
-#   BUILD_DIR         a built tree holding bench/span_bench, bench/usdt_floor
-#                     and userspace/lstrace-bpf (default: <repo>/build, as
-#                     tools/build.sh makes it); this script builds nothing
+#   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
+#                     makes it); the script configures it with
+#                     LSTRACE_BUILD_BENCH=ON and builds bench/span_bench,
+#                     bench/usdt_floor and userspace/lstrace-bpf in it
 #   --json FILE       where to write the results (default:
 #                     BUILD_DIR/bench-results.json)
 #   --runs R          timed runs per mode; the median is reported (default 5)
@@ -146,6 +147,11 @@ done
 [[ $rss_spans =~ ^[0-9]+$ ]] || die "expected a number, got '$rss_spans'"
 
 [[ $EUID -eq 0 ]] || die "must run as root (BPF programs are loaded)"
+# the benchmark is built only when asked for
+cmake -S "$here/.." -B "$build" -DLSTRACE_BUILD_BENCH=ON >/dev/null ||
+    die "cannot configure $build"
+cmake --build "$build" -j"$(nproc)" --target span_bench usdt_floor lstrace-bpf >/dev/null ||
+    die "cannot build the benchmark in $build"
 bench_bin="$build/bench/span_bench"
 floor_bin="$build/bench/usdt_floor"
 recorder="$build/userspace/lstrace-bpf"

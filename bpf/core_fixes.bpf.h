@@ -5,6 +5,8 @@
 #ifndef LSTRACE_CORE_FIXES_BPF_H
 #define LSTRACE_CORE_FIXES_BPF_H
 
+#include "vmlinux.h"
+
 #include <bpf/bpf_core_read.h>
 
 /*

@@ -18,6 +18,7 @@
 #ifndef LSTRACE_IO_TRACKING_BPF_H
 #define LSTRACE_IO_TRACKING_BPF_H
 
+#include "common.bpf.h"
 #include "thread_state.bpf.h"
 
 enum sc_class {

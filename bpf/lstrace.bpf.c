@@ -11,9 +11,9 @@
  * probe hits costs a few loads and is exact for everything the kernel
  * counts per task.
  *
- * Cost.  A traced span pays for its uprobe hits (the floor, ~0.65 us each
- * on the development VM) plus these programs; each helper call costs tens
- * of nanoseconds there, so the programs make few: probe arguments in one
+ * Cost.  A traced span pays for its uprobe hits (the floor) plus these
+ * programs; each helper call costs tens of nanoseconds under return-thunk
+ * mitigations, so the programs make few: probe arguments in one
  * pass (usdt_args.bpf.h), RSS in one kernel read per CPU (mm_rss.bpf.h),
  * no hash-map work for spans nested up to SPAN_STACK_DEPTH, namespace ids
  * read once per thread.  bench/run.sh measures it; ctest's perf check
@@ -25,400 +25,28 @@
  * instead (`threads`, advanced by tp_btf/sched_switch).
  *
  * Per-thread state (the CPU clock, the I/O split kept by the syscall
- * tracepoints, the peak-RSS stack) is described in thread_state.bpf.h; the
- * component, error and data-flow probes are in points.bpf.h.  The
- * recorder's component filter and min_duration are applied here, so
- * filtered spans cost no ring-buffer record and no formatting.
+ * tracepoints, the peak-RSS stack) is described in thread_state.bpf.h, the
+ * begin snapshots of open spans and the component filter in
+ * span_state.bpf.h; the component, error and data-flow probes are in
+ * points.bpf.h; what all of them share (settings, ring buffer, counters) in
+ * common.bpf.h.  The recorder's component filter and min_duration are
+ * applied in BPF, so filtered spans cost no ring-buffer record and no
+ * formatting.
  *
  * Strings (names, tag values, error messages) go straight from user memory
  * into the reserved ring-buffer record: no intermediate copies.
  *
  * Nothing here writes to the traced process's memory.
  */
-#include "vmlinux.h"
-
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/usdt.bpf.h>
-
-#include "lstrace_abi.h"
-#include "mm_rss.bpf.h"
+#include "common.bpf.h"
+#include "io_tracking.bpf.h"
+#include "peak_rss.bpf.h"
+#include "points.bpf.h"
+#include "span_state.bpf.h"
+#include "thread_state.bpf.h"
 #include "usdt_args.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
-
-/* Set by the loader between open and load. */
-/* Wake the consumer only once this many bytes wait in the ring buffer; below
- * that it drains on its own timer.  A wakeup per event would cost the traced
- * thread an irq_work and the consumer a context switch per span. */
-const volatile __u64 wakeup_bytes = 1 << 20;
-
-/* Modes where probes are attached for every process mapping a file (not
- * per PID): then each program checks traced_tgids first.  follow_children
- * adds the children of traced processes (fork) and stops a traced process
- * at exec until the loader has attached its new image; trace_any_process
- * (--binary) takes every process that hits a probe. */
-const volatile bool filter_tgids = false;
-const volatile bool follow_children = false;
-const volatile bool trace_any_process = false;
-
-/* The recorder's configuration (TracingConfig), applied here so that work
- * the user asked not to have is not done: spans of filtered components
- * send nothing, spans shorter than min_duration_ns send a
- * SPAN_DROPPED (32 bytes) instead of their figures. */
-enum { COMPONENTS_ALL = 0, COMPONENTS_ALLOW = 1, COMPONENTS_DENY = 2 };
-const volatile __u32 component_filter = COMPONENTS_ALL;
-const volatile __u64 min_duration_ns = 0;
-const volatile bool collect_thread_info = false;
-const volatile bool collect_stacks = false;
-
-/* span_start.flags bits (private to BPF): the span's begin event was lost,
- * so the span was counted as lost once and its end is not sent; the span's
- * component is filtered out. */
-#define SPAN_BEGIN_LOST (1u << 31)
-#define SPAN_FILTERED (1u << 30)
-
-struct span_key {
-	__u32 tgid;
-	__u32 pad;
-	__u64 span_id;
-};
-
-struct span_start {
-	__u64 ts_ns;
-	__u32 tid;
-	__u32 flags;
-	__u32 depth; /* the thread's peak-RSS stack height with this span */
-	__u32 pad;
-	struct lstrace_span_figures at_begin;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20); /* resized by the loader */
-} events SEC(".maps");
-
-struct {
-	/* LRU: snapshots of spans that never end (their thread died, or the
-	 * application leaked them) must not fill the table for good */
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct span_key);
-	__type(value, struct span_start);
-} span_starts SEC(".maps");
-
-/*
- * The begin snapshots of the spans open on a thread, innermost last.  Spans
- * nest and end in LIFO order on their thread, so a span's snapshot is at
- * the top of its thread's stack when it ends.  Task-local storage is found
- * through the task itself and freed with it: no hashing and no LRU
- * bookkeeping (span_starts' update, lookup and delete were a tenth of a
- * traced span's cost).  Spans nested deeper than SPAN_STACK_DEPTH use
- * span_starts.  A span that ends on another thread than the one it began
- * on (against docs/probes.md) finds no snapshot there and is sent without
- * figures; the consumer sees the thread change from the two events' thread
- * ids.  Its entry stays on the beginning thread's stack (and its level on
- * that thread's peak-RSS stack, which peak_end() can only unwind with the
- * snapshot's thread id): such a thread falls back to span_starts sooner.
- */
-#define SPAN_STACK_DEPTH 8
-
-struct stacked_span {
-	__u64 span_id; /* 0: taken (an entry under the top, ended out of order) */
-	struct span_start start;
-};
-
-struct span_stack {
-	__u32 depth;
-	__u32 pad;
-	struct stacked_span spans[SPAN_STACK_DEPTH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct span_stack);
-} span_stacks SEC(".maps");
-
-/* Spans whose end event was lost (ring buffer full): counted once as lost,
- * and the consumer looks here before calling a span it never saw end
- * "aborted" or "still open". */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct span_key);
-	__type(value, __u8);
-} lost_ends SEC(".maps");
-
-/* The processes this recorder traces (filled by the loader): programs that
- * fire for every task check it before doing anything else. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced_tgids SEC(".maps");
-
-/* Component names of the enabled/disabled list (NUL-padded), each with the
- * number of spans that matched it (a name that matches nothing is likely
- * misspelled: the recorder warns). */
-struct component_name {
-	char name[LSTRACE_NAME_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 256);
-	__type(key, struct component_name);
-	__type(value, __u64);
-} component_names SEC(".maps");
-
-/* Scratch space for a component name (too big for comfort on the stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct component_name);
-} name_scratch SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LSTRACE_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-#include "io_tracking.bpf.h"
-#include "peak_rss.bpf.h"
-
-/* Whether the calling process is one this recorder traces. */
-static __always_inline bool traced(__u32 tgid)
-{
-	if (!filter_tgids)
-		return true; /* probes attached per PID: the kernel filtered */
-	if (bpf_map_lookup_elem(&traced_tgids, &tgid))
-		return true;
-	if (!trace_any_process)
-		return false;
-	const __u8 yes = 1;
-	bpf_map_update_elem(&traced_tgids, &tgid, &yes, BPF_NOEXIST);
-	return true;
-}
-
-static __always_inline __u64 submit_flags(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
-	if (c)
-		*c += 1;
-}
-
-/* The id of `pid` in the innermost PID namespace it belongs to. */
-static __always_inline __u32 ns_id(struct pid *pid)
-{
-	unsigned int level = BPF_CORE_READ(pid, level);
-	struct upid up = {};
-
-	bpf_core_read(&up, sizeof(up), &pid->numbers[level]);
-	return up.nr;
-}
-
-static const struct thread_state zero_thread_state;
-
-/* This thread's state, created at its first probe hit; NULL if the table
- * is full. */
-static __always_inline struct thread_state *thread_state(__u32 tid, __u64 now)
-{
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
-	if (ts)
-		return ts;
-	/* Only this thread creates its entry, so NOEXIST cannot race.  (The
-	 * zeroed template is a global: the state is too big for the stack.) */
-	if (bpf_map_update_elem(&threads, &tid, &zero_thread_state, BPF_NOEXIST)) {
-		count(LSTRACE_CNT_THREAD_MAP_FULL);
-		return NULL;
-	}
-	ts = bpf_map_lookup_elem(&threads, &tid);
-	if (ts) {
-		struct task_struct *task = bpf_get_current_task_btf();
-
-		ts->since_ns = now; /* it is running: the clock starts now */
-		ts->running = 1;
-		ts->ns_tid = ns_id(task->thread_pid);
-		ts->ns_tgid = ns_id(task->group_leader->thread_pid);
-	}
-	return ts;
-}
-
-/* LSTRACE_F_RSS_APPROXIMATE when other threads' unfolded RSS counts are
- * out of reach (kernels before v6.2, processes with several threads). */
-static __always_inline __u32 rss_flags(void)
-{
-	if (!rss_cached_per_task())
-		return 0;
-	struct task_struct *task = bpf_get_current_task_btf();
-	return task->signal->nr_threads > 1 ? LSTRACE_F_RSS_APPROXIMATE : 0;
-}
-
-/* Snapshots the thread's counters into `f`; false if the thread has no
- * state (its CPU clock and I/O split are then unknown). */
-static __always_inline bool read_figures(struct lstrace_span_figures *f, struct thread_state *ts,
-					 __u64 now)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	f->vol_ctxsw = task->nvcsw;
-	f->invol_ctxsw = task->nivcsw;
-	f->minor_faults = task->min_flt;
-	f->major_faults = task->maj_flt;
-	f->cpu_migrations = task->se.nr_migrations;
-	/* task->ioac exists with CONFIG_TASK_XACCT; without it I/O stays 0 */
-	if (bpf_core_field_exists(task->ioac)) {
-		f->read_bytes = task->ioac.rchar;
-		f->write_bytes = task->ioac.wchar;
-		f->read_syscalls = task->ioac.syscr;
-		f->write_syscalls = task->ioac.syscw;
-		f->storage_read_bytes = task->ioac.read_bytes;
-		f->storage_write_bytes = task->ioac.write_bytes;
-	}
-	f->rss_bytes = process_rss_bytes(task, task->mm, -1);
-	if (!ts)
-		return false;
-	f->oncpu_ns = clock_now(ts, now);
-	f->io = ts->io;
-	return true;
-}
-
-static __always_inline void fill_header(struct lstrace_event_header *h, __u16 type, __u64 span_id,
-					__u64 now)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	h->type = type;
-	h->version = LSTRACE_ABI_VERSION;
-	h->flags = 0;
-	h->tgid = id >> 32;
-	h->tid = (__u32)id;
-	h->ts_ns = now;
-	h->span_id = span_id;
-}
-
-/* Copies a user string; flags truncation when it filled the whole field. */
-static __always_inline __u32 copy_user_str(char *dst, __u32 size, const char *src)
-{
-	long n = bpf_probe_read_user_str(dst, size, src);
-	if (n < 0) {
-		dst[0] = '\0';
-		return 0;
-	}
-	if (n < size)
-		return 0;
-	/* the field is full: cut, unless the string ended exactly there */
-	char last = 1;
-	bpf_probe_read_user(&last, 1, src + size - 1);
-	return last ? LSTRACE_F_TRUNCATED : 0;
-}
-
-/* Whether the component filter skips spans of `component`. */
-static __always_inline bool component_filtered(const char *component)
-{
-	if (component_filter == COMPONENTS_ALL)
-		return false;
-	__u32 zero = 0;
-	struct component_name *key = bpf_map_lookup_elem(&name_scratch, &zero);
-	if (!key)
-		return false;
-	__builtin_memset(key, 0, sizeof(*key));
-	bpf_probe_read_user_str(key->name, sizeof(key->name), component);
-	__u64 *hits = bpf_map_lookup_elem(&component_names, key);
-	if (hits)
-		__sync_fetch_and_add(hits, 1);
-	return component_filter == COMPONENTS_ALLOW ? !hits : hits != NULL;
-}
-
-/* Keeps a span's begin snapshot until its end. */
-static __always_inline void save_start(const struct span_key *key, const struct span_start *start)
-{
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0,
-						     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (st) {
-		__u32 d = st->depth;
-		if (d < SPAN_STACK_DEPTH) {
-			st->spans[d].span_id = key->span_id;
-			st->spans[d].start = *start;
-			st->depth = d + 1;
-			return;
-		}
-	}
-	if (bpf_map_update_elem(&span_starts, key, start, BPF_ANY))
-		count(LSTRACE_CNT_SPAN_MAP_FULL);
-}
-
-/* The slot of span `span_id` on this thread's stack, or -1. */
-static __always_inline int stack_slot(struct span_stack *st, __u64 span_id)
-{
-	__u32 depth = st->depth;
-#pragma unroll
-	for (int i = SPAN_STACK_DEPTH - 1; i >= 0; i--)
-		if ((__u32)i < depth && st->spans[i].span_id == span_id)
-			return i;
-	return -1;
-}
-
-/* A span's begin snapshot, or NULL.  From the thread's stack it is popped
- * here (the entry stays readable until the thread's next span_begin); from
- * span_starts (*in_hash) the caller deletes it when done. */
-static __always_inline struct span_start *take_start(const struct span_key *key, bool *in_hash)
-{
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
-	*in_hash = false;
-	if (st) {
-		int i = stack_slot(st, key->span_id);
-		if (i >= 0 && i < SPAN_STACK_DEPTH) {
-			__u32 depth = st->depth;
-			st->spans[i].span_id = 0;
-			/* pop it, and entries under it already taken (ends out of
-			 * LIFO order) once they reach the top */
-#pragma unroll
-			for (int j = SPAN_STACK_DEPTH - 1; j >= 0; j--)
-				if ((__u32)j + 1 == depth && st->spans[j].span_id == 0)
-					depth = j;
-			st->depth = depth;
-			return &st->spans[i].start;
-		}
-	}
-	*in_hash = true;
-	return bpf_map_lookup_elem(&span_starts, key);
-}
-
-static __always_inline void forget_start(const struct span_key *key, bool in_hash)
-{
-	if (in_hash)
-		bpf_map_delete_elem(&span_starts, key);
-}
-
-/* Whether a tag or error of this span is dropped because its span was. */
-static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
-{
-	if (component_filter == COMPONENTS_ALL)
-		return false;
-	struct span_key key = { .tgid = tgid, .span_id = span_id };
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
-	if (st) {
-		int i = stack_slot(st, span_id);
-		if (i >= 0 && i < SPAN_STACK_DEPTH)
-			return st->spans[i].start.flags & SPAN_FILTERED;
-	}
-	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
-	return start && (start->flags & SPAN_FILTERED);
-}
 
 SEC("usdt")
 int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
@@ -429,7 +57,7 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 	if (!traced(id >> 32))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
+	struct lstrace_span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct span_start start = { .ts_ns = now, .tid = (__u32)id };
 	struct thread_state *ts = thread_state(start.tid, now);
 
@@ -490,7 +118,7 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 /* A span shorter than min_duration_ns that did not fail: the consumer
  * forgets it.  Nothing is lost if this cannot be sent either: the span is
  * then counted as a lost end. */
-static __always_inline bool send_dropped(struct span_key *key, __u64 span_id, __u64 now)
+static __always_inline bool send_dropped(struct lstrace_span_key *key, __u64 span_id, __u64 now)
 {
 	struct lstrace_span_dropped_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
@@ -507,7 +135,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 	if (!traced(id >> 32))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct span_key key = { .tgid = id >> 32, .span_id = span_id };
+	struct lstrace_span_key key = { .tgid = id >> 32, .span_id = span_id };
 	struct thread_state *ts = bpf_map_lookup_elem(&threads, (__u32 *)&id);
 	struct lstrace_span_figures at_end = {};
 	bool have_cpu = read_figures(&at_end, ts, now);
@@ -628,8 +256,6 @@ int LSTRACE_USDT(on_span_error, __u64 span_id, const char *error_type, const cha
 	return 0;
 }
 
-#include "points.bpf.h"
-
 /*
  * langswarm:recording never executes; attaching it raises the semaphore the
  * application checks before starting a span (LSTRACE_ENABLED).
@@ -691,10 +317,9 @@ static __always_inline int thread_exited(struct task_struct *task, bool group_de
 
 /*
  * sched_process_exit gained its group_dead argument after v6.1 (6.18 has
- * it); before, the
- * tracepoint has the task only, and reading a second argument is refused
- * ("invalid bpf_context access").  The loader keeps the variant whose
- * prototype the kernel's BTF shows (kernel_features.cpp).  Without the
+ * it); before, the tracepoint has the task only, and reading a second
+ * argument is refused ("invalid bpf_context access").  The loader keeps the
+ * variant whose prototype the kernel's BTF shows (kernel_features.cpp).  Without the
  * argument, group_dead is what do_exit() decided just before: the
  * decrement of signal->live that reached 0.  (Two last threads exiting at
  * once may then both read 0; both are exiting with their process anyway.)

@@ -43,6 +43,56 @@ enum lstrace_event_type {
 	LSTRACE_EV_SPAN_DROPPED = 9, /* span_end of a span shorter than min_duration: forget it */
 };
 
+/* The slots of lstrace_point_event.str[] and num[] by kind, by name: BPF
+ * fills them and the correlator reads them with these. */
+enum lstrace_point_str {
+	LSTRACE_STR_COMPONENT = 0, /* component_init, state_change, config_change */
+	LSTRACE_STR_CONFIG_KEYS = 1, /* component_init */
+	LSTRACE_STR_FROM_STATE = 1, /* state_change */
+	LSTRACE_STR_TO_STATE = 2,
+	LSTRACE_STR_REASON = 3,
+	LSTRACE_STR_KEY = 1, /* config_change: the same slots as state_change's */
+	LSTRACE_STR_OLD_VALUE = 2,
+	LSTRACE_STR_NEW_VALUE = 3,
+	LSTRACE_STR_ERROR_TYPE = 0, /* error */
+	LSTRACE_STR_ERROR_MESSAGE = 1,
+	LSTRACE_STR_ERROR_MODULE = 2,
+	LSTRACE_STR_SEVERITY = 3,
+	LSTRACE_STR_CATEGORY = 4,
+	LSTRACE_STR_CONTEXT = 5, /* pairs joined by LSTRACE_CONTEXT_SEPARATOR */
+	LSTRACE_STR_HANDLER = 0, /* error_handled */
+	LSTRACE_STR_ORIGINAL_ERROR = 0, /* error_recovery */
+	LSTRACE_STR_STRATEGY = 1,
+	LSTRACE_STR_OUTCOME = 0, /* error_resolution */
+	LSTRACE_STR_DETAIL = 1,
+	LSTRACE_STR_DATA_TYPE = 0, /* data_flow */
+	LSTRACE_STR_DATA_KEYS = 1,
+	LSTRACE_STR_DATA_PREVIEW = 2,
+};
+enum lstrace_point_num {
+	LSTRACE_NUM_CONFIG_SIZE = 0, /* component_init */
+	LSTRACE_NUM_ERROR_ID = 0, /* every error kind */
+	LSTRACE_NUM_RECOVERY_SUCCESS = 1, /* error_recovery */
+	LSTRACE_NUM_DIRECTION = 0, /* data_flow: LSTRACE_DATA_INPUT, ... */
+	LSTRACE_NUM_SIZE_BYTES = 1,
+	LSTRACE_NUM_LENGTH = 2,
+	LSTRACE_NUM_FINGERPRINT = 3,
+};
+
+/* rodata component_filter: which spans the component_filter map selects. */
+enum lstrace_component_filter {
+	LSTRACE_COMPONENTS_ALL = 0,   /* no filter */
+	LSTRACE_COMPONENTS_ALLOW = 1, /* only the map's components */
+	LSTRACE_COMPONENTS_DENY = 2,  /* all but the map's components */
+};
+
+/* Key of the span_starts and lost_ends maps: a span of a process. */
+struct lstrace_span_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 span_id;
+};
+
 /* lstrace_point_event.kind: which probe fired, and what its fields hold. */
 enum lstrace_point_kind {
 	LSTRACE_POINT_COMPONENT_INIT = 1,   /* str: component, config_keys; num[0]: config_size */

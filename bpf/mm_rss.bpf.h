@@ -20,7 +20,10 @@
 #ifndef LSTRACE_MM_RSS_BPF_H
 #define LSTRACE_MM_RSS_BPF_H
 
+#include "vmlinux.h"
+
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
 
 #include "core_fixes.bpf.h"
 

@@ -18,6 +18,7 @@
 #ifndef LSTRACE_PEAK_RSS_BPF_H
 #define LSTRACE_PEAK_RSS_BPF_H
 
+#include "common.bpf.h"
 #include "mm_rss.bpf.h"
 #include "thread_state.bpf.h"
 

@@ -9,6 +9,10 @@
 #ifndef LSTRACE_POINTS_BPF_H
 #define LSTRACE_POINTS_BPF_H
 
+#include "common.bpf.h"
+#include "span_state.bpf.h"
+#include "usdt_args.bpf.h"
+
 static __always_inline struct lstrace_point_event *point_begin(__u32 kind, __u64 span_id,
 							       __u64 trace_hi, __u64 trace_lo)
 {
@@ -43,9 +47,9 @@ int LSTRACE_USDT(on_component_init, __u64 span_id, __u64 trace_hi, __u64 trace_l
 		point_begin(LSTRACE_POINT_COMPONENT_INIT, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	POINT_STR(e, 0, component);
-	POINT_STR(e, 1, config_keys);
-	e->num[0] = config_size;
+	POINT_STR(e, LSTRACE_STR_COMPONENT, component);
+	POINT_STR(e, LSTRACE_STR_CONFIG_KEYS, config_keys);
+	e->num[LSTRACE_NUM_CONFIG_SIZE] = config_size;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -58,10 +62,10 @@ static __always_inline int component_change(__u32 kind, __u64 span_id, __u64 tra
 	struct lstrace_point_event *e = point_begin(kind, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	POINT_STR(e, 0, component);
-	POINT_STR(e, 1, a);
-	POINT_STR(e, 2, b);
-	POINT_STR(e, 3, c);
+	POINT_STR(e, LSTRACE_STR_COMPONENT, component);
+	POINT_STR(e, LSTRACE_STR_FROM_STATE, a); /* or KEY */
+	POINT_STR(e, LSTRACE_STR_TO_STATE, b);   /* or OLD_VALUE */
+	POINT_STR(e, LSTRACE_STR_REASON, c);     /* or NEW_VALUE */
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -91,13 +95,13 @@ int LSTRACE_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 
 		point_begin(LSTRACE_POINT_ERROR, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	e->num[0] = error_id;
-	POINT_STR(e, 0, type);
-	POINT_STR(e, 1, message);
-	POINT_STR(e, 2, module);
-	POINT_STR(e, 3, severity);
-	POINT_STR(e, 4, category);
-	POINT_STR(e, 5, context);
+	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
+	POINT_STR(e, LSTRACE_STR_ERROR_TYPE, type);
+	POINT_STR(e, LSTRACE_STR_ERROR_MESSAGE, message);
+	POINT_STR(e, LSTRACE_STR_ERROR_MODULE, module);
+	POINT_STR(e, LSTRACE_STR_SEVERITY, severity);
+	POINT_STR(e, LSTRACE_STR_CATEGORY, category);
+	POINT_STR(e, LSTRACE_STR_CONTEXT, context);
 	if (collect_stacks) {
 		/* the kernel walks user stacks by frame pointer only */
 		long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), BPF_F_USER_STACK);
@@ -122,8 +126,8 @@ int LSTRACE_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo
 		point_begin(LSTRACE_POINT_ERROR_HANDLED, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	e->num[0] = error_id;
-	POINT_STR(e, 0, handler);
+	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
+	POINT_STR(e, LSTRACE_STR_HANDLER, handler);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -136,10 +140,10 @@ int LSTRACE_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_l
 		point_begin(LSTRACE_POINT_ERROR_RECOVERY, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	e->num[0] = error_id;
-	e->num[1] = success;
-	POINT_STR(e, 0, original_error);
-	POINT_STR(e, 1, strategy);
+	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
+	e->num[LSTRACE_NUM_RECOVERY_SUCCESS] = success;
+	POINT_STR(e, LSTRACE_STR_ORIGINAL_ERROR, original_error);
+	POINT_STR(e, LSTRACE_STR_STRATEGY, strategy);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -152,9 +156,9 @@ int LSTRACE_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace
 		point_begin(LSTRACE_POINT_ERROR_RESOLUTION, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	e->num[0] = error_id;
-	POINT_STR(e, 0, outcome);
-	POINT_STR(e, 1, detail);
+	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
+	POINT_STR(e, LSTRACE_STR_OUTCOME, outcome);
+	POINT_STR(e, LSTRACE_STR_DETAIL, detail);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -168,13 +172,13 @@ int LSTRACE_USDT(on_data_flow, __u64 span_id, __u64 trace_hi, __u64 trace_lo, in
 		point_begin(LSTRACE_POINT_DATA_FLOW, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
-	e->num[0] = direction;
-	e->num[1] = size_bytes;
-	e->num[2] = length;
-	e->num[3] = fingerprint;
-	POINT_STR(e, 0, data_type);
-	POINT_STR(e, 1, keys);
-	POINT_STR(e, 2, preview);
+	e->num[LSTRACE_NUM_DIRECTION] = direction;
+	e->num[LSTRACE_NUM_SIZE_BYTES] = size_bytes;
+	e->num[LSTRACE_NUM_LENGTH] = length;
+	e->num[LSTRACE_NUM_FINGERPRINT] = fingerprint;
+	POINT_STR(e, LSTRACE_STR_DATA_TYPE, data_type);
+	POINT_STR(e, LSTRACE_STR_DATA_KEYS, keys);
+	POINT_STR(e, LSTRACE_STR_DATA_PREVIEW, preview);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }

@@ -7,8 +7,8 @@
  * argument, and each call gets the attach cookie, looks up the probe's
  * argument spec and, for a register argument, copies the register out of
  * pt_regs with bpf_probe_read_kernel(): three calls per argument, 24 for
- * langswarm:span_begin's eight.  At ~35 ns per helper call on a VM with
- * return-thunk mitigations that was a fifth of lstrace's per-span cost.
+ * langswarm:span_begin's eight.  Helper calls cost tens of nanoseconds
+ * each under return-thunk mitigations, so that is much of a span's cost.
  *
  * LSTRACE_USDT() takes the same arguments and reads the same spec (libbpf
  * fills it at attach time), but gets the cookie and the spec once per probe
@@ -20,6 +20,8 @@
  */
 #ifndef LSTRACE_USDT_ARGS_BPF_H
 #define LSTRACE_USDT_ARGS_BPF_H
+
+#include "vmlinux.h"
 
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -7,5 +7,7 @@ build=${BUILD_DIR:-$root/build}
 if [ "${1:-}" = "--fresh" ]; then
   rm -rf "$build"
 fi
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTRACE_WERROR=ON >/dev/null
+# the benchmark too: the ctest perf check runs it
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLSTRACE_WERROR=ON \
+  -DLSTRACE_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"

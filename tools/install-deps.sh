@@ -17,6 +17,7 @@ packages=(
   qemu-system-x86 busybox-static      # the tests boot Debian 12's stock kernel in a VM
   libcurl4-openssl-dev                # OTLP/HTTP export (HTTPS with the system CA store)
   libprotobuf-dev protobuf-compiler   # the OTLP protobuf messages (userspace/otlp/proto)
+  clang-format                        # tools/check-format.sh
 )
 # The OTLP tests' receiver runs on Node.js; a nodejs that is already there
 # (Debian's, or one that brings its own npm) is used as it is.

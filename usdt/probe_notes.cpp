@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "base/elf_file.hpp"
-#include "base/proc_maps.hpp"
+#include "base/proc_files.hpp"
 #include "base/unique_fd.hpp"
 
 namespace lstrace::usdt {

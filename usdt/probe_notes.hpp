@@ -14,10 +14,15 @@ namespace lstrace::usdt {
 
 inline constexpr const char* kProvider = "langswarm";
 
-// The probes the recorder attaches (docs/probes.md), in attach order: the
-// recording gate goes last.
-inline constexpr const char* kRequiredProbes[] = {"span_end", "span_tag", "span_error",
-                                                  "span_begin", "recording"};
+// The probes a target must have (docs/probes.md), by name; the recorder
+// attaches them in this order, the recording gate last.
+inline constexpr const char* kProbeSpanEnd = "span_end";
+inline constexpr const char* kProbeSpanTag = "span_tag";
+inline constexpr const char* kProbeSpanError = "span_error";
+inline constexpr const char* kProbeSpanBegin = "span_begin";
+inline constexpr const char* kProbeRecording = "recording";
+inline constexpr const char* kRequiredProbes[] = {kProbeSpanEnd, kProbeSpanTag, kProbeSpanError,
+                                                  kProbeSpanBegin, kProbeRecording};
 
 struct ProbeNote {
     std::string provider;

@@ -15,7 +15,8 @@
 #include <memory>
 #include <sstream>
 
-#include "base/proc_maps.hpp"
+#include "base/elf_file.hpp"
+#include "base/proc_files.hpp"
 #include "base/unique_fd.hpp"
 #include "usdt/probe_notes.hpp"
 
@@ -25,22 +26,19 @@ namespace {
 // PT_INTERP of an ELF executable, empty when it has none (static).
 Result<std::string> interpreter_of(const std::string& path)
 {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid())
-        return Error{"cannot open " + path + ": " + std::strerror(errno)};
-    elf_version(EV_CURRENT);
-    std::unique_ptr<Elf, int (*)(Elf*)> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr),
-                                            elf_end);
+    auto elf = ElfFile::open(path);
+    if (!elf)
+        return elf.error();
     size_t count = 0;
-    if (!elf || elf_getphdrnum(elf.get(), &count) != 0)
+    if (elf_getphdrnum(elf.value().get(), &count) != 0)
         return Error{path + " is not an ELF file"};
     for (size_t i = 0; i < count; ++i) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph) || ph.p_type != PT_INTERP)
+        if (!gelf_getphdr(elf.value().get(), static_cast<int>(i), &ph) || ph.p_type != PT_INTERP)
             continue;
         std::string interp(ph.p_filesz, '\0');
-        if (::pread(fd.get(), interp.data(), interp.size(), static_cast<off_t>(ph.p_offset)) !=
-            static_cast<ssize_t>(interp.size()))
+        if (::pread(elf.value().fd(), interp.data(), interp.size(),
+                    static_cast<off_t>(ph.p_offset)) != static_cast<ssize_t>(interp.size()))
             return Error{path + ": cannot read PT_INTERP"};
         interp.resize(std::strlen(interp.c_str()));
         return interp;
@@ -132,17 +130,6 @@ Result<std::vector<std::string>> needed_libraries(const std::string& executable)
             libs.push_back(path);
     }
     return libs;
-}
-
-std::vector<std::string> with_langswarm_probes(const std::vector<std::string>& files)
-{
-    std::vector<std::string> found;
-    for (const std::string& f : files) {
-        auto notes = read_probe_notes(f);
-        if (notes && !probe_names(notes.value(), kProvider).empty())
-            found.push_back(f);
-    }
-    return found;
 }
 
 }  // namespace lstrace::usdt

@@ -18,7 +18,4 @@ Result<std::vector<std::string>> mapped_files(int pid);
 // itself does not run).  Empty for a static executable.
 Result<std::vector<std::string>> needed_libraries(const std::string& executable);
 
-// The ones of `files` that carry langswarm probes.
-std::vector<std::string> with_langswarm_probes(const std::vector<std::string>& files);
-
 }  // namespace lstrace::usdt

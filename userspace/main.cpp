@@ -1,5 +1,5 @@
-// lstrace-bpf: entry point.  Every fatal user error is one FatalError,
-// caught here: one line on stderr and its documented exit code.
+// lstrace-bpf: entry point.  A user error (FatalError) is one line on stderr
+// and its documented exit code; anything else is an internal error (exit 1).
 #include <cstdio>
 #include <exception>
 

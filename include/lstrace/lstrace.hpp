@@ -377,7 +377,3 @@ private:
         m.component = (component);                                                      \
         return m;                                                                       \
     })
-
-namespace lstrace {
-
-}  // namespace lstrace

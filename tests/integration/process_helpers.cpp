@@ -168,6 +168,72 @@ bool wait_for_file(const std::string& path, int timeout_s)
     return false;
 }
 
+std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& records,
+                                    const std::string& type)
+{
+    std::vector<nlohmann::json> out;
+    for (const nlohmann::json& r : records)
+        if (r.value("record_type", "span") == type)
+            out.push_back(r);
+    return out;
+}
+
+Recording record_command(TempDir& tmp, const std::vector<std::string>& command)
+{
+    Recording rec;
+    std::vector<std::string> argv = {LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    rec.result = run(argv, 120);
+    rec.records = read_spans(tmp.path("trace.jsonl"));
+    return rec;
+}
+
+const Recording& all_workloads()
+{
+    static TempDir tmp;
+    static const Recording rec = [] {
+        Recording r = record_command(tmp, {WORKLOADS_BIN, "all", tmp.path("truth.json")});
+        r.truth = read_json(tmp.path("truth.json"));
+        return r;
+    }();
+    return rec;
+}
+
+RunResult record_for(const TempDir& tmp, pid_t pid, const std::string& seconds)
+{
+    return run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o", tmp.path("trace.jsonl"),
+                "-d", seconds});
+}
+
+long seq_of(const nlohmann::json& r)
+{
+    return r["tags"].value("seq", -1L);
+}
+
+int recording_semaphore(pid_t pid)
+{
+    const RunResult r = run({LSTRACE_BIN, "list", "-p", std::to_string(pid)});
+    const auto line = r.out.find("langswarm:recording");
+    if (line == std::string::npos)
+        return -1;
+    const std::string rest = r.out.substr(line, r.out.find('\n', line) - line);
+    if (rest.find("disabled") != std::string::npos)
+        return 0;
+    const auto at = rest.find("enabled (semaphore ");
+    return at == std::string::npos ? -1 : std::atoi(rest.c_str() + at + 19);
+}
+
+bool wait_for_semaphore(pid_t pid, int value, int timeout_s)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (recording_semaphore(pid) == value)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
 }  // namespace lstrace::test
 
 namespace lstrace::test {

@@ -46,6 +46,33 @@ std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);
 bool wait_for_file(const std::string& path, int timeout_s);
 
+// The records of type `type` ("span" for a record without record_type).
+std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& records,
+                                    const std::string& type);
+
+// A launched command recorded into tmp/trace.jsonl, and its span records.
+struct Recording {
+    RunResult result;
+    std::vector<nlohmann::json> records;
+    nlohmann::json truth;  // what the test program measured, where it writes it
+};
+Recording record_command(TempDir& tmp, const std::vector<std::string>& command);
+
+// The workloads of span_workloads "all", recorded once for several tests.
+const Recording& all_workloads();
+
+// Records process `pid` for `seconds` into tmp/trace.jsonl.
+RunResult record_for(const TempDir& tmp, pid_t pid, const std::string& seconds);
+
+// The "seq" tag of a record, -1 when it has none: a span that straddles a
+// detach can lose the tags set after its tag probe went away.
+long seq_of(const nlohmann::json& record);
+
+// The `recording` semaphore of a running process, from `lstrace-bpf list -p`
+// (-1 when unknown), and a wait until it has `value`.
+int recording_semaphore(pid_t pid);
+bool wait_for_semaphore(pid_t pid, int value, int timeout_s);
+
 }  // namespace lstrace::test
 
 namespace lstrace::test {

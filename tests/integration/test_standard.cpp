@@ -35,15 +35,6 @@ Run record_mode(const TempDir& tmp, const std::string& mode,
     return r;
 }
 
-std::vector<json> of_type(const std::vector<json>& records, const std::string& type)
-{
-    std::vector<json> out;
-    for (const json& r : records)
-        if (r.value("record_type", "span") == type)
-            out.push_back(r);
-    return out;
-}
-
 const json& span_named(const std::vector<json>& records, const std::string& operation)
 {
     for (const json& r : records)

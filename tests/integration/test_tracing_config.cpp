@@ -40,15 +40,6 @@ std::multiset<std::string> span_names(const std::vector<json>& records)
     return names;
 }
 
-std::vector<json> of_type(const std::vector<json>& records, const std::string& type)
-{
-    std::vector<json> out;
-    for (const json& r : records)
-        if (r["record_type"] == type)
-            out.push_back(r);
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("component filters and min_duration_ms are applied in BPF", "[root][config]")

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/wait_status.hpp"
 #include "correlate/correlator.hpp"
 #include "lstrace/probe_abi.h"
 

@@ -5,11 +5,9 @@
 #include <algorithm>
 
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -91,6 +89,31 @@ TEST_CASE("NUL-separated lists and status values", "[procinfo]")
     CHECK_FALSE(status_value(status, "Thread"));
 }
 
+TEST_CASE("maps lines: files, anonymous memory, and lines that do not parse", "[procinfo]")
+{
+    const auto maps = parse_maps("7f00-7f80 r-xp 00001000 08:01 1234  /usr/lib/libx.so\n"
+                                 "7f80-7fa0 rw-p 00000000 00:00 0 \n"
+                                 "zz-7fa0 r--p 0 00:00 0 [heap]\n"  // bad start address
+                                 "1000-2000 r--p 0x10 00:00 0\n"    // bad offset
+                                 "garbage\n"
+                                 "\n"
+                                 "ffff-1ffff r--p 00000000 00:00 0  [vdso]");
+    REQUIRE(maps.size() == 3);
+    CHECK(maps[0].start == 0x7f00);
+    CHECK(maps[0].end == 0x7f80);
+    CHECK(maps[0].offset == 0x1000);
+    CHECK(maps[0].path == "/usr/lib/libx.so");
+    CHECK(maps[0].file_backed);
+    CHECK(maps[1].path.empty());
+    CHECK_FALSE(maps[1].file_backed);
+    CHECK(maps[2].path == "[vdso]");
+    CHECK_FALSE(maps[2].file_backed);
+    const auto self = read_maps(static_cast<int>(::getpid()));
+    REQUIRE(self);
+    CHECK_FALSE(self.value().empty());
+    CHECK_FALSE(read_maps(-1));
+}
+
 TEST_CASE("a process sample of this process sees CPU, memory, fds and threads", "[procinfo]")
 {
     const int pid = static_cast<int>(::getpid());
@@ -159,8 +182,6 @@ TEST_CASE("a vanished pid gives no sample and no exception", "[procinfo]")
     CHECK_FALSE(sample_process(-1));
     CHECK_FALSE(read_command_line(pid));
     CHECK_FALSE(read_environment(pid, {"PATH"}));
-    CHECK_FALSE(read_thread_info(pid, pid));
-    CHECK(thread_info_json(pid, pid).empty());
     const auto j = environment_json(pid, {"PATH"});
     CHECK_FALSE(j.contains("command_line"));
     CHECK(j.contains("kernel_release"));
@@ -261,29 +282,4 @@ TEST_CASE("secret-looking allow-listed variables and arguments are redacted", "[
                                               "--token", "[REDACTED]", "-v"});
     CHECK(raw["command_line"][6] == "t0psecret");
     CHECK(raw.dump().find("hunter2") != std::string::npos);
-}
-
-TEST_CASE("thread info: the name and CPU of a thread", "[procinfo]")
-{
-    const int pid = static_cast<int>(::getpid());
-    std::atomic<int> tid{0};
-    std::atomic<bool> done{false};
-    std::thread t([&] {
-        ::prctl(PR_SET_NAME, "odd (name) x");
-        tid = static_cast<int>(::gettid());
-        while (!done)
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    });
-    while (tid == 0)
-        std::this_thread::yield();
-    const auto info = read_thread_info(pid, tid);
-    const auto j = thread_info_json(pid, tid);
-    done = true;
-    t.join();
-    REQUIRE(info);
-    CHECK(info->name == "odd (name) x");
-    CHECK(info->cpu >= 0);
-    CHECK(info->cpu < static_cast<int>(std::thread::hardware_concurrency()) + 64);
-    CHECK(j["thread_name"] == "odd (name) x");
-    CHECK(j["cpu"].is_number_integer());
 }

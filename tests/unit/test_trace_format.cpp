@@ -14,6 +14,13 @@ using nlohmann::json;
 
 namespace {
 
+std::string to_json_line(const SpanRecord& s, std::int64_t realtime_offset_ns)
+{
+    std::string line;
+    append_json_line(line, s, realtime_offset_ns);
+    return line;
+}
+
 SpanRecord sample_span()
 {
     SpanRecord s;

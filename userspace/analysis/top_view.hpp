@@ -36,8 +36,6 @@ public:
     std::string frame(const std::string& target, double elapsed_s, double interval_s,
                       std::size_t rows);
 
-    std::uint64_t spans_total() const noexcept { return spans_total_; }
-
 private:
     std::map<std::pair<std::string, std::string>, TopRow> interval_;
     std::uint64_t spans_total_ = 0, failures_total_ = 0, frames_ = 0;

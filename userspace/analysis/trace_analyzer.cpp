@@ -374,7 +374,34 @@ std::vector<SelfTimeSpan> TraceAnalyzer::top_self_time() const
     return out;
 }
 
-nlohmann::json TraceAnalyzer::to_json() const
+// Each section is rendered twice, as JSON and as text, from the same members;
+// to_json() and text() put the sections in order.
+
+nlohmann::json TraceAnalyzer::input_json() const
+{
+    const auto timestamp = [](std::int64_t us) {
+        return us ? nlohmann::json(format_timestamp(us * 1000)) : nlohmann::json();
+    };
+    return {{"span_records", spans_},
+            {"event_records", events_},
+            {"event_types", event_types_},
+            {"traces", traces_},
+            {"wall_ms", wall_ms()},
+            {"first_timestamp", timestamp(first_us_)},
+            {"last_timestamp", timestamp(last_us_)}};
+}
+
+std::string TraceAnalyzer::input_text() const
+{
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  "%llu span records, %llu event records, %llu traces, wall time %.1f ms\n",
+                  static_cast<unsigned long long>(spans_), static_cast<unsigned long long>(events_),
+                  static_cast<unsigned long long>(traces_), wall_ms());
+    return buf;
+}
+
+nlohmann::json TraceAnalyzer::operations_json() const
 {
     const double wall = wall_ms();
     nlohmann::json ops = nlohmann::json::array();
@@ -410,87 +437,15 @@ nlohmann::json TraceAnalyzer::to_json() const
               {"offcpu_ms_per_span", op->offcpu_ms / n}}},
         });
     }
-    const double wall_minutes = wall / 60000.0;
-    nlohmann::json out = {
-        {"input",
-         {{"span_records", spans_},
-          {"event_records", events_},
-          {"event_types", event_types_},
-          {"traces", traces_},
-          {"wall_ms", wall},
-          {"first_timestamp",
-           first_us_ ? nlohmann::json(format_timestamp(first_us_ * 1000)) : nlohmann::json()},
-          {"last_timestamp",
-           last_us_ ? nlohmann::json(format_timestamp(last_us_ * 1000)) : nlohmann::json()}}},
-        {"bottlenecks", ops},
-    };
-    if (component_) {
-        nlohmann::json changes = nlohmann::json::array();
-        for (const StateChange& c : state_changes_)
-            changes.push_back(
-                {{"timestamp",
-                  c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000)) : nlohmann::json()},
-                 {"subject", c.subject},
-                 {"from_state", c.from},
-                 {"to_state", c.to},
-                 {"reason", c.reason}});
-        out["component_report"] = {
-            {"component", *component_},
-            {"state_changes",
-             {{"total", state_changes_total_}, {"transitions", transitions_}, {"listed", changes}}},
-            {"configuration", {{"total", config_events_total_}, {"listed", config_events_}}},
-            {"data_flow",
-             {{"inputs", flow_in_},
-              {"input_bytes", flow_in_bytes_},
-              {"outputs", flow_out_},
-              {"output_bytes", flow_out_bytes_}}},
-        };
-        out["errors"] = errors_.to_json(component_, wall_minutes);
-        return out;
-    }
-    nlohmann::json paths = nlohmann::json::array();
-    for (const CriticalPath& p : critical_paths()) {
-        nlohmann::json segs = nlohmann::json::array();
-        for (const PathSegment& s : p.segments)
-            segs.push_back({{"span_id", s.span_id},
-                            {"component", s.component},
-                            {"operation", s.operation},
-                            {"ms", s.ms}});
-        paths.push_back({{"trace_id", p.trace_id},
-                         {"root", p.root_component + "." + p.root_operation},
-                         {"description", p.root_description},
-                         {"duration_ms", p.duration_ms},
-                         {"spans_in_trace", p.spans_in_trace},
-                         {"path", segs}});
-    }
-    out["critical_paths"] = paths;
-    out["critical_paths_skipped"] = paths_skipped_;
-    nlohmann::json selfs = nlohmann::json::array();
-    for (const SelfTimeSpan& s : top_self_time())
-        selfs.push_back({{"span_id", s.span_id},
-                         {"trace_id", s.trace_id},
-                         {"component", s.component},
-                         {"operation", s.operation},
-                         {"description", s.description},
-                         {"self_ms", s.self_ms},
-                         {"duration_ms", s.duration_ms}});
-    out["top_self_time"] = selfs;
-    out["errors"] = errors_.to_json(std::nullopt, wall_minutes);
-    return out;
+    return ops;
 }
 
-std::string TraceAnalyzer::text() const
+std::string TraceAnalyzer::operations_text() const
 {
     const double wall = wall_ms();
-    std::string out;
+    std::string out = component_ ? "\nOPERATIONS OF " + *component_ + "\n"
+                                 : "\nBOTTLENECKS (busiest first; share = total / wall time)\n";
     char buf[1024];
-    std::snprintf(buf, sizeof(buf),
-                  "%llu span records, %llu event records, %llu traces, wall time %.1f ms\n",
-                  static_cast<unsigned long long>(spans_), static_cast<unsigned long long>(events_),
-                  static_cast<unsigned long long>(traces_), wall);
-    out += buf;
-    out += component_ ? "\nOPERATIONS OF " + *component_ + "\n"
-                      : "\nBOTTLENECKS (busiest first; share = total / wall time)\n";
     std::snprintf(buf, sizeof(buf), "%-32s %6s %4s %8s %8s %8s %8s %9s %6s %9s %9s  %s\n",
                   "component.operation", "count", "fail", "p50 ms", "p95 ms", "p99 ms", "max ms",
                   "total ms", "share", "self ms", "crit ms", "dominated by");
@@ -509,61 +464,112 @@ std::string TraceAnalyzer::text() const
                       dominant_resource(*op).c_str());
         out += buf;
     }
-    if (component_) {
-        out += "\nRESOURCE PROFILE (per span)\n";
-        std::snprintf(buf, sizeof(buf), "%-32s %9s %10s %10s %10s %10s %10s\n", "operation",
-                      "cpu ms", "off-cpu ms", "io wait ms", "I/O", "faults", "rss delta");
+    return out;
+}
+
+nlohmann::json TraceAnalyzer::component_json() const
+{
+    nlohmann::json changes = nlohmann::json::array();
+    for (const StateChange& c : state_changes_)
+        changes.push_back({{"timestamp", c.at_us ? nlohmann::json(format_timestamp(c.at_us * 1000))
+                                                 : nlohmann::json()},
+                           {"subject", c.subject},
+                           {"from_state", c.from},
+                           {"to_state", c.to},
+                           {"reason", c.reason}});
+    return {
+        {"component", *component_},
+        {"state_changes",
+         {{"total", state_changes_total_}, {"transitions", transitions_}, {"listed", changes}}},
+        {"configuration", {{"total", config_events_total_}, {"listed", config_events_}}},
+        {"data_flow",
+         {{"inputs", flow_in_},
+          {"input_bytes", flow_in_bytes_},
+          {"outputs", flow_out_},
+          {"output_bytes", flow_out_bytes_}}},
+    };
+}
+
+std::string TraceAnalyzer::component_text() const
+{
+    std::string out = "\nRESOURCE PROFILE (per span)\n";
+    char buf[1024];
+    std::snprintf(buf, sizeof(buf), "%-32s %9s %10s %10s %10s %10s %10s\n", "operation", "cpu ms",
+                  "off-cpu ms", "io wait ms", "I/O", "faults", "rss delta");
+    out += buf;
+    for (const OperationProfile* op : operations()) {
+        const double n = double(op->spans);
+        char io_wait[32] = "-";
+        if (op->has_io_wait)
+            std::snprintf(io_wait, sizeof(io_wait), "%.2f", op->io_wait_ms / n);
+        std::snprintf(buf, sizeof(buf), "%-32s %9.2f %10.2f %10s %10s %10.1f %10s\n",
+                      clip(op->operation, 32).c_str(), op->cpu_ms / n, op->offcpu_ms / n, io_wait,
+                      human_bytes(double(op->io_bytes) / n).c_str(),
+                      double(op->minor_faults + op->major_faults) / n,
+                      human_bytes(double(op->rss_delta_bytes) / n).c_str());
         out += buf;
-        for (const OperationProfile* op : operations()) {
-            const double n = double(op->spans);
-            char io_wait[32] = "-";
-            if (op->has_io_wait)
-                std::snprintf(io_wait, sizeof(io_wait), "%.2f", op->io_wait_ms / n);
-            std::snprintf(buf, sizeof(buf), "%-32s %9.2f %10.2f %10s %10s %10.1f %10s\n",
-                          clip(op->operation, 32).c_str(), op->cpu_ms / n, op->offcpu_ms / n,
-                          io_wait, human_bytes(double(op->io_bytes) / n).c_str(),
-                          double(op->minor_faults + op->major_faults) / n,
-                          human_bytes(double(op->rss_delta_bytes) / n).c_str());
-            out += buf;
-        }
-        std::snprintf(buf, sizeof(buf), "\nSTATE CHANGES (%llu)\n",
-                      static_cast<unsigned long long>(state_changes_total_));
-        out += buf;
-        for (const auto& [transition, n] : transitions_) {
-            std::snprintf(buf, sizeof(buf), "%6llu  %s\n", static_cast<unsigned long long>(n),
-                          printable(transition).c_str());
-            out += buf;
-        }
-        const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
-        for (std::size_t i = 0; i < listed; ++i) {
-            const StateChange& c = state_changes_[i];
-            std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n",
-                          clock_time(c.at_us, 6).c_str(), printable(c.subject).c_str(),
-                          printable(c.from).c_str(), printable(c.to).c_str(),
-                          c.reason.empty() ? "" : "  ", printable(c.reason).c_str());
-            out += buf;
-        }
-        if (state_changes_total_ > listed)
-            out += "  ... (--json lists up to " + std::to_string(kMaxListed) + ")\n";
-        if (config_events_total_) {
-            out += "\nCONFIGURATION (" + std::to_string(config_events_total_) + ")\n";
-            for (const nlohmann::json& c : config_events_)
-                out += "  " + printable(c["timestamp"].get<std::string>()) + "  " +
-                       printable(c["type"].get<std::string>()) + "  " +
-                       printable(c["tags"].dump()) + "\n";
-        }
-        if (flow_in_ || flow_out_) {
-            std::snprintf(buf, sizeof(buf), "\nDATA FLOW  in: %llu (%s)  out: %llu (%s)\n",
-                          static_cast<unsigned long long>(flow_in_),
-                          human_bytes(double(flow_in_bytes_)).c_str(),
-                          static_cast<unsigned long long>(flow_out_),
-                          human_bytes(double(flow_out_bytes_)).c_str());
-            out += buf;
-        }
-        out += "\nERRORS\n" + errors_.table(component_, wall / 60000.0);
-        return out;
     }
-    out += "\nCRITICAL PATHS (longest traces; time each span itself decided)\n";
+    std::snprintf(buf, sizeof(buf), "\nSTATE CHANGES (%llu)\n",
+                  static_cast<unsigned long long>(state_changes_total_));
+    out += buf;
+    for (const auto& [transition, n] : transitions_) {
+        std::snprintf(buf, sizeof(buf), "%6llu  %s\n", static_cast<unsigned long long>(n),
+                      printable(transition).c_str());
+        out += buf;
+    }
+    const std::size_t listed = std::min<std::size_t>(state_changes_.size(), 30);
+    for (std::size_t i = 0; i < listed; ++i) {
+        const StateChange& c = state_changes_[i];
+        std::snprintf(buf, sizeof(buf), "  %s  %-10s %s -> %s%s%s\n",
+                      clock_time(c.at_us, 6).c_str(), printable(c.subject).c_str(),
+                      printable(c.from).c_str(), printable(c.to).c_str(),
+                      c.reason.empty() ? "" : "  ", printable(c.reason).c_str());
+        out += buf;
+    }
+    if (state_changes_total_ > listed)
+        out += "  ... (--json lists up to " + std::to_string(kMaxListed) + ")\n";
+    if (config_events_total_) {
+        out += "\nCONFIGURATION (" + std::to_string(config_events_total_) + ")\n";
+        for (const nlohmann::json& c : config_events_)
+            out += "  " + printable(c["timestamp"].get<std::string>()) + "  " +
+                   printable(c["type"].get<std::string>()) + "  " + printable(c["tags"].dump()) +
+                   "\n";
+    }
+    if (flow_in_ || flow_out_) {
+        std::snprintf(buf, sizeof(buf), "\nDATA FLOW  in: %llu (%s)  out: %llu (%s)\n",
+                      static_cast<unsigned long long>(flow_in_),
+                      human_bytes(double(flow_in_bytes_)).c_str(),
+                      static_cast<unsigned long long>(flow_out_),
+                      human_bytes(double(flow_out_bytes_)).c_str());
+        out += buf;
+    }
+    return out;
+}
+
+nlohmann::json TraceAnalyzer::critical_paths_json() const
+{
+    nlohmann::json paths = nlohmann::json::array();
+    for (const CriticalPath& p : critical_paths()) {
+        nlohmann::json segs = nlohmann::json::array();
+        for (const PathSegment& s : p.segments)
+            segs.push_back({{"span_id", s.span_id},
+                            {"component", s.component},
+                            {"operation", s.operation},
+                            {"ms", s.ms}});
+        paths.push_back({{"trace_id", p.trace_id},
+                         {"root", p.root_component + "." + p.root_operation},
+                         {"description", p.root_description},
+                         {"duration_ms", p.duration_ms},
+                         {"spans_in_trace", p.spans_in_trace},
+                         {"path", segs}});
+    }
+    return paths;
+}
+
+std::string TraceAnalyzer::critical_paths_text() const
+{
+    std::string out = "\nCRITICAL PATHS (longest traces; time each span itself decided)\n";
+    char buf[1024];
     for (const CriticalPath& p : critical_paths()) {
         std::snprintf(buf, sizeof(buf), "trace %s  %s.%s  %.1f ms, %zu spans, %zu on the path\n",
                       printable(p.trace_id).c_str(), printable(p.root_component).c_str(),
@@ -593,7 +599,27 @@ std::string TraceAnalyzer::text() const
     if (paths_skipped_)
         out += "(" + std::to_string(paths_skipped_) +
                " traces too large to hold for a critical path)\n";
-    out += "\nLARGEST SELF TIME (duration minus children)\n";
+    return out;
+}
+
+nlohmann::json TraceAnalyzer::self_time_json() const
+{
+    nlohmann::json selfs = nlohmann::json::array();
+    for (const SelfTimeSpan& s : top_self_time())
+        selfs.push_back({{"span_id", s.span_id},
+                         {"trace_id", s.trace_id},
+                         {"component", s.component},
+                         {"operation", s.operation},
+                         {"description", s.description},
+                         {"self_ms", s.self_ms},
+                         {"duration_ms", s.duration_ms}});
+    return selfs;
+}
+
+std::string TraceAnalyzer::self_time_text() const
+{
+    std::string out = "\nLARGEST SELF TIME (duration minus children)\n";
+    char buf[1024];
     std::snprintf(buf, sizeof(buf), "%9s %9s  %-32s %-16s %s\n", "self ms", "total ms",
                   "component.operation", "span", "description");
     out += buf;
@@ -603,9 +629,34 @@ std::string TraceAnalyzer::text() const
                       printable(s.span_id).c_str(), clip(s.description, 60).c_str());
         out += buf;
     }
-    out += "\nERROR PATTERNS (" + std::to_string(errors_.total()) + " errors)\n";
-    out += errors_.table(std::nullopt, wall / 60000.0);
     return out;
+}
+
+nlohmann::json TraceAnalyzer::to_json() const
+{
+    const double wall_minutes = wall_ms() / 60000.0;
+    nlohmann::json out = {{"input", input_json()}, {"bottlenecks", operations_json()}};
+    if (component_) {
+        out["component_report"] = component_json();
+        out["errors"] = errors_.to_json(component_, wall_minutes);
+        return out;
+    }
+    out["critical_paths"] = critical_paths_json();
+    out["critical_paths_skipped"] = paths_skipped_;
+    out["top_self_time"] = self_time_json();
+    out["errors"] = errors_.to_json(std::nullopt, wall_minutes);
+    return out;
+}
+
+std::string TraceAnalyzer::text() const
+{
+    const double wall_minutes = wall_ms() / 60000.0;
+    std::string out = input_text() + operations_text();
+    if (component_)
+        return out + component_text() + "\nERRORS\n" + errors_.table(component_, wall_minutes);
+    out += critical_paths_text() + self_time_text();
+    out += "\nERROR PATTERNS (" + std::to_string(errors_.total()) + " errors)\n";
+    return out + errors_.table(std::nullopt, wall_minutes);
 }
 
 }  // namespace lstrace

@@ -1,5 +1,5 @@
-// `lstrace-bpf analyze`: the seed's TraceAnalyzer made real.  One streaming
-// pass over a trace computes
+// `lstrace-bpf analyze`: the standard's TraceAnalyzer.  One streaming pass
+// over a trace computes
 //
 //  - bottlenecks: per component.operation the count, duration quantiles
 //    (QuantileSketch: exact for small traces, 0.5 % relative error past
@@ -138,6 +138,18 @@ private:
                      const std::string& root_description);
     std::uint32_t op_index(const std::string& component, const std::string& operation);
     void note_self_time(const SpanFacts& s, double self_ms);
+
+    // The report's sections, each as JSON and as text.
+    nlohmann::json input_json() const;
+    std::string input_text() const;
+    nlohmann::json operations_json() const;
+    std::string operations_text() const;
+    nlohmann::json component_json() const;  // only with a component
+    std::string component_text() const;
+    nlohmann::json critical_paths_json() const;
+    std::string critical_paths_text() const;
+    nlohmann::json self_time_json() const;
+    std::string self_time_text() const;
 
     std::optional<std::string> component_;
     Limits limits_;

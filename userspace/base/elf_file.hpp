@@ -23,6 +23,7 @@ public:
     static Result<ElfFile> open(const std::string& path);
 
     Elf* get() const noexcept { return elf_.get(); }
+    int fd() const noexcept { return fd_.get(); }  // for pread of raw bytes
 
 private:
     UniqueFd fd_;  // declared first: destroyed after elf_

@@ -1,5 +1,5 @@
-// The one fatal user-error type, caught in main, and the documented exit
-// codes (README "Exit codes" lists the same table).
+// The fatal error types, caught in main, and the documented exit codes
+// (README "Exit codes" lists the same table).
 #pragma once
 
 #include <stdexcept>
@@ -21,6 +21,8 @@ enum class ExitCode : int {
     regression = 10,  // compare --fail-on: an operation got slower past the threshold
 };
 
+// A user error (bad input, missing target, no permission, ...): one line and
+// its exit code.
 class FatalError : public std::runtime_error {
 public:
     FatalError(ExitCode code, const std::string& message)
@@ -31,6 +33,13 @@ public:
 
 private:
     ExitCode code_;
+};
+
+// A failure that is not the user's (a bug, or the system out of a resource):
+// main reports it as an internal error, exit code 1.
+class InternalError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
 };
 
 }  // namespace lstrace

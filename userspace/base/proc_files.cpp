@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <memory>
+#include <sstream>
 
 #include "base/unique_fd.hpp"
 
@@ -15,11 +17,6 @@ namespace lstrace {
 std::string proc_dir(int pid)
 {
     return "/proc/" + std::to_string(pid);
-}
-
-std::string proc_dir(int pid, int tid)
-{
-    return proc_dir(pid) + "/task/" + std::to_string(tid);
 }
 
 std::optional<std::string> read_proc_file(const std::string& path)
@@ -133,6 +130,57 @@ std::optional<std::vector<std::string>> list_proc_dir(const std::string& path)
     if (errno != 0)  // the process went away while we listed it
         return std::nullopt;
     return names;
+}
+
+namespace {
+
+std::optional<std::uint64_t> parse_hex(const std::string& text)
+{
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+    if (ec != std::errc() || end != text.data() + text.size())
+        return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::vector<MapEntry> parse_maps(const std::string& text)
+{
+    std::vector<MapEntry> maps;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        // start-end perms offset dev inode   path
+        std::istringstream ls(line);
+        std::string range, perms, offset, dev, inode;
+        MapEntry m;
+        ls >> range >> perms >> offset >> dev >> inode;
+        std::getline(ls >> std::ws, m.path);
+        const auto dash = range.find('-');
+        if (dash == std::string::npos)
+            continue;
+        const auto start = parse_hex(range.substr(0, dash));
+        const auto end = parse_hex(range.substr(dash + 1));
+        const auto file_offset = parse_hex(offset);
+        if (!start || !end || !file_offset)
+            continue;
+        m.start = *start;
+        m.end = *end;
+        m.offset = *file_offset;
+        m.file_backed = !m.path.empty() && m.path[0] == '/' && inode != "0";
+        maps.push_back(std::move(m));
+    }
+    return maps;
+}
+
+Result<std::vector<MapEntry>> read_maps(int pid)
+{
+    const std::string path = proc_dir(pid) + "/maps";
+    const auto text = read_proc_file(path);
+    if (!text)
+        return Error{"cannot read " + path};
+    return parse_maps(*text);
 }
 
 }  // namespace lstrace

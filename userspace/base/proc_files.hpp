@@ -9,11 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
+
 namespace lstrace {
 
-// "/proc/PID" or "/proc/PID/task/TID".
+// "/proc/PID".
 std::string proc_dir(int pid);
-std::string proc_dir(int pid, int tid);
 
 // The whole file; nullopt when it cannot be opened or read (errno tells
 // why: ENOENT or ESRCH once the process is gone, EACCES without access).
@@ -48,5 +49,17 @@ std::vector<std::string> split_nul(const std::string& data);
 // Names of the entries of a /proc directory (without "." and ".."); nullopt
 // when it cannot be read (errno tells why).
 std::optional<std::vector<std::string>> list_proc_dir(const std::string& path);
+
+// One line of /proc/PID/maps: which file is mapped where.
+struct MapEntry {
+    std::uint64_t start = 0, end = 0;  // addresses
+    std::uint64_t offset = 0;          // file offset of `start`
+    std::string path;                  // empty for anonymous memory
+    bool file_backed = false;          // a real file (not [heap], [vdso], ...)
+};
+
+// /proc/PID/maps; lines that do not parse are skipped.
+Result<std::vector<MapEntry>> read_maps(int pid);
+std::vector<MapEntry> parse_maps(const std::string& text);
 
 }  // namespace lstrace

@@ -5,6 +5,7 @@
 #include <vector>
 #include <string>
 
+#include "base/wait_status.hpp"
 #include "lstrace/probe_abi.h"
 
 namespace lstrace {
@@ -219,18 +220,6 @@ void Correlator::discard_lost_ends()
 {
     for (auto it = open_.begin(); it != open_.end();)
         it = end_was_lost(it->second) ? open_.erase(it) : std::next(it);
-}
-
-std::string describe_wait_status(int status)
-{
-    if ((status & 0x7f) == 0)
-        return "exit status " + std::to_string((status >> 8) & 0xff);
-    const char* abbrev = sigabbrev_np(status & 0x7f);
-    std::string text = "killed by signal " +
-                       (abbrev ? "SIG" + std::string(abbrev) : std::to_string(status & 0x7f));
-    if (status & 0x80)
-        text += " (core dumped)";
-    return text;
 }
 
 void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)

@@ -33,9 +33,6 @@ struct CorrelatorStats {
     std::uint64_t events_recorded = 0;  // event records handed to the event sink
 };
 
-// "exit status 3", "killed by signal SIGSEGV (core dumped)" for a wait(2) status.
-std::string describe_wait_status(int status);
-
 class Correlator {
 public:
     // Gets each finished span; it may modify it (redaction) before writing.
@@ -89,6 +86,7 @@ private:
     void on_end(const lstrace_span_end_event& e);
     void on_thread_exit(const lstrace_thread_exit_event& e);
     void on_point(const lstrace_point_event& e);
+    void on_data_flow(EventRecord r, const lstrace_point_event& e, const std::string& operation);
     void on_dropped(const lstrace_span_dropped_event& e);
     void on_exec(const lstrace_process_event& e);
     // A failed span whose parent belongs to another component: the error

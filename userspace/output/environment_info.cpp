@@ -119,33 +119,4 @@ nlohmann::json environment_json(int pid, const std::vector<std::string>& allowli
     return j;
 }
 
-std::optional<ThreadInfo> read_thread_info(int pid, int tid)
-{
-    const std::string dir = proc_dir(pid, tid);
-    const auto stat_text = read_proc_file(dir + "/stat");
-    if (!stat_text)
-        return std::nullopt;
-    const auto stat = StatLine::parse(*stat_text);
-    if (!stat)
-        return std::nullopt;
-    ThreadInfo t;
-    // comm from its own file (the name as set, newline-terminated); stat's
-    // copy is the same bytes, used if the thread exits in between
-    const auto comm = read_proc_file(dir + "/comm");
-    t.name = comm ? *comm : stat->comm();
-    if (!t.name.empty() && t.name.back() == '\n')
-        t.name.pop_back();
-    if (const auto cpu = stat->number(39))
-        t.cpu = static_cast<int>(*cpu);
-    return t;
-}
-
-nlohmann::json thread_info_json(int pid, int tid)
-{
-    const auto t = read_thread_info(pid, tid);
-    if (!t)
-        return nlohmann::json::object();
-    return {{"thread_name", t->name}, {"cpu", t->cpu}};
-}
-
 }  // namespace lstrace

@@ -46,15 +46,4 @@ std::string kernel_release();  // uname -r
 nlohmann::json environment_json(int pid, const std::vector<std::string>& allowlist,
                                 const Redactor* redactor = nullptr);
 
-struct ThreadInfo {
-    std::string name;  // /proc/PID/task/TID/comm, as the thread set it (up to 15 bytes)
-    int cpu = -1;      // the CPU it runs on now, or last ran on (stat field 39)
-};
-
-// nullopt if the thread is gone.
-std::optional<ThreadInfo> read_thread_info(int pid, int tid);
-
-// {"thread_name": "...", "cpu": N}; an empty object if the thread is gone.
-nlohmann::json thread_info_json(int pid, int tid);
-
 }  // namespace lstrace

@@ -52,7 +52,6 @@ public:
     // spans BPF saw per name of the filter).
     void finish(const std::map<std::string, std::uint64_t>& filter_hits);
 
-    std::uint64_t records_written() const noexcept { return written_; }
     std::uint64_t events_written() const noexcept { return events_written_; }
 
 private:

@@ -21,8 +21,6 @@ public:
     // processes that are gone are dropped.
     std::vector<EventRecord> take();
 
-    std::size_t watched() const noexcept { return last_.size(); }
-
 private:
     std::map<int, ProcessSample> last_;
 };

@@ -20,8 +20,8 @@ std::string format_timestamp(std::int64_t unix_ns)
         secs -= 1;
     }
     // Consecutive records fall in the same second: the date and time part
-    // is formatted once per second (strftime per record was a visible part
-    // of the recorder's time).  One cache per thread.
+    // is formatted once per second, not per record (strftime is costly).
+    // One cache per thread.
     thread_local std::int64_t cached_secs = INT64_MIN;
     thread_local char cached[32];
     thread_local std::size_t cached_len = 0;
@@ -201,38 +201,40 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
     w.end_object();
 }
 
-}  // namespace
+// What a span record's sections need to know beyond the record itself.
+struct SpanFacts {
+    double duration_ms = 0;
+    bool have_figures = false;  // resources can be reported at all
+    bool have_oncpu = false;    // and the on-CPU clock among them
+    bool success = false;
+    bool unwinding = false;  // ended while an exception unwound
+};
 
-void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns,
-                      bool debug)
+SpanFacts span_facts(const SpanRecord& s)
 {
-    const double duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
+    SpanFacts f;
+    f.duration_ms = s.end_ns > s.begin_ns ? ns_to_ms(s.end_ns - s.begin_ns) : 0.0;
     // per-thread counters of two different threads do not subtract
-    const bool have_figures =
-        !s.aborted && !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED));
-    const bool have_oncpu = have_figures && !(s.flags & LSTRACE_F_NO_ONCPU);
-    const bool success = s.status == LSTRACE_STATUS_OK && !s.aborted;
-    const bool unwinding = s.status == LSTRACE_STATUS_EXCEPTION;
+    f.have_figures = !s.aborted && !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED));
+    f.have_oncpu = f.have_figures && !(s.flags & LSTRACE_F_NO_ONCPU);
+    f.success = s.status == LSTRACE_STATUS_OK && !s.aborted;
+    f.unwinding = s.status == LSTRACE_STATUS_EXCEPTION;
+    return f;
+}
 
-    JsonWriter w(out);
-    w.begin_object();
-    common_fields(w, s.begin_ns, realtime_offset_ns, s.trace_id_hi, s.trace_id_lo, s.span_id);
-    id_field(w, "parent_span_id", s.parent_span_id);
-    names(w, s.component, s.operation, s.description);
-    w.key("duration_ms");
-    w.value(duration_ms);
-
-    // The recorder's own tags win over application tags of the same name
-    // (the standard's decorator sets "success" itself, for one).
+// The application's tags, then the recorder's own, which win over
+// application tags of the same name (the standard's decorator sets
+// "success" itself, for one).
+void write_span_tags(JsonWriter& w, const SpanRecord& s, const SpanFacts& f)
+{
     const auto recorder_writes = [&](const std::string& k) {
         return k == "success" || k == "execution_time_category" ||
-               (k == "memory_category" && have_figures) ||
+               (k == "memory_category" && f.have_figures) ||
                ((k == "error_type" || k == "error_message") && !s.errors.empty()) ||
                (k == "error_count" && s.errors.size() > 1) ||
-               (k == "exception_unwinding" && unwinding) ||
+               (k == "exception_unwinding" && f.unwinding) ||
                ((k == "aborted" || k == "abort_reason") && s.aborted);
     };
-    w.key("tags");
     w.begin_object();
     for (const Tag& t : s.tags) {
         if (recorder_writes(t.key))
@@ -241,7 +243,7 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         write_tag_value(w, t.value);
     }
     w.key("success");
-    w.value(success);
+    w.value(f.success);
     if (!s.errors.empty()) {
         w.key("error_type");
         w.value(s.errors.back().type);
@@ -252,7 +254,7 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
             w.value(static_cast<std::uint64_t>(s.errors.size()));
         }
     }
-    if (unwinding) {
+    if (f.unwinding) {
         w.key("exception_unwinding");
         w.value(true);
     }
@@ -263,44 +265,54 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
         w.value(s.abort_reason);
     }
     w.key("execution_time_category");
-    w.value(execution_time_category(duration_ms));
-    if (have_figures) {
+    w.value(execution_time_category(f.duration_ms));
+    if (f.have_figures) {
         w.key("memory_category");
         w.value(memory_category(s.resources.rss_bytes));
     }
     w.end_object();
+}
 
-    w.key("metadata");
+template <typename T>
+void put(JsonWriter& w, const char* key, const T& value)
+{
+    w.key(key);
+    w.value(value);
+}
+
+// metadata.debug (TracingConfig debug_mode): the raw BPF view.
+void write_span_debug(JsonWriter& w, const SpanRecord& s)
+{
     w.begin_object();
-    w.key("thread_id");
-    w.value(std::to_string(s.tid));
-    w.key("process_id");
-    w.value(std::to_string(s.tgid));
+    put(w, "begin_monotonic_ns", s.begin_ns);
+    put(w, "end_monotonic_ns", s.end_ns);
+    put(w, "bpf_flags", static_cast<std::uint64_t>(s.flags));
+    put(w, "status", static_cast<std::uint64_t>(s.status));
+    w.end_object();
+}
+
+void write_span_metadata(JsonWriter& w, const SpanRecord& s, const SpanFacts& f, bool debug)
+{
+    w.begin_object();
+    put(w, "thread_id", std::to_string(s.tid));
+    put(w, "process_id", std::to_string(s.tgid));
     // in a container, the ids the process sees itself
     if (s.ns_tgid && (s.ns_tgid != s.tgid || s.ns_tid != s.tid)) {
-        w.key("ns_thread_id");
-        w.value(std::to_string(s.ns_tid));
-        w.key("ns_process_id");
-        w.value(std::to_string(s.ns_tgid));
+        put(w, "ns_thread_id", std::to_string(s.ns_tid));
+        put(w, "ns_process_id", std::to_string(s.ns_tgid));
     }
-    w.key("memory_usage");
-    w.value(static_cast<std::int64_t>(s.rss_end_bytes));
+    put(w, "memory_usage", static_cast<std::int64_t>(s.rss_end_bytes));
     w.key("cpu_usage");
-    if (have_oncpu && duration_ms > 0)
-        w.value(100.0 * ns_to_ms(s.resources.oncpu_ns) / duration_ms);
+    if (f.have_oncpu && f.duration_ms > 0)
+        w.value(100.0 * ns_to_ms(s.resources.oncpu_ns) / f.duration_ms);
     else
         w.null();
-    if (!s.tracer.empty()) {
-        w.key("tracer");
-        w.value(s.tracer);
-    }
+    if (!s.tracer.empty())
+        put(w, "tracer", s.tracer);
     if (!s.thread_name.empty()) {  // include_thread_info
-        w.key("thread_name");
-        w.value(s.thread_name);
-        w.key("cpu");
-        w.value(static_cast<std::uint64_t>(s.begin_cpu));
-        w.key("end_cpu");
-        w.value(static_cast<std::uint64_t>(s.end_cpu));
+        put(w, "thread_name", s.thread_name);
+        put(w, "cpu", static_cast<std::uint64_t>(s.begin_cpu));
+        put(w, "end_cpu", static_cast<std::uint64_t>(s.end_cpu));
     }
     flag_fields(w, s.flags, s.redactions);
     if (s.flags & LSTRACE_F_THREAD_CHANGED) {
@@ -309,22 +321,31 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
     }
     if (debug) {
         w.key("debug");
-        w.begin_object();
-        w.key("begin_monotonic_ns");
-        w.value(s.begin_ns);
-        w.key("end_monotonic_ns");
-        w.value(s.end_ns);
-        w.key("bpf_flags");
-        w.value(static_cast<std::uint64_t>(s.flags));
-        w.key("status");
-        w.value(static_cast<std::uint64_t>(s.status));
-        w.end_object();
+        write_span_debug(w, s);
     }
     w.end_object();
+}
 
+}  // namespace
+
+void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realtime_offset_ns,
+                      bool debug)
+{
+    const SpanFacts f = span_facts(s);
+    JsonWriter w(out);
+    w.begin_object();
+    common_fields(w, s.begin_ns, realtime_offset_ns, s.trace_id_hi, s.trace_id_lo, s.span_id);
+    id_field(w, "parent_span_id", s.parent_span_id);
+    names(w, s.component, s.operation, s.description);
+    w.key("duration_ms");
+    w.value(f.duration_ms);
+    w.key("tags");
+    write_span_tags(w, s, f);
+    w.key("metadata");
+    write_span_metadata(w, s, f, debug);
     w.key("resources");
-    if (have_figures)
-        write_resources(w, s, duration_ms, have_oncpu);
+    if (f.have_figures)
+        write_resources(w, s, f.duration_ms, f.have_oncpu);
     else
         w.null();
     // last, so the standard's fields keep their order at the front
@@ -332,14 +353,6 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
     w.value("span");
     w.end_object();
     out.push_back('\n');
-}
-
-std::string to_json_line(const SpanRecord& s, std::int64_t realtime_offset_ns)
-{
-    std::string line;
-    line.reserve(1024);
-    append_json_line(line, s, realtime_offset_ns);
-    return line;
 }
 
 void append_event_json_line(std::string& out, const EventRecord& e,

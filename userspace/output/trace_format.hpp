@@ -36,7 +36,4 @@ void append_json_line(std::string& out, const SpanRecord& span, std::int64_t rea
 void append_event_json_line(std::string& out, const EventRecord& event,
                             std::int64_t realtime_offset_ns);
 
-// The same, as a new string.
-std::string to_json_line(const SpanRecord& span, std::int64_t realtime_offset_ns);
-
 }  // namespace lstrace

@@ -71,3 +71,18 @@ static_assert(sizeof(lstrace_thread_exit_event) == 32 + 8);
 static_assert(offsetof(lstrace_thread_exit_event, exit_code) == 32);
 static_assert(sizeof(lstrace_process_event) == 32 + 8);
 static_assert(offsetof(lstrace_process_event, parent_tgid) == 32);
+
+// Named point slots: inside the arrays, and config_change's in the slots
+// component_change (BPF) fills for state_change.
+static_assert(LSTRACE_STR_CONTEXT < LSTRACE_POINT_STRS);
+static_assert(LSTRACE_NUM_FINGERPRINT < LSTRACE_POINT_NUMS);
+static_assert(LSTRACE_STR_KEY == LSTRACE_STR_FROM_STATE);
+static_assert(LSTRACE_STR_OLD_VALUE == LSTRACE_STR_TO_STATE);
+static_assert(LSTRACE_STR_NEW_VALUE == LSTRACE_STR_REASON);
+
+// The key userspace looks up in lost_ends.
+static_assert(sizeof(lstrace_span_key) == 16);
+static_assert(offsetof(lstrace_span_key, span_id) == 8);
+
+// The error probe's context pairs, as docs/probes.md documents them.
+static_assert(LSTRACE_CONTEXT_SEPARATOR == '\x1f');

@@ -88,9 +88,10 @@ BpfSession::BpfSession(const BpfConfig& config)
     skel_->rodata->min_duration_ns = config.min_duration_ns;
     skel_->rodata->collect_thread_info = config.thread_info;
     skel_->rodata->collect_stacks = config.stack_traces;
-    skel_->rodata->component_filter = !config.enabled_components.empty()    ? 1  // allow-list
-                                      : !config.disabled_components.empty() ? 2  // deny-list
-                                                                            : 0;
+    skel_->rodata->component_filter = !config.enabled_components.empty() ? LSTRACE_COMPONENTS_ALLOW
+                                      : !config.disabled_components.empty()
+                                          ? LSTRACE_COMPONENTS_DENY
+                                          : LSTRACE_COMPONENTS_ALL;
     skel_->rodata->wakeup_bytes = config.wakeup_bytes;
     all_processes_ = config.follow_children || config.any_process;
     skel_->rodata->filter_tgids = all_processes_;
@@ -208,11 +209,11 @@ void BpfSession::attach_process(int pid, const std::string& object)
         {skel_->progs.on_error_recovery, "error_recovery", false},
         {skel_->progs.on_error_resolution, "error_resolution", false},
         {skel_->progs.on_data_flow, "data_flow", false},
-        {skel_->progs.on_span_end, usdt::kRequiredProbes[0], true},
-        {skel_->progs.on_span_tag, usdt::kRequiredProbes[1], true},
-        {skel_->progs.on_span_error, usdt::kRequiredProbes[2], true},
-        {skel_->progs.on_span_begin, usdt::kRequiredProbes[3], true},
-        {skel_->progs.on_recording_gate, usdt::kRequiredProbes[4], true},
+        {skel_->progs.on_span_end, usdt::kProbeSpanEnd, true},
+        {skel_->progs.on_span_tag, usdt::kProbeSpanTag, true},
+        {skel_->progs.on_span_error, usdt::kProbeSpanError, true},
+        {skel_->progs.on_span_begin, usdt::kProbeSpanBegin, true},
+        {skel_->progs.on_recording_gate, usdt::kProbeRecording, true},
     };
     std::uint32_t slots = 0;
     for (const auto& p : order) slots += spec_slots_needed(notes.value(), p.probe);
@@ -244,9 +245,9 @@ void BpfSession::attach_process(int pid, const std::string& object)
 void BpfSession::detach()
 {
     // USDT links first, so no span can begin while the clocks are detached.
-    // Each removal of a uprobe waits for RCU grace periods (80-200 ms per
-    // probe on this 6.18 kernel; removals in parallel threads serialize in
-    // the kernel all the same), so detaching 13 probes takes about a second.
+    // Each removal of a uprobe waits for RCU grace periods (removals in
+    // parallel threads serialize in the kernel all the same), so detaching
+    // takes a noticeable time per probe.
     for (auto it = links_.rbegin(); it != links_.rend(); ++it)
         it->reset();
     links_.clear();
@@ -256,11 +257,7 @@ void BpfSession::detach()
 
 bool BpfSession::end_was_lost(std::uint32_t tgid, std::uint64_t span_id) const
 {
-    struct {
-        __u32 tgid;
-        __u32 pad;
-        __u64 span_id;
-    } key{tgid, 0, span_id};  // struct span_key in bpf/lstrace.bpf.c
+    const lstrace_span_key key{tgid, 0, span_id};
     __u8 value = 0;
     return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost_ends), &key, &value) == 0;
 }

@@ -64,7 +64,7 @@ sigset_t handled_signals(bool follow)
 
 [[noreturn]] void system_error(const char* what)
 {
-    throw FatalError(ExitCode::internal, std::string(what) + ": " + std::strerror(errno));
+    throw InternalError(std::string(what) + ": " + std::strerror(errno));
 }
 
 class EventLoop {

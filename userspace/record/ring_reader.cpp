@@ -58,8 +58,7 @@ std::size_t RingReader::drain(std::size_t max_records)
     if (n == kBudgetSpent)
         return max_records;
     if (n < 0)
-        throw FatalError(ExitCode::internal,
-                         "reading the BPF ring buffer failed: " + libbpf_error_text(n));
+        throw InternalError("reading the BPF ring buffer failed: " + libbpf_error_text(n));
     return static_cast<std::size_t>(n);
 }
 

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/errors.hpp"
+#include "base/wait_status.hpp"
 #include "usdt/probe_notes.hpp"
 #include "usdt/probe_objects.hpp"
 
@@ -70,7 +71,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrac
 {
     int err_pipe[2], go_pipe[2];
     if (::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(go_pipe, O_CLOEXEC) != 0)
-        throw FatalError(ExitCode::internal, std::string("pipe2: ") + std::strerror(errno));
+        throw InternalError(std::string("pipe2: ") + std::strerror(errno));
     UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
     UniqueFd go_read(go_pipe[0]), go_write(go_pipe[1]);
 
@@ -82,7 +83,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrac
     const pid_t recorder = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
-        throw FatalError(ExitCode::internal, std::string("fork: ") + std::strerror(errno));
+        throw InternalError(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         // Never left behind: a recorder that dies, even by SIGKILL, takes
         // the command with it (checked after the prctl: it may have died
@@ -127,8 +128,9 @@ TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrac
     }
     const char go = 1;
     if (::write(go_write.get(), &go, 1) != 1) {
+        const int e = errno;
         give_up();
-        throw FatalError(ExitCode::internal, std::string("write: ") + std::strerror(errno));
+        throw InternalError(std::string("write: ") + std::strerror(e));
     }
     go_write.reset();
 
@@ -162,7 +164,7 @@ TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrac
     if (!p.pidfd.valid()) {
         const int e = errno;
         give_up();
-        throw FatalError(ExitCode::internal, std::string("pidfd_open: ") + std::strerror(e));
+        throw InternalError(std::string("pidfd_open: ") + std::strerror(e));
     }
     return p;
 }
@@ -170,9 +172,8 @@ TracedProcess launch_stopped(const std::vector<std::string>& command, long ptrac
 void resume_launched(const TracedProcess& process)
 {
     if (::ptrace(PTRACE_DETACH, process.pid, nullptr, nullptr) != 0)
-        throw FatalError(ExitCode::internal,
-                         std::string("cannot resume the launched command: ") +
-                             std::strerror(errno));
+        throw InternalError(std::string("cannot resume the launched command: ") +
+                            std::strerror(errno));
 }
 
 namespace {
@@ -269,11 +270,7 @@ std::string reap_launched(const TracedProcess& process)
     int status = process.reaped_status.value_or(0);
     if (!process.reaped_status && ::waitpid(process.pid, &status, 0) != process.pid)
         return "status unknown";
-    if (WIFEXITED(status))
-        return "exit status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return std::string("killed by signal ") + sigabbrev_np(WTERMSIG(status));
-    return "status unknown";
+    return describe_wait_status(status);
 }
 
 }  // namespace lstrace

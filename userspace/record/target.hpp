@@ -49,7 +49,7 @@ void resume_launched(const TracedProcess& process);
 void find_probe_objects(TracedProcess& process, bool stopped_at_exec);
 
 // Reaps a launched child that has exited; returns "exit status N" or
-// "killed by signal NAME".
+// "killed by signal SIGNAME" (describe_wait_status).
 std::string reap_launched(const TracedProcess& process);
 
 bool process_exited(const TracedProcess& process);

@@ -25,7 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/proc_maps.hpp"
+#include "base/proc_files.hpp"
 #include "symbols/elf_symbols.hpp"
 #include "symbols/stack_frame.hpp"
 
