@@ -142,13 +142,13 @@ public:
     {
         struct rusage end;
         ::getrusage(RUSAGE_THREAD, &end);
-        const std::int64_t cpu_us =
-            (end.ru_utime.tv_sec - begin_.ru_utime.tv_sec + end.ru_stime.tv_sec -
-             begin_.ru_stime.tv_sec) * 1000000LL +
-            (end.ru_utime.tv_usec - begin_.ru_utime.tv_usec) +
-            (end.ru_stime.tv_usec - begin_.ru_stime.tv_usec);
-        const std::int64_t faults = (end.ru_minflt - begin_.ru_minflt) +
-                                    (end.ru_majflt - begin_.ru_majflt);
+        const std::int64_t cpu_us = (end.ru_utime.tv_sec - begin_.ru_utime.tv_sec +
+                                     end.ru_stime.tv_sec - begin_.ru_stime.tv_sec) *
+                                        1000000LL +
+                                    (end.ru_utime.tv_usec - begin_.ru_utime.tv_usec) +
+                                    (end.ru_stime.tv_usec - begin_.ru_stime.tv_usec);
+        const std::int64_t faults =
+            (end.ru_minflt - begin_.ru_minflt) + (end.ru_majflt - begin_.ru_majflt);
         g_rusage_sink = cpu_us + faults + tag_;
     }
     RusageSpan(const RusageSpan&) = delete;
@@ -202,7 +202,7 @@ double now_ns(clockid_t clock = CLOCK_MONOTONIC)
 
 struct Options {
     std::vector<std::string> modes;
-    std::uint64_t spans = 0;  // 0: the mode's default
+    std::uint64_t spans = 0;            // 0: the mode's default
     std::uint64_t warmup = UINT64_MAX;  // UINT64_MAX: min(spans / 10, 100000)
     unsigned runs = 5;
     double wait_s = 10.0;
@@ -216,11 +216,10 @@ struct Options {
 {
     if (msg)
         std::fprintf(stderr, "span_bench: %s\n", msg);
-    std::fprintf(stderr,
-                 "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
-                 "                  [--pause-ms MS] [--wait SECONDS] [--cpu CPU]\n"
-                 "                  [--duration SECONDS [--threads THREADS]]\n"
-                 "MODE: baseline | detached | detached-c | attached | rusage | stream\n");
+    std::fprintf(stderr, "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
+                         "                  [--pause-ms MS] [--wait SECONDS] [--cpu CPU]\n"
+                         "                  [--duration SECONDS [--threads THREADS]]\n"
+                         "MODE: baseline | detached | detached-c | attached | rusage | stream\n");
     std::exit(msg ? 2 : 0);
 }
 
@@ -274,8 +273,8 @@ Options parse(int argc, char** argv)
             if (t == 0 || t > 256)
                 usage("--threads must be 1..256");
             o.threads = static_cast<unsigned>(t);
-        } else if (a == "baseline" || a == "detached" || a == "detached-c" ||
-                   a == "attached" || a == "rusage" || a == "stream") {
+        } else if (a == "baseline" || a == "detached" || a == "detached-c" || a == "attached" ||
+                   a == "rusage" || a == "stream") {
             o.modes.push_back(a);
         } else {
             usage(("unknown argument '" + a + "'").c_str());
@@ -382,8 +381,8 @@ int bench(const std::string& mode, const TracerT& tracer, const Options& o,
         return bench_rate(mode, tracer, o, needs_recorder, forbids_recorder);
     const std::uint64_t n = o.spans ? o.spans : default_spans;
     const long pause = o.pause_ms >= 0 ? o.pause_ms : needs_recorder ? 500 : 0;
-    const std::uint64_t warmup = o.warmup == UINT64_MAX ? std::min<std::uint64_t>(n / 10, 100000)
-                                                        : o.warmup;
+    const std::uint64_t warmup =
+        o.warmup == UINT64_MAX ? std::min<std::uint64_t>(n / 10, 100000) : o.warmup;
     if (needs_recorder && !wait_for_recorder(o.wait_s)) {
         std::fprintf(stderr,
                      "span_bench: %s: no recorder attached after %.0f s (run it under "
@@ -416,8 +415,7 @@ int bench(const std::string& mode, const TracerT& tracer, const Options& o,
         return 3;
     }
     if (forbids_recorder && lstrace::enabled()) {
-        std::fprintf(stderr, "span_bench: %s: a recorder attached during the run\n",
-                     mode.c_str());
+        std::fprintf(stderr, "span_bench: %s: a recorder attached during the run\n", mode.c_str());
         return 3;
     }
 

@@ -38,8 +38,8 @@ int main(int argc, char** argv)
     }
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
     for (const char* probe : {"span_end", "span_tag", "span_error", "span_begin", "recording"}) {
-        bpf_link* link =
-            bpf_program__attach_usdt(skel->progs.count_hit, -1, argv[1], "langswarm", probe, nullptr);
+        bpf_link* link = bpf_program__attach_usdt(skel->progs.count_hit, -1, argv[1], "langswarm",
+                                                  probe, nullptr);
         if (!link) {
             std::fprintf(stderr, "usdt_floor: cannot attach langswarm:%s in %s\n", probe, argv[1]);
             return 1;

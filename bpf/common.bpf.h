@@ -43,7 +43,6 @@ struct {
 	__uint(max_entries, 16 << 20); /* resized by the loader */
 } events SEC(".maps");
 
-
 /* The processes this recorder traces (filled by the loader): programs that
  * fire for every task check it before doing anything else. */
 struct {
@@ -59,7 +58,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
-
 
 /* Whether the calling process is one this recorder traces. */
 static __always_inline bool traced(__u32 tgid)

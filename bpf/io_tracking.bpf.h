@@ -23,25 +23,25 @@
 
 enum sc_class {
 	SC_NONE = 0,
-	SC_READ = 1,    /* returns bytes read from the descriptor in arg 0 */
-	SC_WRITE = 2,   /* returns bytes written to the descriptor in arg 0 */
-	SC_OPEN = 3,    /* returns a new descriptor */
+	SC_READ = 1,  /* returns bytes read from the descriptor in arg 0 */
+	SC_WRITE = 2, /* returns bytes written to the descriptor in arg 0 */
+	SC_OPEN = 3,  /* returns a new descriptor */
 	SC_CLOSE = 4,
 	SC_CONNECT = 5,
-	SC_ACCEPT = 6,  /* returns a new descriptor */
-	SC_SYNC = 7,    /* fsync and friends: only the blocked time counts */
+	SC_ACCEPT = 6, /* returns a new descriptor */
+	SC_SYNC = 7,   /* fsync and friends: only the blocked time counts */
 };
 
 enum fd_kind {
 	FD_OTHER = 0,
-	FD_FILE = 1,   /* regular file or block device */
+	FD_FILE = 1, /* regular file or block device */
 	FD_SOCKET = 2,
 };
 
 static __always_inline __u32 syscall_class(long nr)
 {
 	switch (nr) {
-	case 0:   /* read */
+	case 0:	  /* read */
 	case 17:  /* pread64 */
 	case 19:  /* readv */
 	case 45:  /* recvfrom */
@@ -49,7 +49,7 @@ static __always_inline __u32 syscall_class(long nr)
 	case 295: /* preadv */
 	case 327: /* preadv2 */
 		return SC_READ;
-	case 1:   /* write */
+	case 1:	  /* write */
 	case 18:  /* pwrite64 */
 	case 20:  /* writev */
 	case 44:  /* sendto */
@@ -57,14 +57,14 @@ static __always_inline __u32 syscall_class(long nr)
 	case 296: /* pwritev */
 	case 328: /* pwritev2 */
 		return SC_WRITE;
-	case 2:   /* open */
+	case 2:	  /* open */
 	case 85:  /* creat */
 	case 257: /* openat */
 	case 437: /* openat2 */
 		return SC_OPEN;
-	case 3:   /* close */
+	case 3: /* close */
 		return SC_CLOSE;
-	case 42:  /* connect */
+	case 42: /* connect */
 		return SC_CONNECT;
 	case 43:  /* accept */
 	case 288: /* accept4 */
@@ -117,8 +117,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
 	ts->sc_class = cls;
 	ts->sc_enter_ns = now;
 	ts->sc_enter_oncpu_ns = clock_now(ts, now);
-	ts->sc_fd_kind = (cls == SC_READ || cls == SC_WRITE) ? classify_fd(BPF_CORE_READ(regs, di))
-							     : FD_OTHER;
+	ts->sc_fd_kind =
+	    (cls == SC_READ || cls == SC_WRITE) ? classify_fd(BPF_CORE_READ(regs, di)) : FD_OTHER;
 	return 0;
 }
 

@@ -50,8 +50,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 SEC("usdt")
 int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace_id_hi,
-	     __u64 trace_id_lo, const char *tracer, const char *component, const char *operation,
-	     const char *description)
+		 __u64 trace_id_lo, const char *tracer, const char *component,
+		 const char *operation, const char *description)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
@@ -213,7 +213,7 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 
 SEC("usdt")
 int LSTRACE_USDT(on_span_tag, __u64 span_id, const char *key, int value_type, __s64 num,
-	     const char *str)
+		 const char *str)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!traced(tgid) || span_filtered(tgid, span_id))

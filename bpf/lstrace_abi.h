@@ -39,16 +39,16 @@ enum lstrace_event_type {
 	LSTRACE_EV_THREAD_EXIT = 5,
 	LSTRACE_EV_PROCESS_FORK = 6, /* --follow: hdr.tgid is the new child */
 	LSTRACE_EV_PROCESS_EXEC = 7, /* hdr.tgid exec'd (with --follow: held by ptrace) */
-	LSTRACE_EV_POINT = 8,        /* a component, error or data-flow probe (lstrace_point_event) */
+	LSTRACE_EV_POINT = 8, /* a component, error or data-flow probe (lstrace_point_event) */
 	LSTRACE_EV_SPAN_DROPPED = 9, /* span_end of a span shorter than min_duration: forget it */
 };
 
 /* The slots of lstrace_point_event.str[] and num[] by kind, by name: BPF
  * fills them and the correlator reads them with these. */
 enum lstrace_point_str {
-	LSTRACE_STR_COMPONENT = 0, /* component_init, state_change, config_change */
+	LSTRACE_STR_COMPONENT = 0,   /* component_init, state_change, config_change */
 	LSTRACE_STR_CONFIG_KEYS = 1, /* component_init */
-	LSTRACE_STR_FROM_STATE = 1, /* state_change */
+	LSTRACE_STR_FROM_STATE = 1,  /* state_change */
 	LSTRACE_STR_TO_STATE = 2,
 	LSTRACE_STR_REASON = 3,
 	LSTRACE_STR_KEY = 1, /* config_change: the same slots as state_change's */
@@ -59,8 +59,8 @@ enum lstrace_point_str {
 	LSTRACE_STR_ERROR_MODULE = 2,
 	LSTRACE_STR_SEVERITY = 3,
 	LSTRACE_STR_CATEGORY = 4,
-	LSTRACE_STR_CONTEXT = 5, /* pairs joined by LSTRACE_CONTEXT_SEPARATOR */
-	LSTRACE_STR_HANDLER = 0, /* error_handled */
+	LSTRACE_STR_CONTEXT = 5,	/* pairs joined by LSTRACE_CONTEXT_SEPARATOR */
+	LSTRACE_STR_HANDLER = 0,	/* error_handled */
 	LSTRACE_STR_ORIGINAL_ERROR = 0, /* error_recovery */
 	LSTRACE_STR_STRATEGY = 1,
 	LSTRACE_STR_OUTCOME = 0, /* error_resolution */
@@ -70,10 +70,10 @@ enum lstrace_point_str {
 	LSTRACE_STR_DATA_PREVIEW = 2,
 };
 enum lstrace_point_num {
-	LSTRACE_NUM_CONFIG_SIZE = 0, /* component_init */
-	LSTRACE_NUM_ERROR_ID = 0, /* every error kind */
+	LSTRACE_NUM_CONFIG_SIZE = 0,	  /* component_init */
+	LSTRACE_NUM_ERROR_ID = 0,	  /* every error kind */
 	LSTRACE_NUM_RECOVERY_SUCCESS = 1, /* error_recovery */
-	LSTRACE_NUM_DIRECTION = 0, /* data_flow: LSTRACE_DATA_INPUT, ... */
+	LSTRACE_NUM_DIRECTION = 0,	  /* data_flow: LSTRACE_DATA_INPUT, ... */
 	LSTRACE_NUM_SIZE_BYTES = 1,
 	LSTRACE_NUM_LENGTH = 2,
 	LSTRACE_NUM_FINGERPRINT = 3,
@@ -96,15 +96,15 @@ struct lstrace_span_key {
 /* lstrace_point_event.kind: which probe fired, and what its fields hold. */
 enum lstrace_point_kind {
 	LSTRACE_POINT_COMPONENT_INIT = 1,   /* str: component, config_keys; num[0]: config_size */
-	LSTRACE_POINT_STATE_CHANGE = 2,     /* str: component, from, to, reason */
+	LSTRACE_POINT_STATE_CHANGE = 2,	    /* str: component, from, to, reason */
 	LSTRACE_POINT_CONFIG_CHANGE = 3,    /* str: component, key, old_value, new_value */
-	LSTRACE_POINT_ERROR = 4,            /* num[0]: error_id; str: type, message, module,
+	LSTRACE_POINT_ERROR = 4,	    /* num[0]: error_id; str: type, message, module,
 					     * severity, category, context; stack[] */
 	LSTRACE_POINT_ERROR_HANDLED = 5,    /* num[0]: error_id; str: handler */
 	LSTRACE_POINT_ERROR_RECOVERY = 6,   /* num[0]: error_id, num[1]: success;
 					     * str: original_error, strategy */
 	LSTRACE_POINT_ERROR_RESOLUTION = 7, /* num[0]: error_id; str: outcome, detail */
-	LSTRACE_POINT_DATA_FLOW = 8,        /* num[0]: direction, num[1]: size_bytes,
+	LSTRACE_POINT_DATA_FLOW = 8,	    /* num[0]: direction, num[1]: size_bytes,
 					     * num[2]: length, num[3]: fingerprint;
 					     * str: data_type, keys, preview */
 };
@@ -144,18 +144,18 @@ enum lstrace_event_flags {
 /* Indexes of the per-CPU `counters` map: events BPF could not deliver. */
 enum lstrace_counter {
 	/* Each lost span is counted exactly once: */
-	LSTRACE_CNT_LOST_BEGIN = 0,  /* ring buffer full at span_begin (its end is then not sent) */
-	LSTRACE_CNT_LOST_END = 1,    /* begin sent, ring buffer full at span_end */
-	LSTRACE_CNT_LOST_TAG = 2,    /* ring buffer full at span_tag */
-	LSTRACE_CNT_LOST_ERROR = 3,  /* ring buffer full at span_error */
-	LSTRACE_CNT_SPAN_MAP_FULL = 4,   /* no room for a begin snapshot */
+	LSTRACE_CNT_LOST_BEGIN = 0, /* ring buffer full at span_begin (its end is then not sent) */
+	LSTRACE_CNT_LOST_END = 1,   /* begin sent, ring buffer full at span_end */
+	LSTRACE_CNT_LOST_TAG = 2,   /* ring buffer full at span_tag */
+	LSTRACE_CNT_LOST_ERROR = 3, /* ring buffer full at span_error */
+	LSTRACE_CNT_SPAN_MAP_FULL = 4,	 /* no room for a begin snapshot */
 	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
-	LSTRACE_CNT_LOST_EXIT = 6,   /* ring buffer full at a thread exit */
-	LSTRACE_CNT_LOST_PROCESS = 7, /* ring buffer full at a fork or exec (--follow) */
-	LSTRACE_CNT_LOST_POINT = 8,   /* ring buffer full at a component/error/data probe */
-	LSTRACE_CNT_FILTERED = 9,     /* spans skipped in BPF by the component filter */
-	LSTRACE_CNT_DROP_UNSENT = 10, /* short spans (min_duration) whose SPAN_DROPPED was not
-				       * sent: in lost_ends, not lost */
+	LSTRACE_CNT_LOST_EXIT = 6,	 /* ring buffer full at a thread exit */
+	LSTRACE_CNT_LOST_PROCESS = 7,	 /* ring buffer full at a fork or exec (--follow) */
+	LSTRACE_CNT_LOST_POINT = 8,	 /* ring buffer full at a component/error/data probe */
+	LSTRACE_CNT_FILTERED = 9,	 /* spans skipped in BPF by the component filter */
+	LSTRACE_CNT_DROP_UNSENT = 10,	 /* short spans (min_duration) whose SPAN_DROPPED was not
+					  * sent: in lost_ends, not lost */
 	LSTRACE_CNT_MAX = 11,
 };
 
@@ -181,31 +181,31 @@ struct lstrace_thread_io {
 	__u64 net_write_bytes;
 	__u64 other_read_bytes;
 	__u64 other_write_bytes;
-	__u64 io_wait_ns;        /* off-CPU time inside I/O syscalls (blocked) */
-	__u64 files_opened;      /* successful open/openat/openat2/creat */
-	__u64 fds_closed;        /* successful close */
+	__u64 io_wait_ns;	 /* off-CPU time inside I/O syscalls (blocked) */
+	__u64 files_opened;	 /* successful open/openat/openat2/creat */
+	__u64 fds_closed;	 /* successful close */
 	__u64 sockets_connected; /* connect: 0 or -EINPROGRESS */
-	__u64 sockets_accepted;  /* accept/accept4 */
+	__u64 sockets_accepted;	 /* accept/accept4 */
 };
 
 /* Per-thread and per-process kernel counters, or their difference.  Every
  * field is 64 bits: BPF subtracts them as an array. */
 struct lstrace_span_figures {
-	__u64 oncpu_ns;         /* time this thread ran on a CPU */
-	__u64 vol_ctxsw;        /* task->nvcsw */
-	__u64 invol_ctxsw;      /* task->nivcsw */
-	__u64 minor_faults;     /* task->min_flt */
-	__u64 major_faults;     /* task->maj_flt */
-	__u64 read_bytes;       /* task->ioac.rchar: bytes returned by read-like syscalls */
-	__u64 write_bytes;      /* task->ioac.wchar: bytes passed to write-like syscalls */
-	__u64 read_syscalls;    /* task->ioac.syscr */
-	__u64 write_syscalls;   /* task->ioac.syscw */
+	__u64 oncpu_ns;		   /* time this thread ran on a CPU */
+	__u64 vol_ctxsw;	   /* task->nvcsw */
+	__u64 invol_ctxsw;	   /* task->nivcsw */
+	__u64 minor_faults;	   /* task->min_flt */
+	__u64 major_faults;	   /* task->maj_flt */
+	__u64 read_bytes;	   /* task->ioac.rchar: bytes returned by read-like syscalls */
+	__u64 write_bytes;	   /* task->ioac.wchar: bytes passed to write-like syscalls */
+	__u64 read_syscalls;	   /* task->ioac.syscr */
+	__u64 write_syscalls;	   /* task->ioac.syscw */
 	__u64 storage_read_bytes;  /* task->ioac.read_bytes: read from block devices */
 	__u64 storage_write_bytes; /* task->ioac.write_bytes: dirtied for block devices */
-	__s64 rss_bytes;        /* process RSS (file + anon + shmem); delta in SPAN_END */
+	__s64 rss_bytes;	   /* process RSS (file + anon + shmem); delta in SPAN_END */
 	/* kept per thread by the syscall tracepoints (bpf/io_tracking.bpf.h) */
 	struct lstrace_thread_io io;
-	__u64 cpu_migrations;    /* task->se.nr_migrations */
+	__u64 cpu_migrations; /* task->se.nr_migrations */
 };
 
 struct lstrace_span_begin_event {
@@ -219,21 +219,21 @@ struct lstrace_span_begin_event {
 	char component[LSTRACE_NAME_LEN];
 	char operation[LSTRACE_NAME_LEN];
 	char description[LSTRACE_DESC_LEN];
-	char comm[16];  /* thread name (only with include_thread_info) */
-	__u32 cpu;      /* CPU at span_begin */
+	char comm[16]; /* thread name (only with include_thread_info) */
+	__u32 cpu;     /* CPU at span_begin */
 	__u32 pad;
 };
 
 struct lstrace_span_end_event {
 	struct lstrace_event_header hdr;
-	__u64 begin_ts_ns;  /* CLOCK_MONOTONIC at span_begin (0 with NO_BEGIN) */
-	__u32 status;       /* LSTRACE_STATUS_* from the application */
-	__u32 begin_tid;    /* thread that began the span */
+	__u64 begin_ts_ns;		   /* CLOCK_MONOTONIC at span_begin (0 with NO_BEGIN) */
+	__u32 status;			   /* LSTRACE_STATUS_* from the application */
+	__u32 begin_tid;		   /* thread that began the span */
 	struct lstrace_span_figures delta; /* end minus begin */
-	__s64 rss_end_bytes; /* process RSS at span end */
+	__s64 rss_end_bytes;		   /* process RSS at span end */
 	__s64 peak_rss_bytes; /* highest process RSS seen during the span (LSTRACE_F_NO_PEAK) */
-	__u32 fds_open;       /* descriptors open in the process at span end */
-	__u32 cpu;            /* CPU at span_end */
+	__u32 fds_open;	      /* descriptors open in the process at span end */
+	__u32 cpu;	      /* CPU at span_end */
 };
 
 /* SPAN_DROPPED: hdr only. */
@@ -248,7 +248,7 @@ struct lstrace_point_event {
 	struct lstrace_event_header hdr;
 	__u64 trace_id_hi;
 	__u64 trace_id_lo;
-	__u32 kind;      /* enum lstrace_point_kind */
+	__u32 kind;	 /* enum lstrace_point_kind */
 	__u32 stack_len; /* user frames in stack[] (ERROR with --stack-traces) */
 	__s64 num[LSTRACE_POINT_NUMS];
 	char str[LSTRACE_POINT_STRS][LSTRACE_VALUE_LEN];
@@ -259,7 +259,7 @@ struct lstrace_span_tag_event {
 	struct lstrace_event_header hdr;
 	__u32 value_type; /* LSTRACE_TAG_* */
 	__u32 pad;
-	__s64 num;        /* INT and BOOL value, DOUBLE bits */
+	__s64 num; /* INT and BOOL value, DOUBLE bits */
 	char key[LSTRACE_NAME_LEN];
 	char str[LSTRACE_VALUE_LEN]; /* STRING value */
 };

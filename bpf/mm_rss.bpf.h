@@ -69,8 +69,9 @@ static __always_inline void init_percpu_offsets(void)
 	__u32 zero = 0;
 
 	map_addr = address_of(&map_ptr);
-	if (bpf_probe_read_kernel(&base, sizeof(base),
-				  (const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)))) {
+	if (bpf_probe_read_kernel(
+		&base, sizeof(base),
+		(const void *)(map_addr + bpf_core_field_offset(struct bpf_array, pptrs)))) {
 		percpu_offsets_state = -1;
 		return;
 	}
@@ -128,7 +129,8 @@ static __always_inline bool mm_rss_parts_packed(struct mm_struct *mm, long *sum)
 	__u64 base = (__u64)mm->rss_stat[LSTRACE_MM_FILEPAGES].counters;
 	const long batch = nr_cpus * 2 > 32 ? nr_cpus * 2 : 32;
 
-	if (!base || (__u64)mm->rss_stat[LSTRACE_MM_ANONPAGES].counters != base + 4 * LSTRACE_MM_ANONPAGES ||
+	if (!base ||
+	    (__u64)mm->rss_stat[LSTRACE_MM_ANONPAGES].counters != base + 4 * LSTRACE_MM_ANONPAGES ||
 	    (__u64)mm->rss_stat[LSTRACE_MM_SHMEMPAGES].counters != base + 4 * LSTRACE_MM_SHMEMPAGES)
 		return false;
 	for (__u32 cpu = 0; cpu < LSTRACE_MAX_CPUS && cpu < nr_cpus; cpu++) {

@@ -36,15 +36,15 @@ static __always_inline struct lstrace_point_event *point_begin(__u32 kind, __u64
 	return e;
 }
 
-#define POINT_STR(e, i, src) \
+#define POINT_STR(e, i, src)                                                                       \
 	((e)->hdr.flags |= copy_user_str((e)->str[i], LSTRACE_VALUE_LEN, (src)))
 
 SEC("usdt")
 int LSTRACE_USDT(on_component_init, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
-	     const char *component, const char *config_keys, __s64 config_size)
+		 const char *component, const char *config_keys, __s64 config_size)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_COMPONENT_INIT, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_COMPONENT_INIT, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	POINT_STR(e, LSTRACE_STR_COMPONENT, component);
@@ -64,35 +64,36 @@ static __always_inline int component_change(__u32 kind, __u64 span_id, __u64 tra
 		return 0;
 	POINT_STR(e, LSTRACE_STR_COMPONENT, component);
 	POINT_STR(e, LSTRACE_STR_FROM_STATE, a); /* or KEY */
-	POINT_STR(e, LSTRACE_STR_TO_STATE, b);   /* or OLD_VALUE */
-	POINT_STR(e, LSTRACE_STR_REASON, c);     /* or NEW_VALUE */
+	POINT_STR(e, LSTRACE_STR_TO_STATE, b);	 /* or OLD_VALUE */
+	POINT_STR(e, LSTRACE_STR_REASON, c);	 /* or NEW_VALUE */
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
 SEC("usdt")
 int LSTRACE_USDT(on_state_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
-	     const char *component, const char *from, const char *to, const char *reason)
+		 const char *component, const char *from, const char *to, const char *reason)
 {
-	return component_change(LSTRACE_POINT_STATE_CHANGE, span_id, trace_hi, trace_lo,
-				component, from, to, reason);
+	return component_change(LSTRACE_POINT_STATE_CHANGE, span_id, trace_hi, trace_lo, component,
+				from, to, reason);
 }
 
 SEC("usdt")
 int LSTRACE_USDT(on_config_change, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
-	     const char *component, const char *key, const char *old_value, const char *new_value)
+		 const char *component, const char *key, const char *old_value,
+		 const char *new_value)
 {
-	return component_change(LSTRACE_POINT_CONFIG_CHANGE, span_id, trace_hi, trace_lo,
-				component, key, old_value, new_value);
+	return component_change(LSTRACE_POINT_CONFIG_CHANGE, span_id, trace_hi, trace_lo, component,
+				key, old_value, new_value);
 }
 
 SEC("usdt")
 int LSTRACE_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
-	     const char *type, const char *message, const char *module, const char *severity,
-	     const char *category, const char *context)
+		 const char *type, const char *message, const char *module, const char *severity,
+		 const char *category, const char *context)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_ERROR, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_ERROR, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
@@ -120,10 +121,10 @@ int LSTRACE_USDT(on_error, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 
 
 SEC("usdt")
 int LSTRACE_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
-	     const char *handler)
+		 const char *handler)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_ERROR_HANDLED, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_ERROR_HANDLED, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
@@ -134,10 +135,10 @@ int LSTRACE_USDT(on_error_handled, __u64 span_id, __u64 trace_hi, __u64 trace_lo
 
 SEC("usdt")
 int LSTRACE_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
-	     const char *original_error, const char *strategy, int success)
+		 const char *original_error, const char *strategy, int success)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_ERROR_RECOVERY, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_ERROR_RECOVERY, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
@@ -149,11 +150,11 @@ int LSTRACE_USDT(on_error_recovery, __u64 span_id, __u64 trace_hi, __u64 trace_l
 }
 
 SEC("usdt")
-int LSTRACE_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace_lo,
-	     __u64 error_id, const char *outcome, const char *detail)
+int LSTRACE_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace_lo, __u64 error_id,
+		 const char *outcome, const char *detail)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_ERROR_RESOLUTION, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_ERROR_RESOLUTION, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	e->num[LSTRACE_NUM_ERROR_ID] = error_id;
@@ -165,11 +166,11 @@ int LSTRACE_USDT(on_error_resolution, __u64 span_id, __u64 trace_hi, __u64 trace
 
 SEC("usdt")
 int LSTRACE_USDT(on_data_flow, __u64 span_id, __u64 trace_hi, __u64 trace_lo, int direction,
-	     const char *data_type, __s64 size_bytes, __s64 length, const char *keys,
-	     const char *preview, __u64 fingerprint)
+		 const char *data_type, __s64 size_bytes, __s64 length, const char *keys,
+		 const char *preview, __u64 fingerprint)
 {
 	struct lstrace_point_event *e =
-		point_begin(LSTRACE_POINT_DATA_FLOW, span_id, trace_hi, trace_lo);
+	    point_begin(LSTRACE_POINT_DATA_FLOW, span_id, trace_hi, trace_lo);
 	if (!e)
 		return 0;
 	e->num[LSTRACE_NUM_DIRECTION] = direction;

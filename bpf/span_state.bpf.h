@@ -118,7 +118,8 @@ static __always_inline bool component_filtered(const char *component)
 }
 
 /* Keeps a span's begin snapshot until its end. */
-static __always_inline void save_start(const struct lstrace_span_key *key, const struct span_start *start)
+static __always_inline void save_start(const struct lstrace_span_key *key,
+				       const struct span_start *start)
 {
 	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -149,9 +150,11 @@ static __always_inline int stack_slot(struct span_stack *st, __u64 span_id)
 /* A span's begin snapshot, or NULL.  From the thread's stack it is popped
  * here (the entry stays readable until the thread's next span_begin); from
  * span_starts (*in_hash) the caller deletes it when done. */
-static __always_inline struct span_start *take_start(const struct lstrace_span_key *key, bool *in_hash)
+static __always_inline struct span_start *take_start(const struct lstrace_span_key *key,
+						     bool *in_hash)
 {
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
+	struct span_stack *st =
+	    bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
 	*in_hash = false;
 	if (st) {
 		int i = stack_slot(st, key->span_id);
@@ -184,7 +187,8 @@ static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
 	if (component_filter == LSTRACE_COMPONENTS_ALL)
 		return false;
 	struct lstrace_span_key key = { .tgid = tgid, .span_id = span_id };
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
+	struct span_stack *st =
+	    bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
 	if (st) {
 		int i = stack_slot(st, span_id);
 		if (i >= 0 && i < SPAN_STACK_DEPTH)

@@ -23,7 +23,7 @@ struct thread_state {
 	__u64 oncpu_ns; /* accumulated up to the last switch-out */
 	__u64 since_ns; /* when it last went on CPU (valid while running) */
 	__u32 running;
-	__u32 depth;    /* open spans (peak RSS stack height) */
+	__u32 depth; /* open spans (peak RSS stack height) */
 	struct lstrace_thread_io io;
 	/* the I/O syscall in flight (sc_class 0: none) */
 	__u64 sc_enter_ns;

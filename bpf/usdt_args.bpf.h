@@ -34,11 +34,11 @@
  * the switch's loads into one load through ctx plus a variable offset,
  * which the verifier rejects ("dereference of modified ctx ptr").  The
  * offsets are those of the UAPI struct pt_regs that libbpf's reg_off uses. */
-#define LSTRACE__REG_CASE(reg)                                                    \
-	case __builtin_offsetof(struct pt_regs, reg):                             \
-		asm volatile("%0 = *(u64 *)(%1 + %2)"                             \
-			     : "=r"(val)                                          \
-			     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, reg))); \
+#define LSTRACE__REG_CASE(reg)                                                                     \
+	case __builtin_offsetof(struct pt_regs, reg):                                              \
+		asm volatile("%0 = *(u64 *)(%1 + %2)"                                              \
+			     : "=r"(val)                                                           \
+			     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, reg)));            \
 		return val
 
 /* The register at pt_regs offset `off` (libbpf's arg_spec.reg_off). */
@@ -47,23 +47,23 @@ static __always_inline unsigned long lstrace_usdt_reg(struct pt_regs *ctx, short
 	unsigned long val;
 
 	switch (off) {
-	LSTRACE__REG_CASE(di);
-	LSTRACE__REG_CASE(si);
-	LSTRACE__REG_CASE(dx);
-	LSTRACE__REG_CASE(cx);
-	LSTRACE__REG_CASE(r8);
-	LSTRACE__REG_CASE(r9);
-	LSTRACE__REG_CASE(ax);
-	LSTRACE__REG_CASE(bx);
-	LSTRACE__REG_CASE(bp);
-	LSTRACE__REG_CASE(sp);
-	LSTRACE__REG_CASE(r10);
-	LSTRACE__REG_CASE(r11);
-	LSTRACE__REG_CASE(r12);
-	LSTRACE__REG_CASE(r13);
-	LSTRACE__REG_CASE(r14);
-	LSTRACE__REG_CASE(r15);
-	LSTRACE__REG_CASE(ip);
+		LSTRACE__REG_CASE(di);
+		LSTRACE__REG_CASE(si);
+		LSTRACE__REG_CASE(dx);
+		LSTRACE__REG_CASE(cx);
+		LSTRACE__REG_CASE(r8);
+		LSTRACE__REG_CASE(r9);
+		LSTRACE__REG_CASE(ax);
+		LSTRACE__REG_CASE(bx);
+		LSTRACE__REG_CASE(bp);
+		LSTRACE__REG_CASE(sp);
+		LSTRACE__REG_CASE(r10);
+		LSTRACE__REG_CASE(r11);
+		LSTRACE__REG_CASE(r12);
+		LSTRACE__REG_CASE(r13);
+		LSTRACE__REG_CASE(r14);
+		LSTRACE__REG_CASE(r15);
+		LSTRACE__REG_CASE(ip);
 	default:
 		return 0;
 	}
@@ -142,19 +142,19 @@ static __always_inline void lstrace_usdt_args(struct pt_regs *ctx, long *args, c
 #define ___lstrace_usdt_args(args...) ___bpf_apply(___lstrace_usdt_args, ___bpf_narg(args))(args)
 
 /* Drop-in for BPF_USDT(name, args...). */
-#define LSTRACE_USDT(name, args...)                                             \
-	name(struct pt_regs *ctx);                                              \
-	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args); \
-	typeof(name(0)) name(struct pt_regs *ctx)                               \
-	{                                                                       \
-		long _args[BPF_USDT_MAX_ARG_CNT] = {};                          \
-		lstrace_usdt_args(ctx, _args, ___bpf_narg(args));               \
-		(void)_args;                                                    \
-		_Pragma("GCC diagnostic push")                                  \
-		_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")          \
-		return ____##name(___lstrace_usdt_args(args));                  \
-		_Pragma("GCC diagnostic pop")                                   \
-	}                                                                       \
+#define LSTRACE_USDT(name, args...)                                                                \
+	name(struct pt_regs *ctx);                                                                 \
+	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args);            \
+	typeof(name(0)) name(struct pt_regs *ctx)                                                  \
+	{                                                                                          \
+		long _args[BPF_USDT_MAX_ARG_CNT] = {};                                             \
+		lstrace_usdt_args(ctx, _args, ___bpf_narg(args));                                  \
+		(void)_args;                                                                       \
+		_Pragma("GCC diagnostic push")                                                     \
+		    _Pragma("GCC diagnostic ignored \"-Wint-conversion\"") return ____##name(      \
+			___lstrace_usdt_args(args));                                               \
+		_Pragma("GCC diagnostic pop")                                                      \
+	}                                                                                          \
 	static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
 #endif /* LSTRACE_USDT_ARGS_BPF_H */

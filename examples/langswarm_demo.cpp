@@ -230,17 +230,20 @@ DemoConfig load_config(const std::string& path)
             std::vector<std::string> keys;
             for (const auto& item : json.items())
                 keys.push_back(item.key());
-            lstrace::ComponentTracer("workflow").trace_initialization(
-                keys, static_cast<std::int64_t>(text.size()));
+            lstrace::ComponentTracer("workflow")
+                .trace_initialization(keys, static_cast<std::int64_t>(text.size()));
         }
         span.set_tag("agents", config.agents.size());
         span.set_tag("steps", config.steps);
         return config;
     } catch (const std::exception& e) {
         span.record_error("ConfigurationError", e.what());
-        const lstrace::ErrorId id = lstrace::trace_error(
-            {"ConfigurationError", e.what(), "langswarm.config", "critical", "configuration",
-             {{"path", path}}});
+        const lstrace::ErrorId id = lstrace::trace_error({"ConfigurationError",
+                                                          e.what(),
+                                                          "langswarm.config",
+                                                          "critical",
+                                                          "configuration",
+                                                          {{"path", path}}});
         lstrace::trace_error_escalated(id, "the workflow cannot start without a configuration");
         throw ConfigError(path + ": " + e.what());
     }
@@ -325,8 +328,7 @@ class FileTool {
 public:
     FileTool(std::string dir, std::size_t chunk_bytes)
         : dir_(std::move(dir)), chunk_bytes_(chunk_bytes)
-    {
-    }
+    {}
 
     // Writes `content` to `name` with chunk-sized write(2) calls, the way a
     // tool streams a generated report out.
@@ -422,8 +424,7 @@ public:
     MemoryStore(std::size_t bytes_per_entry, std::size_t dim)
         : rows_per_entry_(std::max<std::size_t>(1, bytes_per_entry / (dim * sizeof(float)))),
           dim_(dim)
-    {
-    }
+    {}
 
     void store(const std::string& key, const std::string& text)
     {
@@ -475,8 +476,7 @@ class RateLimitError : public std::runtime_error {
 public:
     RateLimitError(const std::string& message, int retry_after_ms)
         : std::runtime_error(message), retry_after_ms_(retry_after_ms)
-    {
-    }
+    {}
     int retry_after_ms() const { return retry_after_ms_; }
 
 private:
@@ -519,8 +519,7 @@ public:
           candidates_(static_cast<std::size_t>(config.candidates_per_token)),
           latency_jitter_ms_(config.latency_jitter_ms),
           failure_(config.failure)
-    {
-    }
+    {}
 
     // Throws RateLimitError when the (simulated) server rejects the call.
     Completion generate(const GenerateRequest& request)
@@ -652,16 +651,15 @@ public:
     Agent(AgentConfig config, const DemoConfig& demo, ModelClient& model, FileTool& files,
           MemoryStore& memory)
         : config_(std::move(config)), demo_(demo), model_(model), files_(files), memory_(memory)
-    {
-    }
+    {}
 
     // One turn: read the previous artifact, think, write an artifact and
     // remember it.  Returns the name of the artifact written.
     std::string run_step(int step, const std::string& input_artifact)
     {
-        auto span = tracer_.trace_operation("agent", "step",
-                                            config_.name + ": step " + std::to_string(step) +
-                                                " of " + std::to_string(demo_.steps));
+        auto span = tracer_.trace_operation(
+            "agent", "step",
+            config_.name + ": step " + std::to_string(step) + " of " + std::to_string(demo_.steps));
         span.set_tag("agent", config_.name);
         span.set_tag("step", step);
         span.set_tag("input", input_artifact);
@@ -753,7 +751,11 @@ private:
             } catch (const RateLimitError& e) {
                 ++stats_.failed_calls;
                 pending = lstrace::trace_error(
-                    {kRateLimitError, e.what(), "langswarm.llm", "warning", "rate_limit",
+                    {kRateLimitError,
+                     e.what(),
+                     "langswarm.llm",
+                     "warning",
+                     "rate_limit",
                      {{"agent", config_.name},
                       {"model", config_.model},
                       {"attempt", std::to_string(attempt)},

@@ -59,8 +59,8 @@ template <typename T, typename = void>
 struct is_sequence : std::false_type {};
 template <typename T>
 struct is_sequence<T, std::void_t<decltype(std::begin(std::declval<const T&>())),
-                                  decltype(std::end(std::declval<const T&>()))>>
-    : std::true_type {};
+                                  decltype(std::end(std::declval<const T&>()))>> : std::true_type {
+};
 
 template <typename T>
 constexpr bool is_string_v = std::is_convertible_v<const T&, std::string_view>;
@@ -70,11 +70,21 @@ inline void append_quoted(std::string& out, std::string_view s)
     out.push_back('"');
     for (const char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (static_cast<unsigned char>(c) < 0x20) {
                 char buf[8];
@@ -160,8 +170,7 @@ inline std::string utf8_prefix(std::string_view s, std::size_t chars)
     constexpr std::size_t max_bytes = LSTRACE_VALUE_LEN - 1;
     std::size_t end = 0, seen = 0;  // end: after the last whole character kept
     for (std::size_t i = 0; i <= s.size(); ++i) {
-        const bool boundary =
-            i == s.size() || (static_cast<unsigned char>(s[i]) & 0xc0) != 0x80;
+        const bool boundary = i == s.size() || (static_cast<unsigned char>(s[i]) & 0xc0) != 0x80;
         if (!boundary)
             continue;
         if (i > max_bytes)
@@ -221,7 +230,8 @@ DataInfo describe(const T& value)
             }
         } else {
             info.type = "list";
-            info.length = static_cast<std::int64_t>(std::distance(std::begin(value), std::end(value)));
+            info.length =
+                static_cast<std::int64_t>(std::distance(std::begin(value), std::end(value)));
         }
         info.size_bytes = static_cast<std::int64_t>(text.size());
         info.preview = utf8_prefix(text, 100);

@@ -109,9 +109,8 @@ inline ErrorId trace_error(const ErrorInfo& info)
             context += LSTRACE_CONTEXT_SEPARATOR;
         context += key + "=" + value;
     }
-    const lstrace_error_info raw{info.type.c_str(),     info.message.c_str(),
-                                 info.module.c_str(),   info.severity.c_str(),
-                                 info.category.c_str(), context.c_str()};
+    const lstrace_error_info raw{info.type.c_str(),     info.message.c_str(),  info.module.c_str(),
+                                 info.severity.c_str(), info.category.c_str(), context.c_str()};
     return lstrace_error(&raw);
 }
 

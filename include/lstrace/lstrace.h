@@ -47,7 +47,10 @@
 #include <sys/random.h>
 
 #if defined(_SYS_SDT_H) && !defined(_SDT_HAS_SEMAPHORES)
-#error "<sys/sdt.h> was included before <lstrace/lstrace.h> without _SDT_HAS_SEMAPHORES: the langswarm probes would have no semaphores and would never be enabled; include lstrace.h first"
+/* clang-format off: one line, as the compiler prints it */
+#error                                                                                             \
+    "<sys/sdt.h> was included before <lstrace/lstrace.h> without _SDT_HAS_SEMAPHORES: the langswarm probes would have no semaphores and would never be enabled; include lstrace.h first"
+/* clang-format on */
 #endif
 #ifndef _SDT_HAS_SEMAPHORES
 #define _SDT_HAS_SEMAPHORES 1
@@ -70,9 +73,9 @@ extern "C" {
  * own copy, which is what its own probe notes point at.  Weak: the header
  * can be included in any number of translation units.
  */
-#define LSTRACE__SEMAPHORE(name)                                                             \
-	__attribute__((weak, used, section(".probes"), visibility("hidden"))) volatile unsigned short \
-		langswarm_##name##_semaphore
+#define LSTRACE__SEMAPHORE(name)                                                                   \
+	__attribute__((weak, used, section(".probes"),                                             \
+		       visibility("hidden"))) volatile unsigned short langswarm_##name##_semaphore
 
 LSTRACE__SEMAPHORE(recording);
 LSTRACE__SEMAPHORE(span_begin);
@@ -105,11 +108,11 @@ LSTRACE__SEMAPHORE(data_flow);
  * when a recorder was attached at lstrace_span_begin() (span_id != 0).
  */
 struct lstrace_span {
-	uint64_t span_id;        /* 0: not recorded */
+	uint64_t span_id;	 /* 0: not recorded */
 	uint64_t parent_span_id; /* 0: root span */
 	uint64_t trace_id_hi;
 	uint64_t trace_id_lo;
-	int32_t status;          /* LSTRACE_STATUS_* */
+	int32_t status; /* LSTRACE_STATUS_* */
 	int32_t reserved_;
 };
 
@@ -371,8 +374,9 @@ static inline void lstrace_span_begin_traced(struct lstrace_span *span, const ch
 	lstrace__current.trace_id_hi = span->trace_id_hi;
 	lstrace__current.trace_id_lo = span->trace_id_lo;
 	lstrace__probe_span_begin(span->span_id, span->parent_span_id, span->trace_id_hi,
-				  span->trace_id_lo, tracer ? tracer : "", component ? component : "",
-				  operation ? operation : "", description ? description : "");
+				  span->trace_id_lo, tracer ? tracer : "",
+				  component ? component : "", operation ? operation : "",
+				  description ? description : "");
 }
 
 static inline void lstrace_span_begin(struct lstrace_span *span, const char *component,
@@ -413,13 +417,15 @@ static inline int lstrace_span_recording(const struct lstrace_span *span)
 static inline void lstrace_tag_str(struct lstrace_span *span, const char *key, const char *value)
 {
 	if (lstrace_span_recording(span))
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_STRING, 0, value ? value : "");
+		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_STRING, 0,
+					value ? value : "");
 }
 
 static inline void lstrace_tag_int(struct lstrace_span *span, const char *key, int64_t value)
 {
 	if (lstrace_span_recording(span))
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_INT, value, (const char *)0);
+		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_INT, value,
+					(const char *)0);
 }
 
 static inline void lstrace_tag_double(struct lstrace_span *span, const char *key, double value)
@@ -427,7 +433,8 @@ static inline void lstrace_tag_double(struct lstrace_span *span, const char *key
 	if (lstrace_span_recording(span)) {
 		int64_t bits;
 		memcpy(&bits, &value, sizeof(bits));
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_DOUBLE, bits, (const char *)0);
+		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_DOUBLE, bits,
+					(const char *)0);
 	}
 }
 
@@ -499,7 +506,7 @@ static inline void lstrace_config_change(const char *component, const char *key,
  * LSTRACE_CONTEXT_SEPARATOR (each becomes a context_<key> tag); any field
  * may be NULL. */
 struct lstrace_error_info {
-	const char *type;     /* e.g. "RateLimitError" */
+	const char *type; /* e.g. "RateLimitError" */
 	const char *message;
 	const char *module;   /* where the error type comes from */
 	const char *severity; /* e.g. "critical", "error", "warning", "info" */
@@ -693,8 +700,8 @@ static inline void lstrace__span_cleanup(struct lstrace_span *span)
 }
 
 /* Declares `var` and opens a span that ends when `var` leaves scope. */
-#define LSTRACE_SPAN(var, component, operation, description)                        \
-	__attribute__((cleanup(lstrace__span_cleanup))) struct lstrace_span var; \
+#define LSTRACE_SPAN(var, component, operation, description)                                       \
+	__attribute__((cleanup(lstrace__span_cleanup))) struct lstrace_span var;                   \
 	lstrace_span_begin(&var, (component), (operation), (description))
 
 #ifdef __cplusplus

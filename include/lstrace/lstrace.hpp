@@ -303,7 +303,8 @@ inline MethodName parse_pretty_function(std::string_view pretty)
     // "operator<", "operator bool"), anything else ends at "::" or a space.
     std::size_t method_start = 0, scope_end = std::string_view::npos;
     const auto op = pretty.rfind("operator", open);
-    if (op != std::string_view::npos && (op == 0 || pretty[op - 1] == ':' || pretty[op - 1] == ' ')) {
+    if (op != std::string_view::npos &&
+        (op == 0 || pretty[op - 1] == ':' || pretty[op - 1] == ' ')) {
         method_start = op;
         if (op >= 2 && pretty.substr(op - 2, 2) == "::")
             scope_end = op - 2;
@@ -328,7 +329,8 @@ inline MethodName parse_pretty_function(std::string_view pretty)
 template <typename T, typename = void>
 struct has_trace_state : std::false_type {};
 template <typename T>
-struct has_trace_state<T, std::void_t<decltype(std::string(std::declval<const T&>().trace_state()))>>
+struct has_trace_state<T,
+                       std::void_t<decltype(std::string(std::declval<const T&>().trace_state()))>>
     : std::true_type {};
 
 }  // namespace method_detail
@@ -367,13 +369,12 @@ private:
 }  // namespace lstrace
 
 // Opens the span of the enclosing method (see MethodSpan) until it returns.
-#define LSTRACE_TRACE_METHOD() \
-    ::lstrace::MethodSpan lstrace_method_span_(__PRETTY_FUNCTION__, this)
+#define LSTRACE_TRACE_METHOD() ::lstrace::MethodSpan lstrace_method_span_(__PRETTY_FUNCTION__, this)
 
 // The same for a free function or static method (component as given).
-#define LSTRACE_TRACE_FUNCTION(component)                                               \
-    ::lstrace::Span lstrace_function_span_("", [&] {                                    \
+#define LSTRACE_TRACE_FUNCTION(component)                                              \
+    ::lstrace::Span lstrace_function_span_("", [&] {                                   \
         auto m = ::lstrace::method_detail::parse_pretty_function(__PRETTY_FUNCTION__); \
-        m.component = (component);                                                      \
-        return m;                                                                       \
+        m.component = (component);                                                     \
+        return m;                                                                      \
     })

@@ -13,8 +13,8 @@
 #define LSTRACE_PROBE_ABI_VERSION 2
 
 /* Values of the `status` argument of langswarm:span_end. */
-#define LSTRACE_STATUS_OK 0        /* the span completed normally */
-#define LSTRACE_STATUS_ERROR 1     /* lstrace_span_error() was called */
+#define LSTRACE_STATUS_OK 0	   /* the span completed normally */
+#define LSTRACE_STATUS_ERROR 1	   /* lstrace_span_error() was called */
 #define LSTRACE_STATUS_EXCEPTION 2 /* C++: the span ended during stack unwinding */
 
 /* Values of the `type` argument of langswarm:span_tag. */
@@ -37,9 +37,12 @@
 
 /* Longest strings the recorder copies, including the terminating NUL;
  * longer ones are cut and the record is flagged (metadata.truncated). */
-#define LSTRACE_NAME_LEN 64   /* tracer, component, operation, tag key, error type */
-#define LSTRACE_DESC_LEN 128  /* span description */
-#define LSTRACE_VALUE_LEN 256 /* string tag value, error message, every string of the
-                               * component, error and data-flow probes */
+/* tracer, component, operation, tag key, error type */
+#define LSTRACE_NAME_LEN 64
+/* span description */
+#define LSTRACE_DESC_LEN 128
+/* string tag value, error message, every string of the component, error and
+ * data-flow probes */
+#define LSTRACE_VALUE_LEN 256
 
 #endif /* LSTRACE_PROBE_ABI_H */

@@ -96,7 +96,8 @@ inline std::string synthetic_operations_trace(std::uint64_t seed,
     char line[1024];
     std::int64_t at_us = start_s * 1'000'000, id = 0;
     int most = 0;
-    for (const SyntheticOperation& op : ops) most = op.spans > most ? op.spans : most;
+    for (const SyntheticOperation& op : ops)
+        most = op.spans > most ? op.spans : most;
     for (int i = 0; i < most; ++i) {
         for (const SyntheticOperation& op : ops) {
             if (i >= op.spans)

@@ -266,7 +266,8 @@ std::vector<pid_t> stopped_in_tree(pid_t root)
             if (e->d_name[0] == '.')
                 continue;
             std::ifstream children(task_dir + "/" + e->d_name + "/children");
-            for (pid_t child; children >> child;) pending.push_back(child);
+            for (pid_t child; children >> child;)
+                pending.push_back(child);
         }
         closedir(tasks);
     }

@@ -117,7 +117,8 @@ TEST_CASE("analyze a recorded demo trace", "[root][analysis]")
     CHECK(counted == records.size());
     // the workflow's critical path accounts for all of its time
     double on_path = 0;
-    for (const json& s : j["critical_paths"][0]["path"]) on_path += s["ms"].get<double>();
+    for (const json& s : j["critical_paths"][0]["path"])
+        on_path += s["ms"].get<double>();
     CHECK(j["critical_paths"][0]["root"] == "orchestrator.run_workflow");
     CHECK(on_path == Approx(run_workflow_ms).margin(0.01));
     CHECK(j["errors"]["groups"][0]["error_type"] == "RateLimitError");
@@ -381,7 +382,8 @@ TEST_CASE("compare two recordings: only the heavier operation is slower, by CPU"
     CHECK(j["common_operations"] == 3);
     CHECK(j["base"]["span_records"] == 180);
     std::map<std::string, json> ops;
-    for (const json& op : j["operations"]) ops[op["operation"]] = op;
+    for (const json& op : j["operations"])
+        ops[op["operation"]] = op;
     REQUIRE(ops.size() == 3);
     CHECK(ops["mix.compute"]["verdict"] == "slower");
     CHECK(ops["mix.compute"]["explained_by"] == "CPU");
@@ -408,7 +410,8 @@ TEST_CASE("compare two recordings: only the heavier operation is slower, by CPU"
     // a recording compared with itself: nothing changed
     RunResult self = run({LSTRACE_BIN, "compare", "--json", "--fail-on", "0", base, base});
     CHECK(self.exit_code == 0);
-    for (const json& op : json::parse(self.out)["operations"]) CHECK(op["verdict"] == "unchanged");
+    for (const json& op : json::parse(self.out)["operations"])
+        CHECK(op["verdict"] == "unchanged");
 
     RunResult trend = run({LSTRACE_BIN, "trend", "--json", heavy, base});
     REQUIRE(trend.exit_code == 0);

@@ -44,8 +44,8 @@ bool no_leftovers(const TempDir& tmp)
 TEST_CASE("a PID that does not exist", "[root][bad-input]")
 {
     TempDir tmp;
-    RunResult r = run({LSTRACE_BIN, "record", "-p", std::to_string(unused_pid()), "-o",
-                       tmp.path("trace.jsonl")});
+    RunResult r = run(
+        {LSTRACE_BIN, "record", "-p", std::to_string(unused_pid()), "-o", tmp.path("trace.jsonl")});
     CHECK(r.exit_code == kNoTarget);
     check_one_line_error(r, "no process with PID");
     CHECK(no_leftovers(tmp));
@@ -56,8 +56,8 @@ TEST_CASE("a running process without langswarm probes", "[root][bad-input]")
     TempDir tmp;
     const pid_t pid = spawn({NO_PROBES_BIN});
     usleep(50 * 1000);
-    RunResult r = run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o",
-                       tmp.path("trace.jsonl")});
+    RunResult r =
+        run({LSTRACE_BIN, "record", "-p", std::to_string(pid), "-o", tmp.path("trace.jsonl")});
     kill(pid, SIGKILL);
     wait_for(pid, 5);
     CHECK(r.exit_code == kNoProbes);
@@ -68,8 +68,8 @@ TEST_CASE("a running process without langswarm probes", "[root][bad-input]")
 TEST_CASE("launching a command without langswarm probes", "[root][bad-input]")
 {
     TempDir tmp;
-    RunResult r = run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--", NO_PROBES_BIN},
-                      20);
+    RunResult r =
+        run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--", NO_PROBES_BIN}, 20);
     CHECK(r.exit_code == kNoProbes);  // and quickly: the command was killed, not waited for
     check_one_line_error(r, "has no langswarm probes");
     CHECK(no_leftovers(tmp));
@@ -78,8 +78,8 @@ TEST_CASE("launching a command without langswarm probes", "[root][bad-input]")
 TEST_CASE("launching a command that does not exist", "[root][bad-input]")
 {
     TempDir tmp;
-    RunResult r = run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--",
-                       "/nonexistent/command"});
+    RunResult r =
+        run({LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--", "/nonexistent/command"});
     CHECK(r.exit_code == kNoTarget);
     check_one_line_error(r, "cannot execute '/nonexistent/command'");
     CHECK(no_leftovers(tmp));
@@ -133,8 +133,8 @@ TEST_CASE("a full disk mid-recording: exit 7, the launched command killed", "[ro
     REQUIRE(mkdir(dir.c_str(), 0755) == 0);
     REQUIRE(mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") == 0);
     const std::string marker = tmp.path("still-running-marker");
-    RunResult r = run({LSTRACE_BIN, "record", "-o", dir + "/trace.jsonl", "--", WORKLOADS_BIN,
-                       "loop", marker});
+    RunResult r = run(
+        {LSTRACE_BIN, "record", "-o", dir + "/trace.jsonl", "--", WORKLOADS_BIN, "loop", marker});
     // the loop never ends by itself: only the recorder's cleanup can stop it
     const bool orphan_left = wait_for_file(marker + ".ready", 0) &&
                              std::system(("pgrep -f '" + marker + "' >/dev/null").c_str()) == 0;

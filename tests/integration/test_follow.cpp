@@ -22,7 +22,8 @@ namespace {
 int count_operation(const std::vector<json>& records, const std::string& operation)
 {
     int n = 0;
-    for (const json& r : records) n += r["operation"] == operation;
+    for (const json& r : records)
+        n += r["operation"] == operation;
     return n;
 }
 

@@ -217,10 +217,9 @@ RunResult record_paced(const TempDir& tmp, const std::string& trace, const std::
 
 }  // namespace
 
-TEST_CASE(
-    "record --otlp: the demo's spans and events arrive once, decoded by OpenTelemetry's "
-    "own protobuf code, figures equal to the trace file's",
-    "[root][otlp]")
+TEST_CASE("record --otlp: the demo's spans and events arrive once, decoded by OpenTelemetry's "
+          "own protobuf code, figures equal to the trace file's",
+          "[root][otlp]")
 {
     TempDir tmp;
     Receiver rx(tmp, "ok");
@@ -280,10 +279,9 @@ TEST_CASE(
     CHECK(exception);
 }
 
-TEST_CASE(
-    "record --otlp with OTLP/JSON and gzip from OTEL_* variables, and export of the same "
-    "trace, over HTTP and to a file, gives the same spans",
-    "[root][otlp]")
+TEST_CASE("record --otlp with OTLP/JSON and gzip from OTEL_* variables, and export of the same "
+          "trace, over HTTP and to a file, gives the same spans",
+          "[root][otlp]")
 {
     TempDir tmp;
     Receiver rx(tmp, "ok");
@@ -309,7 +307,8 @@ TEST_CASE(
     }
     auto got = received_spans(requests);
     check_same_as_file(got, trace);
-    for (const ReceivedSpan& s : got) CHECK(s.resource.at("service.name") == "research-demo");
+    for (const ReceivedSpan& s : got)
+        CHECK(s.resource.at("service.name") == "research-demo");
 
     // export over HTTP (protobuf), from the file
     Receiver rx2(tmp, "ok");
@@ -437,7 +436,8 @@ TEST_CASE("OTLP receiver that hangs: the traced program runs as fast as without 
             argv.push_back("--otlp");
             argv.push_back(rx.url());
         }
-        for (const char* a : {"--", WORKLOADS_BIN, "rate"}) argv.push_back(a);
+        for (const char* a : {"--", WORKLOADS_BIN, "rate"})
+            argv.push_back(a);
         argv.push_back(tmp.path("truth.json"));
         argv.push_back("2");
         const RunResult r = run(argv, 60);

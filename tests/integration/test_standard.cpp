@@ -110,8 +110,9 @@ TEST_CASE("error tracing: occurrence, handling, recovery, resolution and propaga
     const json& first = errors[0];
     INFO(first.dump());
     char id[17];
-    std::snprintf(id, sizeof(id), "%016llx",
-                  static_cast<unsigned long long>(run.truth["first_error_id"].get<std::uint64_t>()));
+    std::snprintf(
+        id, sizeof(id), "%016llx",
+        static_cast<unsigned long long>(run.truth["first_error_id"].get<std::uint64_t>()));
     CHECK(first["tags"]["error_id"] == id);
     CHECK(first["tags"]["error_type"] == run.truth["exception_type"]);
     CHECK(first["tags"]["error_message"] == "429: 60 requests/min exceeded");
@@ -184,8 +185,9 @@ TEST_CASE("performance tracing: I/O by descriptor kind, blocked time, descriptor
     const json& scratch = span_named(run.records, "scratch")["resources"];
     INFO(scratch.dump());
     CHECK(std::abs(scratch["rss_delta_bytes"].get<double>()) < 1024 * 1024);
-    const double peak_gain = scratch["peak_rss_bytes"].get<double>() -
-                             span_named(run.records, "scratch")["metadata"]["memory_usage"].get<double>();
+    const double peak_gain =
+        scratch["peak_rss_bytes"].get<double>() -
+        span_named(run.records, "scratch")["metadata"]["memory_usage"].get<double>();
     // kernels before 6.2 fold a thread's RSS changes into the process's
     // counters every 64 page events, so a peak between folds may be missed
     // by up to that many pages (docs/kernels.md)
@@ -254,9 +256,8 @@ TEST_CASE("trace context crosses threads and processes (W3C traceparent)", "[roo
     const json& worker = span_named(run.records, "task");
     const json& child = span_named(run.records, "consume");
     INFO(root.dump() << "\n" << worker.dump() << "\n" << child.dump());
-    CHECK(run.truth["traceparent"] ==
-          "00-" + root["trace_id"].get<std::string>() + "-" + root["span_id"].get<std::string>() +
-              "-01");
+    CHECK(run.truth["traceparent"] == "00-" + root["trace_id"].get<std::string>() + "-" +
+                                          root["span_id"].get<std::string>() + "-01");
     CHECK(worker["parent_span_id"] == root["span_id"]);
     CHECK(worker["trace_id"] == root["trace_id"]);
     CHECK(worker["metadata"]["thread_id"] != root["metadata"]["thread_id"]);

@@ -36,7 +36,8 @@ std::multiset<std::string> span_names(const std::vector<json>& records)
     std::multiset<std::string> names;
     for (const json& r : records)
         if (r["record_type"] == "span")
-            names.insert(r["component"].get<std::string>() + "/" + r["operation"].get<std::string>());
+            names.insert(r["component"].get<std::string>() + "/" +
+                         r["operation"].get<std::string>());
     return names;
 }
 
@@ -46,7 +47,8 @@ TEST_CASE("component filters and min_duration_ms are applied in BPF", "[root][co
 {
     TempDir tmp;
     // deny-list: beta's spans are skipped in BPF; "gama" is a typo
-    RunResult r = record_standard(tmp, "filters", {"--exclude-components", "beta,gama"}, "deny.jsonl");
+    RunResult r =
+        record_standard(tmp, "filters", {"--exclude-components", "beta,gama"}, "deny.jsonl");
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto names = span_names(read_jsonl(tmp.path("deny.jsonl")));
@@ -55,14 +57,16 @@ TEST_CASE("component filters and min_duration_ms are applied in BPF", "[root][co
     CHECK(names.count("alpha/short") == 3);
     CHECK(names.count("gamma/long") == 1);
     CHECK(names.size() == 10);
-    CHECK(r.err.find("component 'gama' of the component filter matched no span") != std::string::npos);
+    CHECK(r.err.find("component 'gama' of the component filter matched no span") !=
+          std::string::npos);
     CHECK(r.err.find("'beta'") == std::string::npos);
 
     // allow-list and min duration: only alpha, only its long span and its
     // short failure (failed spans are kept whatever their duration)
     // (25 ms: far above the short spans' microseconds even where an emulated
     // CPU is preempted by its busy host in the middle of one)
-    r = record_standard(tmp, "filters", {"--components", "alpha", "--min-duration", "25"}, "allow.jsonl");
+    r = record_standard(tmp, "filters", {"--components", "alpha", "--min-duration", "25"},
+                        "allow.jsonl");
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     names = span_names(read_jsonl(tmp.path("allow.jsonl")));
@@ -84,10 +88,9 @@ TEST_CASE("a --config file sets the standard's keys and flags override it", "[ro
 })");
     ::setenv("LSTRACE_TEST_VISIBLE", "yes", 1);
     ::setenv("LSTRACE_HIDDEN", "no", 1);
-    const RunResult r = record_standard(tmp, "resources",
-                                        {"--config", tmp.path("cfg.json"), "--exclude-components",
-                                         "compute"},
-                                        "trace.json");
+    const RunResult r = record_standard(
+        tmp, "resources", {"--config", tmp.path("cfg.json"), "--exclude-components", "compute"},
+        "trace.json");
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     // one JSON array (output_format json)
@@ -138,8 +141,9 @@ TEST_CASE("text output is one readable line per record", "[root][config]")
     CHECK(text.find(" span agent/answer ") != std::string::npos);
     CHECK(text.find(" span llm/generate ") != std::string::npos);
     CHECK(text.find("FAILED RateLimitError: 429") != std::string::npos);
-    CHECK(text.find(" error_propagation agent: Error RateLimitError propagated from llm to agent") !=
-          std::string::npos);
+    CHECK(
+        text.find(" error_propagation agent: Error RateLimitError propagated from llm to agent") !=
+        std::string::npos);
     CHECK(text.find('{') != 0);  // not JSON lines
 }
 
@@ -208,7 +212,8 @@ TEST_CASE("a malformed or wrong config file is a clear usage error, nothing reco
           "[root][config]")
 {
     TempDir tmp;
-    write_text(tmp.path("broken.json"), "{\n  \"output_format\": \"json\",\n  \"debug_mode\": tru\n}\n");
+    write_text(tmp.path("broken.json"),
+               "{\n  \"output_format\": \"json\",\n  \"debug_mode\": tru\n}\n");
     RunResult r = record_standard(tmp, "filters", {"--config", tmp.path("broken.json")}, "x.jsonl");
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("broken.json:3:") != std::string::npos);
@@ -217,7 +222,8 @@ TEST_CASE("a malformed or wrong config file is a clear usage error, nothing reco
     r = record_standard(tmp, "filters", {"--config", tmp.path("typo.json")}, "x.jsonl");
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("did you mean 'min_duration_ms'") != std::string::npos);
-    r = record_standard(tmp, "filters", {"--components", "a", "--exclude-components", "a"}, "x.jsonl");
+    r = record_standard(tmp, "filters", {"--components", "a", "--exclude-components", "a"},
+                        "x.jsonl");
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("disables every enabled component") != std::string::npos);
     CHECK_FALSE(std::ifstream(tmp.path("x.jsonl")).good());

@@ -3,19 +3,19 @@
 // waits until its standard input closes, so that a test can symbolize the
 // address from its /proc/PID/maps (and again after it exited).
 //   frame_pointers        -> "ADDRESS\n" (hex), exits when stdin closes
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 
 namespace lstrace_test {
 
 // Enough functions, each calling the next, that the prologue sample is not
 // dominated by the C runtime's startup code.
-#define LSTRACE_TEST_STEP(name, next)                                  \
-    __attribute__((noinline)) long name(long x)                        \
-    {                                                                  \
-        volatile long buf[4] = {x, x + 1, x + 2, x + 3};               \
-        return next(buf[x & 3] * 3 + 1) + buf[(x + 1) & 3];           \
+#define LSTRACE_TEST_STEP(name, next)                       \
+    __attribute__((noinline)) long name(long x)             \
+    {                                                       \
+        volatile long buf[4] = {x, x + 1, x + 2, x + 3};    \
+        return next(buf[x & 3] * 3 + 1) + buf[(x + 1) & 3]; \
     }
 
 __attribute__((noinline)) long fp_leaf(long x)
@@ -37,7 +37,8 @@ LSTRACE_TEST_STEP(fp_step_8, fp_step_7)
 int main(int argc, char**)
 {
     const long r = lstrace_test::fp_step_8(argc);
-    std::printf("%llx\n", static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(&lstrace_test::fp_leaf)));
+    std::printf("%llx\n", static_cast<unsigned long long>(
+                              reinterpret_cast<std::uintptr_t>(&lstrace_test::fp_leaf)));
     std::fflush(stdout);
     while (std::getchar() != EOF) {
     }

@@ -185,8 +185,8 @@ json small_memory_span()
 {
     constexpr std::size_t kPages = 3;
     const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    void* p = mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void* p =
+        mmap(nullptr, kPages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         die("mmap");
     auto span = tracer.trace_operation("test", "touch_pages", "touch 3 fresh pages");
@@ -201,8 +201,12 @@ json small_memory_span()
 json name_length_spans()
 {
     const std::string fits(63, 'f'), cut(64, 'c');
-    { auto span = tracer.trace_operation(fits.c_str(), "fits", "63-byte component"); }
-    { auto span = tracer.trace_operation(cut.c_str(), "cut", "64-byte component"); }
+    {
+        auto span = tracer.trace_operation(fits.c_str(), "fits", "63-byte component");
+    }
+    {
+        auto span = tracer.trace_operation(cut.c_str(), "cut", "64-byte component");
+    }
     return {{"fits", fits}, {"cut_prefix", cut.substr(0, 63)}};
 }
 
@@ -310,7 +314,9 @@ void run_burst(json& truth, int threads, double seconds)
             lstrace_span_begin(&leaked, "abort", "leaked", "left open by its thread");
         });
         leaker.join();
-        { auto done = tracer.trace_operation("abort", "completed", "ends normally"); }
+        {
+            auto done = tracer.trace_operation("abort", "completed", "ends normally");
+        }
         std::exit(0);
     }
     auto outer = tracer.trace_operation("abort", "outer", "open at death");
@@ -389,7 +395,9 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
     truth["parent_pid"] = getpid();
     const pid_t forked = fork();
     if (forked == 0) {
-        { auto span = tracer.trace_operation("family", "forked", "in a forked child"); }
+        {
+            auto span = tracer.trace_operation("family", "forked", "in a forked child");
+        }
         _exit(0);
     }
     const pid_t execd = fork();
@@ -403,8 +411,8 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
     waitpid(execd, &s2, 0);
     truth["forked_pid"] = forked;
     truth["execd_pid"] = execd;
-    truth["children_ok"] = WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) &&
-                           WEXITSTATUS(s2) == 0;
+    truth["children_ok"] =
+        WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 0;
 }
 
 // --follow under load: children that exec an instrumented program, four at
@@ -493,7 +501,8 @@ double burn_cpu_ms(double ms)
     const double cpu0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
     volatile std::uint64_t x = 0;
     while (clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0 < ms)
-        for (int i = 0; i < 1000; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        for (int i = 0; i < 1000; ++i)
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     return clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 }
 
@@ -533,7 +542,7 @@ std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path, bool slow)
 {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = [](int) { stop_requested = true; };
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
@@ -592,7 +601,8 @@ int main(int argc, char** argv)
     else if (mode == "loop" || mode == "slow")
         run_loop(truth, argv[2], mode == "slow");
     else if (mode == "soak")
-        run_soak(truth, std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
+        run_soak(truth,
+                 std::getenv("SOAK_SECONDS") ? std::atof(std::getenv("SOAK_SECONDS")) : 60.0);
     else if (mode == "family" && argc == 4)
         run_family(truth, argv[2], argv[3]);
     else if (mode == "spawn" && argc == 5)

@@ -68,8 +68,7 @@ double now_ms()
 
 class MemoryStore {
 public:
-    explicit MemoryStore(const std::map<std::string, std::string>& config)
-        : tracer_("MemoryStore")
+    explicit MemoryStore(const std::map<std::string, std::string>& config) : tracer_("MemoryStore")
     {
         std::vector<std::string> keys;
         std::size_t size = 0;
@@ -91,7 +90,8 @@ public:
     void resize(int capacity)
     {
         LSTRACE_TRACE_METHOD();
-        tracer_.trace_config_change("capacity", std::to_string(capacity_), std::to_string(capacity));
+        tracer_.trace_config_change("capacity", std::to_string(capacity_),
+                                    std::to_string(capacity));
         capacity_ = capacity;
     }
 
@@ -154,9 +154,12 @@ void run_errors(json& truth)
         }
     }
     // a second error, escalated
-    const lstrace::ErrorId fatal = lstrace::trace_error(
-        {"ConfigurationError", "missing api key", "langswarm.config", "critical", "configuration",
-         {{"file", "agents.yaml"}}});
+    const lstrace::ErrorId fatal = lstrace::trace_error({"ConfigurationError",
+                                                         "missing api key",
+                                                         "langswarm.config",
+                                                         "critical",
+                                                         "configuration",
+                                                         {{"file", "agents.yaml"}}});
     lstrace::trace_error_escalated(fatal, "no fallback configured");
     truth["first_error_id"] = first;
     truth["fatal_error_id"] = fatal;
@@ -204,7 +207,8 @@ void run_resources(json& truth, const std::string& dir)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(addr);
     if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(listener, 1) != 0 || getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
         die("listen");
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0)
@@ -237,7 +241,10 @@ void run_resources(json& truth, const std::string& dir)
         const int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
         if (server < 0)
             die("accept");
-        std::thread sender([&] { write_all(client, buf.data(), kNet); shutdown(client, SHUT_WR); });
+        std::thread sender([&] {
+            write_all(client, buf.data(), kNet);
+            shutdown(client, SHUT_WR);
+        });
         const std::size_t net_in = read_all(server, in.data(), kNet);
         sender.join();
         // the pipe: blocks until the writer thread wakes up
@@ -267,8 +274,8 @@ void run_resources(json& truth, const std::string& dir)
         // peak RSS: 48 MiB touched and unmapped inside the span
         auto span = tracer.trace_operation("memory", "scratch", "48 MiB of scratch space");
         constexpr std::size_t kScratch = 48u << 20;
-        char* p = static_cast<char*>(mmap(nullptr, kScratch, PROT_READ | PROT_WRITE,
-                                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        char* p = static_cast<char*>(
+            mmap(nullptr, kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
         if (p == MAP_FAILED)
             die("mmap");
         for (std::size_t i = 0; i < kScratch; i += 4096)
@@ -319,9 +326,8 @@ void run_dataflow(json& truth)
     flow.trace_data_input("memory", "store", long_text);
 
     const auto d = [](const lstrace::DataInfo& i) {
-        return json{{"type", i.type},         {"size_bytes", i.size_bytes}, {"length", i.length},
-                    {"keys", i.keys},         {"preview", i.preview},
-                    {"fingerprint", i.fingerprint}};
+        return json{{"type", i.type}, {"size_bytes", i.size_bytes}, {"length", i.length},
+                    {"keys", i.keys}, {"preview", i.preview},       {"fingerprint", i.fingerprint}};
     };
     truth["prompt"] = d(lstrace::describe(prompt));
     truth["usage"] = d(lstrace::describe(usage));
@@ -345,7 +351,8 @@ void run_context(json& truth, const std::string& self, const std::string& truth_
     if (pid == 0) {
         setenv("TRACEPARENT", traceparent.c_str(), 1);
         const std::string child_truth = truth_path + ".child";
-        execl(self.c_str(), self.c_str(), "child", child_truth.c_str(), static_cast<char*>(nullptr));
+        execl(self.c_str(), self.c_str(), "child", child_truth.c_str(),
+              static_cast<char*>(nullptr));
         _exit(127);
     }
     int status = 0;

@@ -79,7 +79,8 @@ TEST_CASE("message shapes mask numbers and ids", "[analysis]")
 TEST_CASE("quantile sketch: exact when small, within 0.5 % when large", "[analysis]")
 {
     QuantileSketch small;
-    for (double v : {30.0, 20.0, 15.0}) small.add(v);
+    for (double v : {30.0, 20.0, 15.0})
+        small.add(v);
     CHECK(small.exact());
     CHECK(small.quantile(50) == 20.0);
     CHECK(small.quantile(95) == 30.0);
@@ -155,7 +156,8 @@ TEST_CASE("critical paths: sequential children all count, overlapped ones do not
     CHECK(t1.trace_id == "11111111111111111111111111111111");
     CHECK(t1.duration_ms == Approx(100.0));
     std::vector<std::pair<std::string, double>> got;
-    for (const PathSegment& s : t1.segments) got.emplace_back(s.span_id, s.ms);
+    for (const PathSegment& s : t1.segments)
+        got.emplace_back(s.span_id, s.ms);
     const std::vector<std::pair<std::string, double>> want = {
         {"0000000000000001", 15.0}, {"00000000000000a1", 10.0}, {"00000000000000c1", 30.0},
         {"00000000000000a2", 10.0}, {"00000000000000c2", 20.0}, {"00000000000000c3", 15.0}};
@@ -341,7 +343,8 @@ TEST_CASE("synthetic trace with deep nesting and errors", "[analysis]")
     const CriticalPath& p = paths[0];
     CHECK(p.duration_ms == Approx(2.0 * depth));
     REQUIRE(p.segments.size() == std::size_t(depth));
-    for (const PathSegment& s : p.segments) CHECK(s.ms == Approx(2.0));
+    for (const PathSegment& s : p.segments)
+        CHECK(s.ms == Approx(2.0));
     CHECK(p.segments.front().span_id == "0000000000100000");  // the root of the first trace
     CHECK(a.errors().total() == std::uint64_t(traces * failing));
     CHECK(a.errors().groups().size() == 3);  // one shape per component c0, c1, c2
@@ -390,13 +393,12 @@ TEST_CASE("summary and analysis accept event records, bad input is one clear err
 
 TEST_CASE("the JSON array of record --format json reads like JSONL", "[analysis]")
 {
-    std::istringstream in(
-        "[\n"
-        R"({"component":"a","operation":"b","duration_ms":1},)"
-        "\n"
-        R"({"record_type":"error","component":"a","tags":{"error_type":"E"}})"
-        "\n"
-        "]\n");
+    std::istringstream in("[\n"
+                          R"({"component":"a","operation":"b","duration_ms":1},)"
+                          "\n"
+                          R"({"record_type":"error","component":"a","tags":{"error_type":"E"}})"
+                          "\n"
+                          "]\n");
     int spans = 0, events = 0;
     REQUIRE(read_trace_stream(in, [&](const TraceLine& l) {
                 (l.kind == RecordKind::span ? spans : events)++;

@@ -73,8 +73,8 @@ TEST_CASE("bad command lines are usage errors with exit code 2", "[cli]")
 {
     CHECK(code_of({}) == ExitCode::usage);
     CHECK(code_of({"frobnicate"}) == ExitCode::usage);
-    CHECK(code_of({"record"}) == ExitCode::usage);                        // no target
-    CHECK(code_of({"record", "--bogus", "-p", "1"}) == ExitCode::usage);  // unknown flag
+    CHECK(code_of({"record"}) == ExitCode::usage);                            // no target
+    CHECK(code_of({"record", "--bogus", "-p", "1"}) == ExitCode::usage);      // unknown flag
     CHECK(code_of({"record", "-p", "1", "--", "./app"}) == ExitCode::usage);  // both
     CHECK(code_of({"record", "-p", "12x"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "0"}) == ExitCode::usage);
@@ -242,10 +242,30 @@ TEST_CASE("record without config flags has the standard's defaults", "[cli][conf
 
 TEST_CASE("every TracingConfig flag sets its key", "[cli][config]")
 {
-    auto cl = parse({"record", "-p", "1", "--format", "json", "--components", "agent,llm",
-                     "--exclude-components", "tool", "--min-duration", "2.5", "--max-trace-size", "50",
-                     "--flush-interval", "5", "--stack-traces", "--environment", "--thread-info", "--debug",
-                     "--verbose-errors", "--sample-interval", "100", "--env-allow", "LANG,LC_*"});
+    auto cl = parse({"record",
+                     "-p",
+                     "1",
+                     "--format",
+                     "json",
+                     "--components",
+                     "agent,llm",
+                     "--exclude-components",
+                     "tool",
+                     "--min-duration",
+                     "2.5",
+                     "--max-trace-size",
+                     "50",
+                     "--flush-interval",
+                     "5",
+                     "--stack-traces",
+                     "--environment",
+                     "--thread-info",
+                     "--debug",
+                     "--verbose-errors",
+                     "--sample-interval",
+                     "100",
+                     "--env-allow",
+                     "LANG,LC_*"});
     const TracingConfig& c = cl.record.config;
     CHECK(c.output_format == OutputFormat::json);
     CHECK(c.enabled_components == std::vector<std::string>{"agent", "llm"});
@@ -272,12 +292,12 @@ TEST_CASE("precedence: defaults < config file < flags, wherever --config is", "[
                      "--components", "llm"});
     const TracingConfig& c = cl.record.config;
     CHECK(cl.record.config_path == file.path);
-    CHECK(c.min_duration_ms == 1.0);                                // flag
+    CHECK(c.min_duration_ms == 1.0);                                 // flag
     CHECK(c.enabled_components == std::vector<std::string>{"llm"});  // flag
-    CHECK(c.flush_interval == 3);                                   // file
-    CHECK(c.include_thread_info);                                   // file
-    CHECK(c.max_trace_size == 10000);                               // default
-    CHECK(cl.record.output == "from-file.jsonl");                   // file's output_file
+    CHECK(c.flush_interval == 3);                                    // file
+    CHECK(c.include_thread_info);                                    // file
+    CHECK(c.max_trace_size == 10000);                                // default
+    CHECK(cl.record.output == "from-file.jsonl");                    // file's output_file
     CHECK(c.output_file == "from-file.jsonl");
 
     auto cl2 = parse({"record", "--config", file.path.c_str(), "-o", "flag.jsonl", "-p", "1"});
@@ -297,7 +317,8 @@ TEST_CASE("bad TracingConfig flags and files are usage errors naming the problem
     CHECK(code_of({"record", "-p", "1", "--sample-interval", "1"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--env-allow", "*"}) == ExitCode::usage);
     CHECK(code_of({"record", "-p", "1", "--config", ""}) == ExitCode::usage);
-    CHECK(message_of({"record", "-p", "1", "--debug=1"}).find("'--debug=1' takes no value") != std::string::npos);
+    CHECK(message_of({"record", "-p", "1", "--debug=1"}).find("'--debug=1' takes no value") !=
+          std::string::npos);
     CHECK(code_of({"record", "-p", "1", "--config", "/nonexistent/x.json"}) ==
           ExitCode::no_target);  // a missing file, like a missing trace
 
@@ -323,9 +344,10 @@ TEST_CASE("bad TracingConfig flags and files are usage errors naming the problem
 TEST_CASE("help lists the TracingConfig flags", "[cli][config]")
 {
     const std::string help = help_text();
-    for (const char* flag : {"--config", "--format", "--components", "--exclude-components", "--min-duration",
-                             "--max-trace-size", "--flush-interval", "--stack-traces", "--environment",
-                             "--thread-info", "--debug", "--verbose-errors", "--sample-interval", "--env-allow"})
+    for (const char* flag :
+         {"--config", "--format", "--components", "--exclude-components", "--min-duration",
+          "--max-trace-size", "--flush-interval", "--stack-traces", "--environment",
+          "--thread-info", "--debug", "--verbose-errors", "--sample-interval", "--env-allow"})
         CHECK(help.find(flag) != std::string::npos);
 }
 
@@ -390,8 +412,8 @@ TEST_CASE("record --otlp takes an optional URL, and no local file without -o", "
     CHECK(cl.record.otlp.endpoint == "http://collector:4318");
     CHECK(cl.record.command == std::vector<std::string>{"/bin/true"});
 
-    cl = parse({"record", "--otlp=https://x/v1/traces", "-o", "t.jsonl", "--otlp-protocol", "http/json",
-                "-p", "1"});
+    cl = parse({"record", "--otlp=https://x/v1/traces", "-o", "t.jsonl", "--otlp-protocol",
+                "http/json", "-p", "1"});
     CHECK(cl.record.otlp.endpoint == "https://x/v1/traces");
     CHECK(cl.record.otlp.protocol == "http/json");
     CHECK(cl.record.output == "t.jsonl");
@@ -403,7 +425,8 @@ TEST_CASE("record --otlp takes an optional URL, and no local file without -o", "
 
 TEST_CASE("export --format otlp: --endpoint or -o, not both", "[cli][otlp]")
 {
-    CommandLine cl = parse({"export", "--format", "otlp", "--endpoint", "http://h:4318", "t.jsonl"});
+    CommandLine cl =
+        parse({"export", "--format", "otlp", "--endpoint", "http://h:4318", "t.jsonl"});
     CHECK(cl.subcommand == Subcommand::export_trace);
     CHECK(cl.export_trace.otlp.enabled);
     CHECK(cl.export_trace.otlp.endpoint == "http://h:4318");

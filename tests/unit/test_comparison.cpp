@@ -299,7 +299,8 @@ TEST_CASE("the slowdown is explained by the resource that grew", "[comparison]")
     // CPU +50% with preempted waiting +100% is still the work growing, and
     // preempted waiting growing alone is a busier machine
     SyntheticOperation busy_base = base, busy_cpu = more_cpu, busy_wait = more_wait;
-    for (SyntheticOperation* o : {&busy_base, &busy_cpu, &busy_wait}) o->involuntary_switches = 3;
+    for (SyntheticOperation* o : {&busy_base, &busy_cpu, &busy_wait})
+        o->involuntary_switches = 3;
     busy_cpu.median_ms = 17.5;  // CPU 7.5 (+50%), off-CPU 10 (+100%)
     busy_cpu.cpu_share = 7.5 / 17.5;
     const RecordingProfile busy = profile_of(synthetic_operations_trace(1, {busy_base}));

@@ -129,8 +129,8 @@ TEST_CASE("an error takes its span's component and splits its context", "[correl
     h.feed(begin(7, 0, "llm"));
     std::string context = std::string("model=m1") + LSTRACE_CONTEXT_SEPARATOR + "attempt=2" +
                           LSTRACE_CONTEXT_SEPARATOR + "expr=a=b";
-    h.feed(point(LSTRACE_POINT_ERROR, 7, {"RateLimitError", "429", "mod", "warning", "network", context},
-                 {0x1234}));
+    h.feed(point(LSTRACE_POINT_ERROR, 7,
+                 {"RateLimitError", "429", "mod", "warning", "network", context}, {0x1234}));
     REQUIRE(h.events.size() == 1);
     const EventRecord& e = h.events[0];
     CHECK(e.component == "llm");
@@ -148,8 +148,7 @@ TEST_CASE("an error takes its span's component and splits its context", "[correl
     CHECK(std::get<bool>(*tag(h.events[1], "recovery_success")) == true);
 }
 
-TEST_CASE("a failed span inside another component's span is an error propagation",
-          "[correlator]")
+TEST_CASE("a failed span inside another component's span is an error propagation", "[correlator]")
 {
     Harness h;
     h.feed(begin(1, 0, "agent"));
@@ -169,8 +168,7 @@ TEST_CASE("a failed span inside another component's span is an error propagation
     CHECK(h.events.size() == 1);
 }
 
-TEST_CASE("a transformation's two halves become one record with the size change",
-          "[correlator]")
+TEST_CASE("a transformation's two halves become one record with the size change", "[correlator]")
 {
     Harness h;
     h.feed(begin(5, 0, "text"));

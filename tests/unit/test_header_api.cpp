@@ -24,16 +24,16 @@ TEST_CASE("a context round-trips through a W3C traceparent", "[header]")
 
 TEST_CASE("invalid traceparents are rejected", "[header]")
 {
-    for (const char* bad : {
-             "",
-             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",      // no flags
-             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   // upper case
-             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // zero trace
-             "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // zero span
-             "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // version ff
-             "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",    // short trace
-             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",  // trailing junk
-             "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"}) {
+    for (const char* bad :
+         {"",
+          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",      // no flags
+          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   // upper case
+          "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // zero trace
+          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // zero span
+          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // version ff
+          "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",    // short trace
+          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",  // trailing junk
+          "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"}) {
         INFO(bad);
         CHECK_FALSE(lstrace::Context::from_traceparent(bad));
     }
@@ -51,7 +51,8 @@ TEST_CASE("method names come from __PRETTY_FUNCTION__", "[header]")
     CHECK(m.operation == "Agent.run");
     CHECK(m.description == "Executing Agent.run");
     CHECK(m.args == 2);
-    m = parse_pretty_function("void Store<T>::put(T, std::function<void(int, int)>) [with T = int]");
+    m = parse_pretty_function(
+        "void Store<T>::put(T, std::function<void(int, int)>) [with T = int]");
     CHECK(m.component == "Store");
     CHECK(m.operation == "Store.put");
     CHECK(m.args == 2);

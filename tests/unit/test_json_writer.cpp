@@ -36,8 +36,8 @@ TEST_CASE("long strings: every special byte is found wherever it sits", "[json]"
     // plain runs are scanned 16 bytes at a time: put each kind of special
     // byte at every position of a 40-byte string and compare with the
     // escaping of the byte alone
-    const std::string specials[] = {"\"", "\\", "\n", std::string("\0", 1), "\x1f",
-                                    "\xC3\xA9", "\xFF", "\x7f"};
+    const std::string specials[] = {"\"",   "\\",       "\n",   std::string("\0", 1),
+                                    "\x1f", "\xC3\xA9", "\xFF", "\x7f"};
     for (const std::string& sp : specials) {
         const std::string escaped = json_quoted(sp);
         const std::string inner = escaped.substr(1, escaped.size() - 2);
@@ -60,10 +60,10 @@ TEST_CASE("invalid UTF-8 becomes U+FFFD, byte by byte", "[json]")
 {
     const std::string fffd = "\xEF\xBF\xBD";
     CHECK(json_quoted("\xFF") == "\"" + fffd + "\"");
-    CHECK(json_quoted("a\xC3") == "\"a" + fffd + "\"");                   // cut sequence
-    CHECK(json_quoted("\xC0\xAF") == "\"" + fffd + fffd + "\"");           // overlong
+    CHECK(json_quoted("a\xC3") == "\"a" + fffd + "\"");                      // cut sequence
+    CHECK(json_quoted("\xC0\xAF") == "\"" + fffd + fffd + "\"");             // overlong
     CHECK(json_quoted("\xED\xA0\x80") == "\"" + fffd + fffd + fffd + "\"");  // surrogate
-    CHECK(json_quoted("\xF4\x90\x80\x80").find(fffd) == 1);                // past U+10FFFF
+    CHECK(json_quoted("\xF4\x90\x80\x80").find(fffd) == 1);                  // past U+10FFFF
     for (int b = 0x80; b < 0x100; ++b) {
         const std::string out = json_quoted(std::string(1, static_cast<char>(b)) + "x");
         CHECK_NOTHROW(nlohmann::json::parse(out));
@@ -97,9 +97,8 @@ TEST_CASE("objects, numbers, booleans and null", "[json]")
     w.value("x");
     w.end_object();
     w.end_object();
-    CHECK(out ==
-          "{\"i\":-42,\"u\":18446744073709551615,\"d\":0.1,\"whole\":100.0,\"nan\":null,"
-          "\"inf\":null,\"b\":true,\"n\":null,\"nested\":{\"s\":\"x\"}}");
+    CHECK(out == "{\"i\":-42,\"u\":18446744073709551615,\"d\":0.1,\"whole\":100.0,\"nan\":null,"
+                 "\"inf\":null,\"b\":true,\"n\":null,\"nested\":{\"s\":\"x\"}}");
     const auto j = nlohmann::json::parse(out);
     CHECK(j["whole"].is_number_float());
     CHECK(j["d"].get<double>() == 0.1);

@@ -28,10 +28,9 @@ void check_langswarm_notes(const char* binary)
     auto notes = usdt::read_probe_notes(binary);
     REQUIRE(notes.ok());
     const std::map<std::string, int> expected = {
-        {"recording", 0},      {"span_begin", 8},     {"span_end", 2},
-        {"span_tag", 5},       {"span_error", 3},     {"component_init", 6},
-        {"state_change", 7},   {"config_change", 7},  {"error", 10},
-        {"error_handled", 5},  {"error_recovery", 7}, {"error_resolution", 6},
+        {"recording", 0},  {"span_begin", 8},     {"span_end", 2},       {"span_tag", 5},
+        {"span_error", 3}, {"component_init", 6}, {"state_change", 7},   {"config_change", 7},
+        {"error", 10},     {"error_handled", 5},  {"error_recovery", 7}, {"error_resolution", 6},
         {"data_flow", 10}};
     std::map<std::string, int> seen;
     for (const auto& n : notes.value()) {

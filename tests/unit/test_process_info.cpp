@@ -60,7 +60,8 @@ int vanished_pid()
 
 TEST_CASE("stat lines split at the last ')' whatever the comm holds", "[procinfo]")
 {
-    auto s = StatLine::parse("42 (my (odd)) name)) S 1 42 42 0 -1 4194560 100 0 7 0 250 30 0 0 20 0 3 0\n");
+    auto s = StatLine::parse(
+        "42 (my (odd)) name)) S 1 42 42 0 -1 4194560 100 0 7 0 250 30 0 0 20 0 3 0\n");
     REQUIRE(s);
     CHECK(s->comm() == "my (odd)) name)");
     CHECK(s->state() == 'S');
@@ -79,7 +80,8 @@ TEST_CASE("stat lines split at the last ')' whatever the comm holds", "[procinfo
 
 TEST_CASE("NUL-separated lists and status values", "[procinfo]")
 {
-    CHECK(split_nul(std::string("a\0b c\0\0d\0", 9)) == std::vector<std::string>{"a", "b c", "", "d"});
+    CHECK(split_nul(std::string("a\0b c\0\0d\0", 9)) ==
+          std::vector<std::string>{"a", "b c", "", "d"});
     CHECK(split_nul(std::string("truncated", 9)) == std::vector<std::string>{"truncated"});
     CHECK(split_nul("").empty());
     const std::string status = "Name:\tx y\nThreads:\t4\nvoluntary_ctxt_switches:\t12  \n";
@@ -155,7 +157,8 @@ TEST_CASE("a process sample of this process sees CPU, memory, fds and threads", 
 
     const SampleDelta d = sample_delta(*before, *after);
     INFO("cpu " << d.cpu_time_ms << " ms in " << d.interval_ms << " ms, rss +" << d.rss_delta_bytes
-                << ", fds " << before->open_fds.value_or(0) << " -> " << after->open_fds.value_or(0));
+                << ", fds " << before->open_fds.value_or(0) << " -> "
+                << after->open_fds.value_or(0));
     CHECK(d.cpu_time_ms >= 250);  // 300 ms, to a 10 ms tick, minus scheduling noise
     CHECK(d.cpu_time_ms <= 2000);
     CHECK(d.interval_ms >= d.cpu_time_ms * 0.9);
@@ -251,11 +254,17 @@ TEST_CASE("secret-looking allow-listed variables and arguments are redacted", "[
         ::dup2(ready[1], 1);
         ::dup2(hold[0], 0);
         ::close(hold[1]);
-        char* const argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
-                              const_cast<char*>("echo ok; read x"), const_cast<char*>("sh"),
-                              const_cast<char*>("--api_key=hunter2"), const_cast<char*>("--token"),
-                              const_cast<char*>("t0psecret"), const_cast<char*>("-v"), nullptr};
-        char* const envp[] = {const_cast<char*>("OPENAI_API_KEY=sk-123"), const_cast<char*>("LANG=C.UTF-8"),
+        char* const argv[] = {const_cast<char*>("/bin/sh"),
+                              const_cast<char*>("-c"),
+                              const_cast<char*>("echo ok; read x"),
+                              const_cast<char*>("sh"),
+                              const_cast<char*>("--api_key=hunter2"),
+                              const_cast<char*>("--token"),
+                              const_cast<char*>("t0psecret"),
+                              const_cast<char*>("-v"),
+                              nullptr};
+        char* const envp[] = {const_cast<char*>("OPENAI_API_KEY=sk-123"),
+                              const_cast<char*>("LANG=C.UTF-8"),
                               const_cast<char*>("SECRET_STUFF=x"), nullptr};
         ::execve("/bin/sh", argv, envp);
         ::_exit(127);
@@ -263,7 +272,8 @@ TEST_CASE("secret-looking allow-listed variables and arguments are redacted", "[
     ::close(ready[1]);
     ::close(hold[0]);
     char buf[8] = {};
-    REQUIRE(::read(ready[0], buf, sizeof(buf)) > 0);  // the shell runs: its cmdline and environ are final
+    REQUIRE(::read(ready[0], buf, sizeof(buf)) >
+            0);  // the shell runs: its cmdline and environ are final
     ::close(ready[0]);
 
     const Redactor redactor;
@@ -278,8 +288,9 @@ TEST_CASE("secret-looking allow-listed variables and arguments are redacted", "[
     CHECK(j["environment"]["OPENAI_API_KEY"] == kRedacted);
     CHECK_FALSE(j["environment"].contains("SECRET_STUFF"));  // not allow-listed
     CHECK(raw["environment"]["OPENAI_API_KEY"] == "sk-123");
-    CHECK(j["command_line"] == nlohmann::json{"/bin/sh", "-c", "echo ok; read x", "sh", "--api_key=[REDACTED]",
-                                              "--token", "[REDACTED]", "-v"});
+    CHECK(j["command_line"] == nlohmann::json{"/bin/sh", "-c", "echo ok; read x", "sh",
+                                              "--api_key=[REDACTED]", "--token", "[REDACTED]",
+                                              "-v"});
     CHECK(raw["command_line"][6] == "t0psecret");
     CHECK(raw.dump().find("hunter2") != std::string::npos);
 }

@@ -29,12 +29,12 @@ TEST_CASE("identifiers split into lower-case words", "[redact]")
 TEST_CASE("secret-looking tag keys are recognised by words, not substrings", "[redact]")
 {
     const Redactor r;
-    for (const char* key : {"api_key", "OPENAI_API_KEY", "openaiApiKey", "x-api-key", "token",
-                            "access_token", "client_secret", "db.password", "Authorization",
-                            "passwd", "session_cookie"})
+    for (const char* key :
+         {"api_key", "OPENAI_API_KEY", "openaiApiKey", "x-api-key", "token", "access_token",
+          "client_secret", "db.password", "Authorization", "passwd", "session_cookie"})
         CHECK(r.key_is_secret(key));
-    for (const char* key : {"prompt_tokens", "completion_tokens", "model", "keyboard",
-                            "secretary_name", "author"})
+    for (const char* key :
+         {"prompt_tokens", "completion_tokens", "model", "keyboard", "secretary_name", "author"})
         CHECK_FALSE(r.key_is_secret(key));
     CHECK(Redactor({"customer_ssn"}).key_is_secret("customer_ssn"));
     CHECK_FALSE(r.key_is_secret("customer_ssn"));

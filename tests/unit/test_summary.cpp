@@ -41,7 +41,8 @@ TEST_CASE("records aggregate per component and operation", "[summary]")
 
 TEST_CASE("a malformed trace line is reported with its number", "[summary]")
 {
-    std::istringstream bad_json("{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\n{oops\n");
+    std::istringstream bad_json(
+        "{\"component\":\"a\",\"operation\":\"b\",\"duration_ms\":1}\n{oops\n");
     TraceSummary s;
     auto r = s.add_stream(bad_json);
     REQUIRE_FALSE(r.ok());
@@ -57,9 +58,10 @@ TEST_CASE("a malformed trace line is reported with its number", "[summary]")
 TEST_CASE("event records are counted by type, not tabulated", "[summary]")
 {
     lstrace::TraceSummary s;
-    REQUIRE(s.add(nlohmann::json::parse(
-                      R"({"record_type":"state_change","component":"a","operation":"state_change"})"))
-                .ok());
+    REQUIRE(
+        s.add(nlohmann::json::parse(
+                  R"({"record_type":"state_change","component":"a","operation":"state_change"})"))
+            .ok());
     REQUIRE(s.add(nlohmann::json::parse(R"({"record_type":"error","component":"a"})")).ok());
     REQUIRE(s.add(nlohmann::json::parse(
                       R"({"record_type":"span","component":"a","operation":"b","duration_ms":2})"))

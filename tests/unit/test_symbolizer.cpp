@@ -97,7 +97,8 @@ TEST_CASE("an address of this process: its function and object", "[symbolizer]")
 {
     Symbolizer s;
     const int self = static_cast<int>(::getpid());
-    const std::uint64_t fn = address_of(reinterpret_cast<const void*>(&symbolizer_test::known_function));
+    const std::uint64_t fn =
+        address_of(reinterpret_cast<const void*>(&symbolizer_test::known_function));
     const Frame f = s.symbolize(self, fn + 5);
     INFO(to_string(f));
     CHECK(f.address == fn + 5);
@@ -187,8 +188,8 @@ TEST_CASE("the frame-pointer heuristic tells the two builds apart", "[symbolizer
     const auto without = check_frame_pointers(WITHOUT_FP_BIN);
     REQUIRE(with.ok());
     REQUIRE(without.ok());
-    INFO("with: " << with->with_frame_pointer << "/" << with->functions_checked
-                  << ", without: " << without->with_frame_pointer << "/" << without->functions_checked);
+    INFO("with: " << with->with_frame_pointer << "/" << with->functions_checked << ", without: "
+                  << without->with_frame_pointer << "/" << without->functions_checked);
     CHECK(with->functions_checked >= 10);
     CHECK(without->functions_checked >= 10);
     CHECK(with->fraction() >= 0.9);

@@ -5,20 +5,19 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/trace_reader.hpp"
+#include "analysis/trace_summary.hpp"
 #include "base/terminal_text.hpp"
 #include "correlate/span_record.hpp"
 #include "output/text_format.hpp"
-#include "analysis/trace_reader.hpp"
-#include "analysis/trace_summary.hpp"
 
 using namespace lstrace;
 
 namespace {
 
 // A window title, a clear screen, a C1 CSI (U+009B), and a forged line.
-const std::string kHostile =
-    "agent\x1b]0;owned\x07\x1b[2J\xc2\x9b"
-    "31m\nlstrace-bpf: forged";
+const std::string kHostile = "agent\x1b]0;owned\x07\x1b[2J\xc2\x9b"
+                             "31m\nlstrace-bpf: forged";
 
 bool inert(const std::string& text)
 {

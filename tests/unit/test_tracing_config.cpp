@@ -142,34 +142,45 @@ TEST_CASE("each bad value is one message naming the key", "[config]")
     CHECK(contains(msg, "'min_duration_ms' must be a number from 0 to 1e12 (ms)"));
     CHECK(contains(error_of(R"({"min_duration_ms": 2e13})"), "must be a number from 0 to 1e12"));
     CHECK(contains(error_of(R"({"min_duration_ms": 1e308})"), "must be a number from 0 to 1e12"));
-    CHECK(contains(error_of(R"({"min_duration_ms": "5"})"), "'min_duration_ms' must be a number >= 0, not a string"));
+    CHECK(contains(error_of(R"({"min_duration_ms": "5"})"),
+                   "'min_duration_ms' must be a number >= 0, not a string"));
 
     msg = error_of(R"({"output_format": "xml"})");
     CHECK(contains(msg, "'output_format' must be \"jsonl\", \"json\" or \"text\""));
     CHECK(contains(msg, "\"xml\""));
 
-    CHECK(contains(error_of(R"({"max_trace_size": 0})"), "'max_trace_size' must be an integer from 1"));
-    CHECK(contains(error_of(R"({"max_trace_size": -3})"), "'max_trace_size' must be an integer from 1"));
-    CHECK(contains(error_of(R"({"max_trace_size": 99999999999})"), "'max_trace_size' must be an integer from 1"));
-    CHECK(contains(error_of(R"({"max_trace_size": 1.5})"), "'max_trace_size' must be an integer > 0, not a number"));
-    CHECK(contains(error_of(R"({"flush_interval": true})"), "'flush_interval' must be an integer > 0, not a boolean"));
-    CHECK(contains(error_of(R"({"enabled_components": "agent"})"), "'enabled_components' must be a list of names"));
+    CHECK(contains(error_of(R"({"max_trace_size": 0})"),
+                   "'max_trace_size' must be an integer from 1"));
+    CHECK(contains(error_of(R"({"max_trace_size": -3})"),
+                   "'max_trace_size' must be an integer from 1"));
+    CHECK(contains(error_of(R"({"max_trace_size": 99999999999})"),
+                   "'max_trace_size' must be an integer from 1"));
+    CHECK(contains(error_of(R"({"max_trace_size": 1.5})"),
+                   "'max_trace_size' must be an integer > 0, not a number"));
+    CHECK(contains(error_of(R"({"flush_interval": true})"),
+                   "'flush_interval' must be an integer > 0, not a boolean"));
+    CHECK(contains(error_of(R"({"enabled_components": "agent"})"),
+                   "'enabled_components' must be a list of names"));
     CHECK(contains(error_of(R"({"enabled_components": ["agent", 3]})"), "3 is not one"));
     CHECK(contains(error_of(R"({"disabled_components": [""]})"), "'disabled_components'"));
     CHECK(contains(error_of(R"({"output_file": ""})"), "'output_file' must be a file name"));
-    CHECK(contains(error_of(R"({"sample_interval_ms": 1})"), "'sample_interval_ms' must be 0 (off) or from 10"));
+    CHECK(contains(error_of(R"({"sample_interval_ms": 1})"),
+                   "'sample_interval_ms' must be 0 (off) or from 10"));
     CHECK(contains(error_of(R"({"environment_allowlist": ["*"]})"), "whole environment"));
-    CHECK(contains(error_of(R"({"environment_allowlist": ["A=B"]})"), "not an environment variable name"));
+    CHECK(contains(error_of(R"({"environment_allowlist": ["A=B"]})"),
+                   "not an environment variable name"));
     CHECK(contains(error_of(R"({"environment_allowlist": ["A*B"]})"), "only allowed at the end"));
     CHECK(contains(error_of(R"([1, 2])"), "must be a JSON object"));
-    CHECK(contains(error_of(R"({"debug_mode": true, "debug_mode": false})"), "'debug_mode' appears more than once"));
+    CHECK(contains(error_of(R"({"debug_mode": true, "debug_mode": false})"),
+                   "'debug_mode' appears more than once"));
 }
 
 TEST_CASE("an unknown key is an error with a suggestion when one is close", "[config]")
 {
     std::string msg = error_of(R"({"min_duration": 5})");
     CHECK(contains(msg, "unknown key 'min_duration' (did you mean 'min_duration_ms'?)"));
-    CHECK(contains(error_of(R"({"include_stack_traces": true})"), "did you mean 'include_stack_trace'?"));
+    CHECK(contains(error_of(R"({"include_stack_traces": true})"),
+                   "did you mean 'include_stack_trace'?"));
     CHECK(contains(error_of(R"({"Debug_Mode": true})"), "did you mean 'debug_mode'?"));
     msg = error_of(R"({"colour": "blue"})");
     CHECK(contains(msg, "unknown key 'colour'"));

@@ -21,23 +21,21 @@ TEST_CASE("a verifier log dump names the program and ends with its verdict", "[l
     const auto r = parse_verifier_rejection(dump);
     REQUIRE(r);
     CHECK(r->program == "on_span_begin");
-    CHECK(r->last_lines ==
-          "2634: (85) call bpf_ringbuf_reserve#131; 2640: (95) exit; "
-          "Unreleased reference id=30 alloc_insn=2635");
+    CHECK(r->last_lines == "2634: (85) call bpf_ringbuf_reserve#131; 2640: (95) exit; "
+                           "Unreleased reference id=30 alloc_insn=2635");
 }
 
 TEST_CASE("a short log is quoted whole, and other libbpf messages are no rejection", "[log]")
 {
-    const auto r = parse_verifier_rejection(
-        "libbpf: prog 'on_thread_exit': -- BEGIN PROG LOAD LOG --\n"
-        "func 'sched_process_exit' doesn't have 2-th argument\n"
-        "invalid bpf_context access off=8 size=8\n"
-        "-- END PROG LOAD LOG --");
+    const auto r =
+        parse_verifier_rejection("libbpf: prog 'on_thread_exit': -- BEGIN PROG LOAD LOG --\n"
+                                 "func 'sched_process_exit' doesn't have 2-th argument\n"
+                                 "invalid bpf_context access off=8 size=8\n"
+                                 "-- END PROG LOAD LOG --");
     REQUIRE(r);
     CHECK(r->program == "on_thread_exit");
-    CHECK(r->last_lines ==
-          "func 'sched_process_exit' doesn't have 2-th argument; "
-          "invalid bpf_context access off=8 size=8");
+    CHECK(r->last_lines == "func 'sched_process_exit' doesn't have 2-th argument; "
+                           "invalid bpf_context access off=8 size=8");
     CHECK_FALSE(parse_verifier_rejection(
         "libbpf: prog 'on_span_begin': BPF program load failed: Invalid argument"));
     CHECK_FALSE(parse_verifier_rejection("libbpf: map 'events': created"));

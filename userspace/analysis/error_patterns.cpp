@@ -37,7 +37,8 @@ std::string mask_message(const std::string& m)
                 letter |= std::isalpha(static_cast<unsigned char>(m[j])) != 0;
                 ++j;
             }
-            while (j > i && m[j - 1] == '-') --j;
+            while (j > i && m[j - 1] == '-')
+                --j;
             const std::size_t hex_chars =
                 static_cast<std::size_t>(std::count_if(m.begin() + i, m.begin() + j, is_hex));
             if (digit && letter && hex_chars >= 8 && (j == m.size() || !is_word(m[j]))) {
@@ -226,7 +227,8 @@ void ErrorPatterns::finish()
 std::vector<const ErrorGroup*> ErrorPatterns::groups() const
 {
     std::vector<const ErrorGroup*> out;
-    for (const auto& [key, g] : groups_) out.push_back(&g);
+    for (const auto& [key, g] : groups_)
+        out.push_back(&g);
     std::stable_sort(out.begin(), out.end(),
                      [](const ErrorGroup* a, const ErrorGroup* b) { return a->count > b->count; });
     return out;
@@ -236,7 +238,8 @@ std::vector<const PropagationEdge*> ErrorPatterns::edges() const
 {
     const auto& source = event_edges_.empty() ? derived_edges_ : event_edges_;
     std::vector<const PropagationEdge*> out;
-    for (const auto& [key, e] : source) out.push_back(&e);
+    for (const auto& [key, e] : source)
+        out.push_back(&e);
     std::stable_sort(
         out.begin(), out.end(),
         [](const PropagationEdge* a, const PropagationEdge* b) { return a->count > b->count; });
@@ -248,7 +251,8 @@ namespace {
 nlohmann::json counts_json(const std::map<std::string, std::uint64_t>& m)
 {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : m) j[k] = v;
+    for (const auto& [k, v] : m)
+        j[k] = v;
     return j;
 }
 

@@ -41,7 +41,8 @@ void QuantileSketch::add(double v)
         exact_.push_back(v);
         if (exact_.size() <= kExactLimit)
             return;
-        for (double x : exact_) add_to_buckets(x);
+        for (double x : exact_)
+            add_to_buckets(x);
         exact_.clear();
         exact_.shrink_to_fit();
         return;

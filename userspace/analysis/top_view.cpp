@@ -26,7 +26,8 @@ void TopView::add(const SpanFacts& s)
 std::vector<TopRow> TopView::take_interval()
 {
     std::vector<TopRow> rows;
-    for (auto& [key, row] : interval_) rows.push_back(std::move(row));
+    for (auto& [key, row] : interval_)
+        rows.push_back(std::move(row));
     interval_.clear();
     std::stable_sort(rows.begin(), rows.end(), [](const TopRow& a, const TopRow& b) {
         return a.cpu_ms + a.offcpu_ms > b.cpu_ms + b.offcpu_ms;
@@ -40,7 +41,8 @@ std::string TopView::frame(const std::string& target, double elapsed_s, double i
     static const char kSpinner[] = "|/-\\";
     const std::vector<TopRow> rows = take_interval();
     std::uint64_t interval_spans = 0;
-    for (const TopRow& r : rows) interval_spans += r.spans;
+    for (const TopRow& r : rows)
+        interval_spans += r.spans;
     std::string out;
     char buf[512];
     std::snprintf(buf, sizeof(buf),

@@ -42,8 +42,7 @@ public:
     PathWalker(const std::vector<Span>& spans,
                const std::unordered_map<std::uint64_t, std::vector<std::size_t>>& children)
         : spans_(spans), children_(children)
-    {
-    }
+    {}
 
     // (span index, microseconds) in path order, one entry per span.
     std::vector<std::pair<std::size_t, std::int64_t>> walk(std::size_t root)
@@ -329,7 +328,8 @@ void TraceAnalyzer::finish()
     // was lost): their longest parentless span stands in for the root.
     for (auto& [trace_id, t] : open_traces_) {
         std::unordered_map<std::uint64_t, bool> present;
-        for (const BufferedSpan& b : t.spans) present[b.id] = true;
+        for (const BufferedSpan& b : t.spans)
+            present[b.id] = true;
         const BufferedSpan* root = nullptr;
         for (const BufferedSpan& b : t.spans)
             if (!present.count(b.parent) &&
@@ -578,7 +578,8 @@ std::string TraceAnalyzer::critical_paths_text() const
         out += buf;
         // the path's heaviest spans, in path order
         std::vector<const PathSegment*> heavy;
-        for (const PathSegment& s : p.segments) heavy.push_back(&s);
+        for (const PathSegment& s : p.segments)
+            heavy.push_back(&s);
         std::stable_sort(heavy.begin(), heavy.end(),
                          [](const PathSegment* a, const PathSegment* b) { return a->ms > b->ms; });
         if (heavy.size() > 8)

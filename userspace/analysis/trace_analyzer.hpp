@@ -98,8 +98,7 @@ public:
     // `component`: also build that component's report.
     explicit TraceAnalyzer(std::optional<std::string> component = std::nullopt, Limits limits = {})
         : component_(std::move(component)), limits_(limits)
-    {
-    }
+    {}
 
     void add(const TraceLine& line);
     // Reads a whole trace file (FatalError on bad input) and finishes.

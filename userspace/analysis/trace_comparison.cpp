@@ -60,8 +60,10 @@ std::vector<double> u_distribution(std::size_t n1, std::size_t n2)
     c[0] = 1.0;
     for (std::size_t k = 1; k <= n2; ++k) {
         const std::size_t m = n1 + k;
-        for (std::size_t u = top; u >= m && u <= top; --u) c[u] -= c[u - m];
-        for (std::size_t u = k; u <= top; ++u) c[u] += c[u - k];
+        for (std::size_t u = top; u >= m && u <= top; --u)
+            c[u] -= c[u - m];
+        for (std::size_t u = k; u <= top; ++u)
+            c[u] += c[u - k];
     }
     return c;
 }
@@ -358,14 +360,17 @@ RankTest mann_whitney(std::vector<double> a, std::vector<double> b)
     };
     std::vector<Item> all;
     all.reserve(n1 + n2);
-    for (double v : a) all.push_back({v, false});
-    for (double v : b) all.push_back({v, true});
+    for (double v : a)
+        all.push_back({v, false});
+    for (double v : b)
+        all.push_back({v, true});
     std::sort(all.begin(), all.end(), [](const Item& x, const Item& y) { return x.v < y.v; });
     const double n = double(n1 + n2);
     double rank_sum = 0, ties = 0;  // ranks of b; sum of t^3 - t over tie groups
     for (std::size_t i = 0; i < all.size();) {
         std::size_t j = i;
-        while (j < all.size() && all[j].v == all[i].v) ++j;
+        while (j < all.size() && all[j].v == all[i].v)
+            ++j;
         const double group = double(j - i), mid_rank = double(i + j + 1) / 2.0;
         for (std::size_t k = i; k < j; ++k)
             if (all[k].second)
@@ -438,14 +443,14 @@ std::string shift_word(Metric metric, Shift shift)
 {
     const bool time = metric_info(metric).time;
     switch (shift) {
-        case Shift::up:
-            return time ? "slower" : "higher";
-        case Shift::down:
-            return time ? "faster" : "lower";
-        case Shift::none:
-            return "unchanged";
-        case Shift::too_few:
-            break;
+    case Shift::up:
+        return time ? "slower" : "higher";
+    case Shift::down:
+        return time ? "faster" : "lower";
+    case Shift::none:
+        return "unchanged";
+    case Shift::too_few:
+        break;
     }
     return "too few spans";
 }
@@ -726,7 +731,8 @@ nlohmann::json trend_json(const Trend& t)
 {
     using json = nlohmann::json;
     json recordings = json::array();
-    for (const RecordingProfile& r : t.recordings) recordings.push_back(r.to_json());
+    for (const RecordingProfile& r : t.recordings)
+        recordings.push_back(r.to_json());
     json ops = json::array();
     for (const auto& key : trend_operations(t)) {
         json points = json::array();
@@ -789,9 +795,8 @@ std::string trend_text(const Trend& t)
     }
     if (!t.steps.empty())
         out += comparison_method(t.steps[0].settings) + "\n";
-    out +=
-        "\np50 duration ms per recording (+ slower, - faster, = unchanged, ? too few spans, "
-        "* new; blank: not in that recording)\n";
+    out += "\np50 duration ms per recording (+ slower, - faster, = unchanged, ? too few spans, "
+           "* new; blank: not in that recording)\n";
     std::snprintf(buf, sizeof(buf), "%-32s", "component.operation");
     out += buf;
     for (std::size_t i = 0; i < t.recordings.size(); ++i) {

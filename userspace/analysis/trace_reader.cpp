@@ -111,8 +111,10 @@ std::optional<std::int64_t> parse_timestamp_us(const std::string& text)
         return std::nullopt;
     std::int64_t micros = 0;
     int digits = 0;
-    for (const char* p = frac; *p && digits < 6; ++p, ++digits) micros = micros * 10 + (*p - '0');
-    for (; digits < 6; ++digits) micros *= 10;
+    for (const char* p = frac; *p && digits < 6; ++p, ++digits)
+        micros = micros * 10 + (*p - '0');
+    for (; digits < 6; ++digits)
+        micros *= 10;
     std::tm tm{};
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;

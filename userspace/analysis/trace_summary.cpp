@@ -34,7 +34,8 @@ Result<bool> TraceSummary::add(const nlohmann::json& r)
         ++events_[type];
         return true;
     }
-    OperationStats& s = ops_[{r["component"].get<std::string>(), r["operation"].get<std::string>()}];
+    OperationStats& s =
+        ops_[{r["component"].get<std::string>(), r["operation"].get<std::string>()}];
     ++records_;
     ++s.spans;
     const double ms = r["duration_ms"].get<double>();
@@ -82,9 +83,9 @@ std::string TraceSummary::table() const
         std::snprintf(buf, sizeof(buf),
                       "%-36s %6llu %5llu %9.2f %9.2f %10.1f %10.1f %10.1f %10s %8llu %10s\n",
                       name.c_str(), static_cast<unsigned long long>(s->spans),
-                      static_cast<unsigned long long>(s->failures),
-                      percentile(s->durations_ms, 50), percentile(s->durations_ms, 95), s->total_ms,
-                      s->cpu_ms, s->offcpu_ms, human_bytes(double(s->write_bytes)).c_str(),
+                      static_cast<unsigned long long>(s->failures), percentile(s->durations_ms, 50),
+                      percentile(s->durations_ms, 95), s->total_ms, s->cpu_ms, s->offcpu_ms,
+                      human_bytes(double(s->write_bytes)).c_str(),
                       static_cast<unsigned long long>(s->minor_faults + s->major_faults),
                       human_bytes(double(s->rss_delta_bytes)).c_str());
         out += buf;

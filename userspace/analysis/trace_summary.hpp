@@ -20,7 +20,7 @@ namespace lstrace {
 struct OperationStats {
     std::uint64_t spans = 0;
     std::uint64_t failures = 0;
-    std::vector<double> durations_ms; // for percentiles
+    std::vector<double> durations_ms;  // for percentiles
     double total_ms = 0, cpu_ms = 0, offcpu_ms = 0;
     std::uint64_t read_bytes = 0, write_bytes = 0, minor_faults = 0, major_faults = 0;
     std::int64_t rss_delta_bytes = 0;

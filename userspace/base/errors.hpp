@@ -25,10 +25,8 @@ enum class ExitCode : int {
 // its exit code.
 class FatalError : public std::runtime_error {
 public:
-    FatalError(ExitCode code, const std::string& message)
-        : std::runtime_error(message), code_(code)
-    {
-    }
+    FatalError(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code)
+    {}
     ExitCode code() const noexcept { return code_; }
 
 private:

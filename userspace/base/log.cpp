@@ -75,9 +75,9 @@ std::optional<VerifierRejection> parse_verifier_rejection(const std::string& msg
     if (msg.compare(0, prefix.size(), prefix) != 0 || begin == std::string::npos)
         return std::nullopt;
     const auto end = msg.find("-- END PROG LOAD LOG --", begin);
-    std::istringstream log(msg.substr(begin + begin_marker.size(),
-                                      end == std::string::npos ? std::string::npos
-                                                               : end - begin - begin_marker.size()));
+    std::istringstream log(msg.substr(
+        begin + begin_marker.size(),
+        end == std::string::npos ? std::string::npos : end - begin - begin_marker.size()));
     std::vector<std::string> lines;
     for (std::string line; std::getline(log, line);)
         if (line.find_first_not_of(' ') != std::string::npos)

@@ -54,7 +54,8 @@ std::optional<StatLine> StatLine::parse(const std::string& text)
         if (start == std::string::npos)
             break;
         const auto end = text.find_first_of(" \n", start);
-        s.fields_.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        s.fields_.push_back(
+            text.substr(start, end == std::string::npos ? std::string::npos : end - start));
         pos = end == std::string::npos ? text.size() : end;
     }
     if (s.fields_.empty() || s.fields_[0].size() != 1)

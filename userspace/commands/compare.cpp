@@ -29,7 +29,8 @@ int run_compare(const CompareOptions& options)
         nlohmann::json j = comparison_json(comparison, base, now);
         if (options.fail_on_pct) {
             nlohmann::json names = nlohmann::json::array();
-            for (const OperationComparison* op : failed) names.push_back(op->name());
+            for (const OperationComparison* op : failed)
+                names.push_back(op->name());
             j["fail_on"] = {{"percent", *options.fail_on_pct}, {"failed", names}};
         }
         std::puts(j.dump(2).c_str());
@@ -41,7 +42,8 @@ int run_compare(const CompareOptions& options)
     if (failed.empty())
         return 0;
     std::string names;
-    for (const OperationComparison* op : failed) names += (names.empty() ? "" : ", ") + op->name();
+    for (const OperationComparison* op : failed)
+        names += (names.empty() ? "" : ", ") + op->name();
     std::fprintf(stderr,
                  "lstrace-bpf: --fail-on %g: %zu operation%s slower by more than %g%%: %s\n",
                  *options.fail_on_pct, failed.size(), failed.size() == 1 ? "" : "s",

@@ -39,7 +39,8 @@ int run_otlp_export(const ExportOptions& options)
     if (c.failed + c.dropped == 0)
         return static_cast<int>(ExitCode::ok);
     std::fprintf(stderr, "lstrace-bpf: error: %llu spans could not be delivered to %s\n",
-                 static_cast<unsigned long long>(c.failed + c.dropped), exporter->destination().c_str());
+                 static_cast<unsigned long long>(c.failed + c.dropped),
+                 exporter->destination().c_str());
     return static_cast<int>(ExitCode::output);
 }
 

@@ -1,7 +1,7 @@
 #include "commands/list.hpp"
 
-#include <cinttypes>
 #include <unistd.h>
+#include <cinttypes>
 
 #include <cstdio>
 #include <map>

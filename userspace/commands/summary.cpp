@@ -17,8 +17,8 @@ int run_summary(const std::string& path)
     read_trace_file(
         path, [&summary](const TraceLine& line) { summary.add(line.json); }, ExitCode::no_target);
     std::fputs(terminal_text(summary.table()).c_str(), stdout);
-    std::printf("%llu spans, %zu operations\n",
-                static_cast<unsigned long long>(summary.records()), summary.operations().size());
+    std::printf("%llu spans, %zu operations\n", static_cast<unsigned long long>(summary.records()),
+                summary.operations().size());
     if (!summary.events().empty()) {
         std::string line;
         for (const auto& [type, n] : summary.events())

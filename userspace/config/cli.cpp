@@ -184,9 +184,9 @@ bool parse_options(const OptionTable<Options>& table, Positionals positionals, i
     // ':' first: a missing value is reported as ':', not '?'
     std::string shorts = positionals == Positionals::stop_options ? "+:" : ":";
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const int has_value = !rows[i]->value              ? no_argument
+        const int has_value = !rows[i]->value            ? no_argument
                               : optional_value(*rows[i]) ? optional_argument
-                                                           : required_argument;
+                                                         : required_argument;
         longs.push_back({rows[i]->long_name, has_value, nullptr, kRowValue + static_cast<int>(i)});
         if (rows[i]->short_name) {
             shorts += rows[i]->short_name;

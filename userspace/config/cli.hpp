@@ -15,28 +15,28 @@ namespace lstrace {
 // OTLP export (userspace/otlp/, docs/otlp.md): what the command line says;
 // the OTEL_* environment fills in the rest when the export starts.
 struct OtlpOptions {
-    bool enabled = false;                 // record --otlp, export --format otlp
-    std::string endpoint;                 // record --otlp URL, export --endpoint URL; "": environment
-    std::string endpoint_flag;            // which flag gave it, for messages
-    std::string protocol;                 // --otlp-protocol http/protobuf|http/json; "": environment
-    std::string genai;                    // --genai MAP ("component=operation,...", "none"); "": default
+    bool enabled = false;       // record --otlp, export --format otlp
+    std::string endpoint;       // record --otlp URL, export --endpoint URL; "": environment
+    std::string endpoint_flag;  // which flag gave it, for messages
+    std::string protocol;       // --otlp-protocol http/protobuf|http/json; "": environment
+    std::string genai;          // --genai MAP ("component=operation,...", "none"); "": default
 };
 
 struct RecordOptions {
-    std::vector<int> pids;                // -p PID[,PID...]
-    std::string binary;                   // --binary PATH: every process running it
-    bool follow = false;                  // --follow: children too
-    std::vector<std::string> command;     // after --
-    std::string output = "trace.jsonl";   // -o FILE, "-" for stdout
-    std::optional<double> duration_s;     // --duration SECONDS
-    std::uint32_t buffer_mib = 16;        // --buffer-size MiB (power of two)
-    bool force = false;                   // --force: replace an existing output file
-    std::string btf_path;                 // --btf PATH: kernel BTF for CO-RE
-    bool redact = true;                   // --no-redact turns secret redaction off
-    std::vector<std::string> redact_keys; // --redact-keys a,b: more secret tag keys
+    std::vector<int> pids;                 // -p PID[,PID...]
+    std::string binary;                    // --binary PATH: every process running it
+    bool follow = false;                   // --follow: children too
+    std::vector<std::string> command;      // after --
+    std::string output = "trace.jsonl";    // -o FILE, "-" for stdout
+    std::optional<double> duration_s;      // --duration SECONDS
+    std::uint32_t buffer_mib = 16;         // --buffer-size MiB (power of two)
+    bool force = false;                    // --force: replace an existing output file
+    std::string btf_path;                  // --btf PATH: kernel BTF for CO-RE
+    bool redact = true;                    // --no-redact turns secret redaction off
+    std::vector<std::string> redact_keys;  // --redact-keys a,b: more secret tag keys
     bool verbose = false;
-    std::string config_path;              // --config FILE, empty if none
-    OtlpOptions otlp;                     // --otlp [URL]: stream spans while recording
+    std::string config_path;  // --config FILE, empty if none
+    OtlpOptions otlp;         // --otlp [URL]: stream spans while recording
     // The tracing standard's settings: defaults < --config FILE < flags
     // (--format, --components, ...).  config.output_file always equals
     // `output`, the effective output (-o beats the file's output_file).
@@ -56,10 +56,10 @@ struct AnalyzeOptions {
 };
 
 struct ReportOptions {
-    std::string path;                     // TRACE.jsonl
-    std::string output = "report.html";   // -o FILE
-    std::size_t max_spans = 50000;        // --max-spans N: spans drawn (the first N to begin)
-    std::vector<std::string> baselines;   // --baseline FILE (repeatable): comparison and trend
+    std::string path;                    // TRACE.jsonl
+    std::string output = "report.html";  // -o FILE
+    std::size_t max_spans = 50000;       // --max-spans N: spans drawn (the first N to begin)
+    std::vector<std::string> baselines;  // --baseline FILE (repeatable): comparison and trend
 };
 
 // --confidence, --min-effect PCT, --min-spans N, --only LIST of compare and trend.
@@ -79,11 +79,11 @@ struct TrendOptions : ComparisonOptions {
 };
 
 struct ExportOptions {
-    std::string path;                     // TRACE.jsonl
-    std::string format = "chrome";        // --format chrome|otlp
-    std::string output = "-";             // -o FILE, "-" for stdout
-    bool output_given = false;            // -o was given (otlp: a file rather than --endpoint)
-    OtlpOptions otlp;                     // with --format otlp
+    std::string path;               // TRACE.jsonl
+    std::string format = "chrome";  // --format chrome|otlp
+    std::string output = "-";       // -o FILE, "-" for stdout
+    bool output_given = false;      // -o was given (otlp: a file rather than --endpoint)
+    OtlpOptions otlp;               // with --format otlp
 };
 
 struct TopOptions {

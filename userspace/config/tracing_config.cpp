@@ -31,7 +31,8 @@ std::string described_type(const json& v)
 
 Error bad_type(const std::string& key, const char* expected, const json& v)
 {
-    return Error{"'" + key + "' must be " + expected + ", not " + described_type(v) + " (" + v.dump() + ")"};
+    return Error{"'" + key + "' must be " + expected + ", not " + described_type(v) + " (" +
+                 v.dump() + ")"};
 }
 
 std::optional<Error> set_bool(bool& field, const std::string& key, const json& v)
@@ -52,7 +53,8 @@ std::optional<Error> set_positive_int(int& field, const std::string& key, const 
                               ? v.get<std::uint64_t>() >= 1 && v.get<std::uint64_t>() <= INT_MAX
                               : v.get<std::int64_t>() >= 1 && v.get<std::int64_t>() <= INT_MAX;
     if (!in_range)
-        return Error{"'" + key + "' must be an integer from 1 to " + std::to_string(INT_MAX) + ", not " + v.dump()};
+        return Error{"'" + key + "' must be an integer from 1 to " + std::to_string(INT_MAX) +
+                     ", not " + v.dump()};
     field = v.get<int>();
     return std::nullopt;
 }
@@ -74,7 +76,8 @@ std::optional<Error> set_non_negative(double& field, const std::string& key, con
 }
 
 // A list of non-empty names; null means the standard's None (empty list).
-std::optional<Error> set_names(std::vector<std::string>& field, const std::string& key, const json& v)
+std::optional<Error> set_names(std::vector<std::string>& field, const std::string& key,
+                               const json& v)
 {
     if (v.is_null()) {
         field.clear();
@@ -85,7 +88,8 @@ std::optional<Error> set_names(std::vector<std::string>& field, const std::strin
     std::vector<std::string> names;
     for (const json& item : v) {
         if (!item.is_string() || item.get_ref<const std::string&>().empty())
-            return Error{"'" + key + "' must be a list of non-empty names; " + item.dump() + " is not one"};
+            return Error{"'" + key + "' must be a list of non-empty names; " + item.dump() +
+                         " is not one"};
         names.push_back(item.get<std::string>());
     }
     field = std::move(names);
@@ -98,7 +102,8 @@ std::optional<Error> check_env_pattern(const std::string& key, const std::string
     if (name.empty() || name.find('=') != std::string::npos || name.find('\0') != std::string::npos)
         return Error{"'" + key + "': '" + name + "' is not an environment variable name"};
     if (name == "*")
-        return Error{"'" + key + "': \"*\" would write the whole environment, secrets included; "
+        return Error{"'" + key +
+                     "': \"*\" would write the whole environment, secrets included; "
                      "list the variables (a prefix such as \"LC_*\" is allowed)"};
     if (star != std::string::npos && star != name.size() - 1)
         return Error{"'" + key + "': '*' is only allowed at the end of a name ('" + name + "')"};
@@ -147,7 +152,9 @@ std::string unknown_key_message(const std::string& key)
 std::pair<std::size_t, std::size_t> line_and_column(const std::string& text, std::size_t pos)
 {
     pos = std::min(pos, text.size());
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    const std::size_t line =
+        1 + static_cast<std::size_t>(
+                std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
     const std::size_t nl = pos == 0 ? std::string::npos : text.rfind('\n', pos - 1);
     const std::size_t column = nl == std::string::npos ? pos + 1 : pos - nl;
     return {line, column};
@@ -206,14 +213,15 @@ bool TracingConfig::component_enabled(const std::string& component) const
 const std::vector<std::string>& tracing_config_keys()
 {
     static const std::vector<std::string> keys = {
-        "output_file",         "output_format",       "enabled_components", "disabled_components",
-        "min_duration_ms",     "max_trace_size",      "flush_interval",     "include_stack_trace",
-        "include_environment", "include_thread_info", "debug_mode",         "verbose_errors",
+        "output_file",         "output_format",        "enabled_components", "disabled_components",
+        "min_duration_ms",     "max_trace_size",       "flush_interval",     "include_stack_trace",
+        "include_environment", "include_thread_info",  "debug_mode",         "verbose_errors",
         "sample_interval_ms",  "environment_allowlist"};
     return keys;
 }
 
-std::optional<Error> set_tracing_config_value(TracingConfig& c, const std::string& key, const json& v)
+std::optional<Error> set_tracing_config_value(TracingConfig& c, const std::string& key,
+                                              const json& v)
 {
     if (key == "output_file") {
         if (v.is_null()) {
@@ -228,7 +236,8 @@ std::optional<Error> set_tracing_config_value(TracingConfig& c, const std::strin
     if (key == "output_format") {
         const auto f = v.is_string() ? parse_output_format(v.get<std::string>()) : std::nullopt;
         if (!f)
-            return Error{"'output_format' must be \"jsonl\", \"json\" or \"text\", not " + v.dump()};
+            return Error{"'output_format' must be \"jsonl\", \"json\" or \"text\", not " +
+                         v.dump()};
         c.output_format = *f;
         return std::nullopt;
     }
@@ -271,8 +280,8 @@ std::optional<Error> set_tracing_config_value(TracingConfig& c, const std::strin
         std::vector<std::string> names;
         for (const json& item : v) {
             if (!item.is_string())
-                return Error{"'environment_allowlist' must be a list of variable names; " + item.dump() +
-                             " is not one"};
+                return Error{"'environment_allowlist' must be a list of variable names; " +
+                             item.dump() + " is not one"};
             if (auto err = check_env_pattern(key, item.get<std::string>()))
                 return err;
             names.push_back(item.get<std::string>());
@@ -290,9 +299,10 @@ Result<TracingConfig> parse_tracing_config(const std::string& text, const std::s
     // things about one key is a mistake worth reporting.
     std::set<std::string> seen;
     std::string duplicate;
-    const json::parser_callback_t check_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
-        if (depth == 1 && event == json::parse_event_t::key && !seen.insert(parsed.get<std::string>()).second &&
-            duplicate.empty())
+    const json::parser_callback_t check_duplicates = [&](int depth, json::parse_event_t event,
+                                                         json& parsed) {
+        if (depth == 1 && event == json::parse_event_t::key &&
+            !seen.insert(parsed.get<std::string>()).second && duplicate.empty())
             duplicate = parsed.get<std::string>();
         return true;
     };
@@ -306,7 +316,8 @@ Result<TracingConfig> parse_tracing_config(const std::string& text, const std::s
                      parse_error_reason(e.what())};
     }
     if (!doc.is_object())
-        return Error{source + ": a tracing config must be a JSON object ({\"key\": value, ...}), not " +
+        return Error{source +
+                     ": a tracing config must be a JSON object ({\"key\": value, ...}), not " +
                      described_type(doc)};
     if (!duplicate.empty())
         return Error{source + ": key '" + duplicate + "' appears more than once"};

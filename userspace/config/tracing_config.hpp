@@ -38,13 +38,13 @@ std::vector<std::string> default_environment_allowlist();
 
 struct TracingConfig {
     // --- the standard's keys ---
-    std::string output_file;                    // empty: not set (the CLI default applies)
+    std::string output_file;  // empty: not set (the CLI default applies)
     OutputFormat output_format = OutputFormat::jsonl;
     std::vector<std::string> enabled_components;   // empty: all components
     std::vector<std::string> disabled_components;  // wins over enabled_components
-    double min_duration_ms = 0.0;  // spans shorter than this are not written
-    int max_trace_size = 10000;    // spans/records the recorder holds in memory at most
-    int flush_interval = 100;      // flush the output every N records
+    double min_duration_ms = 0.0;                  // spans shorter than this are not written
+    int max_trace_size = 10000;  // spans/records the recorder holds in memory at most
+    int flush_interval = 100;    // flush the output every N records
     bool include_stack_trace = false;
     bool include_environment = false;
     bool include_thread_info = false;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "base/wait_status.hpp"
 #include "lstrace/probe_abi.h"
@@ -234,7 +234,8 @@ void Correlator::on_thread_exit(const lstrace_thread_exit_event& e)
               [](const auto& a, const auto& b) { return a->second.begin_ns > b->second.begin_ns; });
     // a transformation half-sent by a thread that is gone never completes
     for (auto it = transform_inputs_.begin(); it != transform_inputs_.end();)
-        it = (it->first >> 32) == e.hdr.tgid && (e.group_dead || std::uint32_t(it->first) == e.hdr.tid)
+        it = (it->first >> 32) == e.hdr.tgid &&
+                     (e.group_dead || std::uint32_t(it->first) == e.hdr.tid)
                  ? transform_inputs_.erase(it)
                  : std::next(it);
     abort_spans(victims, e.hdr.ts_ns,

@@ -26,11 +26,11 @@ struct CorrelatorStats {
     // before the attach, or its begin event was lost)
     std::uint64_t ends_without_begin = 0;
     std::uint64_t events_without_span = 0;
-    std::uint64_t malformed_events = 0; // too short, unknown type or version
-    std::uint64_t spans_aborted = 0;    // recorded as aborted: their thread exited first
-    std::uint64_t spans_dropped_short = 0; // shorter than min_duration (BPF sent SPAN_DROPPED)
-    std::uint64_t spans_evicted = 0;    // open spans forgotten to stay within max_open
-    std::uint64_t events_recorded = 0;  // event records handed to the event sink
+    std::uint64_t malformed_events = 0;     // too short, unknown type or version
+    std::uint64_t spans_aborted = 0;        // recorded as aborted: their thread exited first
+    std::uint64_t spans_dropped_short = 0;  // shorter than min_duration (BPF sent SPAN_DROPPED)
+    std::uint64_t spans_evicted = 0;        // open spans forgotten to stay within max_open
+    std::uint64_t events_recorded = 0;      // event records handed to the event sink
 };
 
 class Correlator {
@@ -46,8 +46,7 @@ public:
 
     explicit Correlator(Sink sink, LostEndCheck lost_end = nullptr, EventSink events = nullptr)
         : sink_(std::move(sink)), lost_end_(std::move(lost_end)), event_sink_(std::move(events))
-    {
-    }
+    {}
 
     // Bounds the spans held open in memory (the TracingConfig's
     // max_trace_size): past it the oldest open spans are forgotten (counted

@@ -63,7 +63,8 @@ void add_data(EventRecord& r, const lstrace_point_event& e, const std::string& p
     if (e.str[LSTRACE_STR_DATA_PREVIEW][0])
         add(r, prefix + "preview", str_field(e, LSTRACE_STR_DATA_PREVIEW));
     char fp[17];
-    std::snprintf(fp, sizeof(fp), "%016" PRIx64, static_cast<std::uint64_t>(e.num[LSTRACE_NUM_FINGERPRINT]));
+    std::snprintf(fp, sizeof(fp), "%016" PRIx64,
+                  static_cast<std::uint64_t>(e.num[LSTRACE_NUM_FINGERPRINT]));
     add(r, prefix + "fingerprint", std::string(fp));
 }
 
@@ -278,11 +279,11 @@ void Correlator::report_propagation(const SpanRecord& failed)
     r.trace_id_hi = failed.trace_id_hi;
     r.trace_id_lo = failed.trace_id_lo;
     r.component = parent.component;
-    const std::string type = !failed.errors.empty() ? failed.errors.back().type
+    const std::string type = !failed.errors.empty()                      ? failed.errors.back().type
                              : failed.status == LSTRACE_STATUS_EXCEPTION ? "exception"
                                                                          : "error";
-    r.description = "Error " + type + " propagated from " + failed.component + " to " +
-                     parent.component;
+    r.description =
+        "Error " + type + " propagated from " + failed.component + " to " + parent.component;
     add(r, "error_type", type);
     if (!failed.errors.empty())
         add(r, "error_message", failed.errors.back().message);

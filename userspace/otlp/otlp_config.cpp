@@ -70,7 +70,8 @@ std::string check_url(const std::string& url, const std::string& what)
 // path) gets the signal's path appended, as the specification says.
 std::string with_traces_path(std::string base)
 {
-    while (!base.empty() && base.back() == '/') base.pop_back();
+    while (!base.empty() && base.back() == '/')
+        base.pop_back();
     return base + kTracesPath;
 }
 
@@ -96,9 +97,8 @@ Protocol parse_protocol(const std::string& value, const std::string& what)
     if (value == "http/json")
         return Protocol::json;
     if (value == "grpc")
-        bad(what +
-            " 'grpc' is not supported: lstrace-bpf speaks OTLP/HTTP (http/protobuf or "
-            "http/json; a Collector's HTTP port is 4318)");
+        bad(what + " 'grpc' is not supported: lstrace-bpf speaks OTLP/HTTP (http/protobuf or "
+                   "http/json; a Collector's HTTP port is 4318)");
     bad(what + " '" + value + "': expected http/protobuf or http/json");
 }
 
@@ -146,14 +146,14 @@ const char* process_env(const char* name)
 const char* operation_name(GenAiOperation op)
 {
     switch (op) {
-        case GenAiOperation::chat:
-            return "chat";
-        case GenAiOperation::invoke_agent:
-            return "invoke_agent";
-        case GenAiOperation::execute_tool:
-            return "execute_tool";
-        case GenAiOperation::invoke_workflow:
-            return "invoke_workflow";
+    case GenAiOperation::chat:
+        return "chat";
+    case GenAiOperation::invoke_agent:
+        return "invoke_agent";
+    case GenAiOperation::execute_tool:
+        return "execute_tool";
+    case GenAiOperation::invoke_workflow:
+        return "invoke_workflow";
     }
     return "chat";
 }

@@ -29,38 +29,40 @@ json any_value(const pb_common::AnyValue& v);
 json key_values(const google::protobuf::RepeatedPtrField<pb_common::KeyValue>& kvs)
 {
     json out = json::array();
-    for (const auto& kv : kvs) out.push_back({{"key", kv.key()}, {"value", any_value(kv.value())}});
+    for (const auto& kv : kvs)
+        out.push_back({{"key", kv.key()}, {"value", any_value(kv.value())}});
     return out;
 }
 
 json any_value(const pb_common::AnyValue& v)
 {
     switch (v.value_case()) {
-        case pb_common::AnyValue::kStringValue:
-            return {{"stringValue", v.string_value()}};
-        case pb_common::AnyValue::kBoolValue:
-            return {{"boolValue", v.bool_value()}};
-        case pb_common::AnyValue::kIntValue:
-            return {{"intValue", std::to_string(v.int_value())}};  // 64-bit integers as strings
-        case pb_common::AnyValue::kDoubleValue: {
-            const double d = v.double_value();
-            if (std::isnan(d))
-                return {{"doubleValue", "NaN"}};
-            if (std::isinf(d))
-                return {{"doubleValue", d > 0 ? "Infinity" : "-Infinity"}};
-            return {{"doubleValue", d}};
-        }
-        case pb_common::AnyValue::kArrayValue: {
-            json values = json::array();
-            for (const auto& item : v.array_value().values()) values.push_back(any_value(item));
-            return {{"arrayValue", {{"values", values}}}};
-        }
-        case pb_common::AnyValue::kKvlistValue:
-            return {{"kvlistValue", {{"values", key_values(v.kvlist_value().values())}}}};
-        case pb_common::AnyValue::kBytesValue:
-            return {{"bytesValue", v.bytes_value()}};  // not produced by the mapping
-        case pb_common::AnyValue::VALUE_NOT_SET:
-            break;
+    case pb_common::AnyValue::kStringValue:
+        return {{"stringValue", v.string_value()}};
+    case pb_common::AnyValue::kBoolValue:
+        return {{"boolValue", v.bool_value()}};
+    case pb_common::AnyValue::kIntValue:
+        return {{"intValue", std::to_string(v.int_value())}};  // 64-bit integers as strings
+    case pb_common::AnyValue::kDoubleValue: {
+        const double d = v.double_value();
+        if (std::isnan(d))
+            return {{"doubleValue", "NaN"}};
+        if (std::isinf(d))
+            return {{"doubleValue", d > 0 ? "Infinity" : "-Infinity"}};
+        return {{"doubleValue", d}};
+    }
+    case pb_common::AnyValue::kArrayValue: {
+        json values = json::array();
+        for (const auto& item : v.array_value().values())
+            values.push_back(any_value(item));
+        return {{"arrayValue", {{"values", values}}}};
+    }
+    case pb_common::AnyValue::kKvlistValue:
+        return {{"kvlistValue", {{"values", key_values(v.kvlist_value().values())}}}};
+    case pb_common::AnyValue::kBytesValue:
+        return {{"bytesValue", v.bytes_value()}};  // not produced by the mapping
+    case pb_common::AnyValue::VALUE_NOT_SET:
+        break;
     }
     return json::object();
 }
@@ -104,7 +106,8 @@ std::string to_otlp_json(const pb_collector::ExportTraceServiceRequest& request)
         json scopes = json::array();
         for (const auto& ss : rs.scope_spans()) {
             json spans = json::array();
-            for (const auto& s : ss.spans()) spans.push_back(span_json(s));
+            for (const auto& s : ss.spans())
+                spans.push_back(span_json(s));
             json scope = {{"name", ss.scope().name()}};
             if (!ss.scope().version().empty())
                 scope["version"] = ss.scope().version();

@@ -14,8 +14,7 @@ Exporter::Exporter(const Config& config, MappingSettings settings,
       transport_(std::move(transport)),
       destination_(transport_->describe()),
       when_full_(when_full)
-{
-}
+{}
 
 void Exporter::start()
 {
@@ -125,19 +124,17 @@ void Exporter::send_batch()
             failed_ += spans;
             if (!warned_rejected_) {
                 warned_rejected_ = true;
-                spdlog::warn(
-                    "OTLP receiver {} refused a request ({}); its {} spans are counted "
-                    "failed, not retried (further refusals are only counted)",
-                    destination_, out.message, spans);
+                spdlog::warn("OTLP receiver {} refused a request ({}); its {} spans are counted "
+                             "failed, not retried (further refusals are only counted)",
+                             destination_, out.message, spans);
             }
             return;
         }
         if (!warned_unreachable_) {
             warned_unreachable_ = true;
-            spdlog::warn(
-                "OTLP receiver {}: {}; retrying (the recording goes on; spans that "
-                "cannot be sent are counted in the summary)",
-                destination_, out.message);
+            spdlog::warn("OTLP receiver {}: {}; retrying (the recording goes on; spans that "
+                         "cannot be sent are counted in the summary)",
+                         destination_, out.message);
         }
         if (attempt >= kMaxAttempts) {
             failed_ += spans;

@@ -76,7 +76,8 @@ public:
         if (config_.gzip)
             append("Content-Encoding: gzip");
         append("Expect:");  // no 100-continue round trip for large bodies
-        for (const auto& [key, value] : config_.headers) append(key + ": " + value);
+        for (const auto& [key, value] : config_.headers)
+            append(key + ": " + value);
         user_agent_ = std::string("lstrace-bpf/") + LSTRACE_VERSION;
     }
 

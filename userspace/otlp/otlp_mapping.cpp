@@ -95,46 +95,46 @@ std::string apply_genai(const std::vector<GenAiRule>& rules, const std::string& 
     add_attribute(span, "gen_ai.operation.name", operation_name(rule->operation));
     std::string subject;
     switch (rule->operation) {
-        case GenAiOperation::chat: {
-            add_attribute(span, "openinference.span.kind", "LLM");
-            if (const json* m = first_tag(t, {"gen_ai.request.model", "model", "model_name"})) {
-                subject = as_text(m);
-                add_attribute(span, "gen_ai.request.model", subject);
-            }
-            if (const json* p = first_tag(t, {"gen_ai.provider.name", "provider", "system"}))
-                add_attribute(span, "gen_ai.provider.name", as_text(p));
-            if (const json* v = first_tag(t, {"input_tokens", "prompt_tokens"});
-                v && v->is_number_integer())
-                add_attribute(span, "gen_ai.usage.input_tokens", *v);
-            if (const json* v = first_tag(t, {"output_tokens", "completion_tokens", "tokens"});
-                v && v->is_number_integer())
-                add_attribute(span, "gen_ai.usage.output_tokens", *v);
-            if (const json* v = first_tag(t, {"temperature"}); v && v->is_number())
-                add_attribute(span, "gen_ai.request.temperature", *v);
-            if (const json* v = first_tag(t, {"max_tokens"}); v && v->is_number_integer())
-                add_attribute(span, "gen_ai.request.max_tokens", *v);
-            break;
+    case GenAiOperation::chat: {
+        add_attribute(span, "openinference.span.kind", "LLM");
+        if (const json* m = first_tag(t, {"gen_ai.request.model", "model", "model_name"})) {
+            subject = as_text(m);
+            add_attribute(span, "gen_ai.request.model", subject);
         }
-        case GenAiOperation::invoke_agent:
-            add_attribute(span, "openinference.span.kind", "AGENT");
-            subject = as_text(first_tag(t, {"gen_ai.agent.name", "agent", "agent_name"}));
-            if (subject.empty())
-                subject = operation;
-            add_attribute(span, "gen_ai.agent.name", subject);
-            break;
-        case GenAiOperation::execute_tool:
-            add_attribute(span, "openinference.span.kind", "TOOL");
-            subject = as_text(first_tag(t, {"gen_ai.tool.name", "tool", "tool_name"}));
-            if (subject.empty())
-                subject = operation;
-            add_attribute(span, "gen_ai.tool.name", subject);
-            break;
-        case GenAiOperation::invoke_workflow:
-            add_attribute(span, "openinference.span.kind", "CHAIN");
-            subject = as_text(first_tag(t, {"workflow", "workflow_name"}));
-            if (subject.empty())
-                subject = operation;
-            break;
+        if (const json* p = first_tag(t, {"gen_ai.provider.name", "provider", "system"}))
+            add_attribute(span, "gen_ai.provider.name", as_text(p));
+        if (const json* v = first_tag(t, {"input_tokens", "prompt_tokens"});
+            v && v->is_number_integer())
+            add_attribute(span, "gen_ai.usage.input_tokens", *v);
+        if (const json* v = first_tag(t, {"output_tokens", "completion_tokens", "tokens"});
+            v && v->is_number_integer())
+            add_attribute(span, "gen_ai.usage.output_tokens", *v);
+        if (const json* v = first_tag(t, {"temperature"}); v && v->is_number())
+            add_attribute(span, "gen_ai.request.temperature", *v);
+        if (const json* v = first_tag(t, {"max_tokens"}); v && v->is_number_integer())
+            add_attribute(span, "gen_ai.request.max_tokens", *v);
+        break;
+    }
+    case GenAiOperation::invoke_agent:
+        add_attribute(span, "openinference.span.kind", "AGENT");
+        subject = as_text(first_tag(t, {"gen_ai.agent.name", "agent", "agent_name"}));
+        if (subject.empty())
+            subject = operation;
+        add_attribute(span, "gen_ai.agent.name", subject);
+        break;
+    case GenAiOperation::execute_tool:
+        add_attribute(span, "openinference.span.kind", "TOOL");
+        subject = as_text(first_tag(t, {"gen_ai.tool.name", "tool", "tool_name"}));
+        if (subject.empty())
+            subject = operation;
+        add_attribute(span, "gen_ai.tool.name", subject);
+        break;
+    case GenAiOperation::invoke_workflow:
+        add_attribute(span, "openinference.span.kind", "CHAIN");
+        subject = as_text(first_tag(t, {"workflow", "workflow_name"}));
+        if (subject.empty())
+            subject = operation;
+        break;
     }
     std::string name = operation_name(rule->operation);
     if (!subject.empty())
@@ -186,49 +186,49 @@ std::string hex_to_bytes(const std::string& hex, std::size_t n)
 bool to_any_value(const json& value, pb_common::AnyValue& out)
 {
     switch (value.type()) {
-        case json::value_t::string:
-            out.set_string_value(value.get<std::string>());
-            return true;
-        case json::value_t::boolean:
-            out.set_bool_value(value.get<bool>());
-            return true;
-        case json::value_t::number_integer:
-            out.set_int_value(value.get<std::int64_t>());
-            return true;
-        case json::value_t::number_unsigned: {
-            const auto u = value.get<std::uint64_t>();
-            if (u <= static_cast<std::uint64_t>(INT64_MAX))
-                out.set_int_value(static_cast<std::int64_t>(u));
-            else
-                out.set_double_value(static_cast<double>(u));
-            return true;
+    case json::value_t::string:
+        out.set_string_value(value.get<std::string>());
+        return true;
+    case json::value_t::boolean:
+        out.set_bool_value(value.get<bool>());
+        return true;
+    case json::value_t::number_integer:
+        out.set_int_value(value.get<std::int64_t>());
+        return true;
+    case json::value_t::number_unsigned: {
+        const auto u = value.get<std::uint64_t>();
+        if (u <= static_cast<std::uint64_t>(INT64_MAX))
+            out.set_int_value(static_cast<std::int64_t>(u));
+        else
+            out.set_double_value(static_cast<double>(u));
+        return true;
+    }
+    case json::value_t::number_float:
+        out.set_double_value(value.get<double>());
+        return true;
+    case json::value_t::array: {
+        auto* arr = out.mutable_array_value();
+        for (const json& item : value) {
+            pb_common::AnyValue v;
+            if (to_any_value(item, v))
+                *arr->add_values() = std::move(v);
         }
-        case json::value_t::number_float:
-            out.set_double_value(value.get<double>());
-            return true;
-        case json::value_t::array: {
-            auto* arr = out.mutable_array_value();
-            for (const json& item : value) {
-                pb_common::AnyValue v;
-                if (to_any_value(item, v))
-                    *arr->add_values() = std::move(v);
-            }
-            return true;
+        return true;
+    }
+    case json::value_t::object: {
+        auto* list = out.mutable_kvlist_value();
+        for (const auto& [key, item] : value.items()) {
+            pb_common::AnyValue v;
+            if (!to_any_value(item, v))
+                continue;
+            auto* kv = list->add_values();
+            kv->set_key(key);
+            *kv->mutable_value() = std::move(v);
         }
-        case json::value_t::object: {
-            auto* list = out.mutable_kvlist_value();
-            for (const auto& [key, item] : value.items()) {
-                pb_common::AnyValue v;
-                if (!to_any_value(item, v))
-                    continue;
-                auto* kv = list->add_values();
-                kv->set_key(key);
-                *kv->mutable_value() = std::move(v);
-            }
-            return true;
-        }
-        default:
-            return false;  // null, binary, discarded
+        return true;
+    }
+    default:
+        return false;  // null, binary, discarded
     }
 }
 
@@ -299,7 +299,8 @@ void SpanMapper::add_event(const json& record, const std::string& span_id)
         ev.set_name(type);
     }
     if (tags.is_object())
-        for (const auto& [key, value] : tags.items()) add_attribute(ev, key, value);
+        for (const auto& [key, value] : tags.items())
+            add_attribute(ev, key, value);
     add_attribute(ev, "lstrace.component", json_string(record, "component"));
     add_attribute(ev, "lstrace.description", json_string(record, "description"));
     if (const auto meta = record.find("metadata"); meta != record.end() && meta->is_object())
@@ -357,7 +358,8 @@ pb_trace::Span SpanMapper::map_span(const json& r, const std::string& span_id)
     add_attribute(s, "lstrace.description", json_string(r, "description"));
 
     if (tags.is_object())
-        for (const auto& [key, value] : tags.items()) add_attribute(s, key, value);
+        for (const auto& [key, value] : tags.items())
+            add_attribute(s, key, value);
 
     if (const auto meta = r.find("metadata"); meta != r.end() && meta->is_object()) {
         for (const auto& [key, value] : meta->items()) {
@@ -443,7 +445,8 @@ void SpanMapper::fill_resource(const std::string& pid, pb_resource::Resource& re
         add("process.executable.name", executable);
     if (!p.command_line.empty()) {
         std::string line;
-        for (const std::string& arg : p.command_line) line += (line.empty() ? "" : " ") + arg;
+        for (const std::string& arg : p.command_line)
+            line += (line.empty() ? "" : " ") + arg;
         add("process.command_line", line);
     }
     const std::string host = p.host_name.empty() ? settings_.host_name : p.host_name;
@@ -462,7 +465,8 @@ pb_collector::ExportTraceServiceRequest SpanMapper::take_request()
         for (auto& [tracer, spans] : tracers) {
             auto* ss = rs->add_scope_spans();
             ss->mutable_scope()->set_name(tracer.empty() ? "lstrace-bpf" : tracer);
-            for (auto& span : spans) *ss->add_spans() = std::move(span);
+            for (auto& span : spans)
+                *ss->add_spans() = std::move(span);
         }
     }
     batch_.clear();

@@ -33,10 +33,9 @@ void warn_unexported_events(const Exporter& exporter)
     if (c.events_dropped)
         spdlog::warn("OTLP: {} events dropped (the export queue was full)", c.events_dropped);
     if (c.mapping.events_unmatched)
-        spdlog::warn(
-            "OTLP: {} events not exported: their span was not (still open at the end, "
-            "dropped, or failed to be recorded)",
-            c.mapping.events_unmatched);
+        spdlog::warn("OTLP: {} events not exported: their span was not (still open at the end, "
+                     "dropped, or failed to be recorded)",
+                     c.mapping.events_unmatched);
 }
 
 std::unique_ptr<Exporter> make_record_exporter(const RecordOptions& options)

@@ -32,7 +32,8 @@ void redact_arguments(std::vector<std::string>& argv, const Redactor& redactor)
             continue;
         }
         const auto eq = arg.find('=');
-        const std::string name = arg.substr(name_start, eq == std::string::npos ? std::string::npos : eq - name_start);
+        const std::string name =
+            arg.substr(name_start, eq == std::string::npos ? std::string::npos : eq - name_start);
         if (!redactor.key_is_secret(name)) {
             redactor.scrub(arg);
         } else if (eq != std::string::npos) {
@@ -95,7 +96,8 @@ std::string kernel_release()
     return uname_or_empty().release;
 }
 
-nlohmann::json environment_json(int pid, const std::vector<std::string>& allowlist, const Redactor* redactor)
+nlohmann::json environment_json(int pid, const std::vector<std::string>& allowlist,
+                                const Redactor* redactor)
 {
     nlohmann::json j = nlohmann::json::object();
     if (auto argv = read_command_line(pid)) {

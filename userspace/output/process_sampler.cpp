@@ -15,7 +15,8 @@ std::uint64_t monotonic_ns()
 {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 std::uint64_t ticks_to_ns(std::uint64_t ticks)
@@ -47,8 +48,10 @@ void add_context_switches(int pid, ProcessSample& s)
         const auto status = read_proc_file(proc_dir(pid) + "/task/" + tid + "/status");
         if (!status)
             continue;
-        s.voluntary_ctxt_switches += to_u64(status_value(*status, "voluntary_ctxt_switches")).value_or(0);
-        s.involuntary_ctxt_switches += to_u64(status_value(*status, "nonvoluntary_ctxt_switches")).value_or(0);
+        s.voluntary_ctxt_switches +=
+            to_u64(status_value(*status, "voluntary_ctxt_switches")).value_or(0);
+        s.involuntary_ctxt_switches +=
+            to_u64(status_value(*status, "nonvoluntary_ctxt_switches")).value_or(0);
     }
 }
 
@@ -106,11 +109,15 @@ SampleDelta sample_delta(const ProcessSample& before, const ProcessSample& after
     d.cpu_time_ms = static_cast<double>(difference(after.cpu_time_ns, before.cpu_time_ns)) / 1e6;
     d.cpu_usage_percent = d.interval_ms > 0 ? 100.0 * d.cpu_time_ms / d.interval_ms : 0.0;
     d.rss_delta_bytes = difference(after.rss_bytes, before.rss_bytes);
-    d.voluntary_ctxt_switches = difference(after.voluntary_ctxt_switches, before.voluntary_ctxt_switches);
-    d.involuntary_ctxt_switches = difference(after.involuntary_ctxt_switches, before.involuntary_ctxt_switches);
+    d.voluntary_ctxt_switches =
+        difference(after.voluntary_ctxt_switches, before.voluntary_ctxt_switches);
+    d.involuntary_ctxt_switches =
+        difference(after.involuntary_ctxt_switches, before.involuntary_ctxt_switches);
     // group-wide fault counts only grow; guard against samples passed the wrong way round
-    d.minor_faults = after.minor_faults >= before.minor_faults ? after.minor_faults - before.minor_faults : 0;
-    d.major_faults = after.major_faults >= before.major_faults ? after.major_faults - before.major_faults : 0;
+    d.minor_faults =
+        after.minor_faults >= before.minor_faults ? after.minor_faults - before.minor_faults : 0;
+    d.major_faults =
+        after.major_faults >= before.major_faults ? after.major_faults - before.major_faults : 0;
     return d;
 }
 
@@ -126,11 +133,10 @@ std::vector<Tag> sample_tags(const ProcessSample& now, const SampleDelta& d)
     };
     if (now.open_fds)
         tags.push_back({"open_fds", static_cast<std::int64_t>(*now.open_fds)});
-    tags.insert(tags.end(),
-                {{"voluntary_ctx_switches", d.voluntary_ctxt_switches},
-                 {"involuntary_ctx_switches", d.involuntary_ctxt_switches},
-                 {"minor_faults", static_cast<std::int64_t>(d.minor_faults)},
-                 {"major_faults", static_cast<std::int64_t>(d.major_faults)}});
+    tags.insert(tags.end(), {{"voluntary_ctx_switches", d.voluntary_ctxt_switches},
+                             {"involuntary_ctx_switches", d.involuntary_ctxt_switches},
+                             {"minor_faults", static_cast<std::int64_t>(d.minor_faults)},
+                             {"major_faults", static_cast<std::int64_t>(d.major_faults)}});
     return tags;
 }
 

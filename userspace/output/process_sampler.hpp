@@ -36,7 +36,7 @@ struct ProcessSample {
     std::uint64_t cpu_time_ns = 0;  // user + system, whole process, tick resolution
     std::uint64_t rss_bytes = 0;
     std::uint32_t threads = 0;
-    std::optional<std::uint32_t> open_fds;  // nullopt: /proc/PID/fd not readable
+    std::optional<std::uint32_t> open_fds;        // nullopt: /proc/PID/fd not readable
     std::uint64_t voluntary_ctxt_switches = 0;    // live threads, summed
     std::uint64_t involuntary_ctxt_switches = 0;  // live threads, summed
     std::uint64_t minor_faults = 0;
@@ -52,7 +52,7 @@ struct SampleDelta {
     double cpu_time_ms = 0;        // CPU time used in the interval
     double cpu_usage_percent = 0;  // cpu_time / interval; above 100 with several busy threads
     std::int64_t rss_delta_bytes = 0;
-    std::int64_t voluntary_ctxt_switches = 0;    // may be negative when threads exited
+    std::int64_t voluntary_ctxt_switches = 0;  // may be negative when threads exited
     std::int64_t involuntary_ctxt_switches = 0;
     std::uint64_t minor_faults = 0;
     std::uint64_t major_faults = 0;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <iterator>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <time.h>
+#include <nlohmann/json.hpp>
 
 #include "output/environment_info.hpp"
 #include "output/text_format.hpp"
@@ -40,7 +40,8 @@ void RecordSink::write_line()
         output_->write(line_);
     }
     ++written_;
-    if (config_.flush_interval > 0 && written_ % static_cast<std::uint64_t>(config_.flush_interval) == 0)
+    if (config_.flush_interval > 0 &&
+        written_ % static_cast<std::uint64_t>(config_.flush_interval) == 0)
         output_->flush();
 }
 
@@ -124,14 +125,15 @@ void RecordSink::symbolize(EventRecord& event)
     // without them the walk stops or strays.  Say which object that is.
     // A walk that reached main or a thread's entry is complete: what lies
     // beyond (libc's start code) does not matter.
-    static const char* const roots[] = {"main", "start_thread", "clone3", "__clone3", "clone",
-                                        "_start"};
+    static const char* const roots[] = {"main",     "start_thread", "clone3",
+                                        "__clone3", "clone",        "_start"};
     for (const Frame& f : event.frames) {
         if (std::find(std::begin(roots), std::end(roots), f.function) != std::end(roots))
             break;
         if (f.object.empty() || f.object.front() == '[')
             continue;
-        const FramePointerReport* fp = symbolizer_.frame_pointers(f.object, static_cast<int>(event.tgid));
+        const FramePointerReport* fp =
+            symbolizer_.frame_pointers(f.object, static_cast<int>(event.tgid));
         if (fp && !fp->likely_has_frame_pointers()) {
             event.stack_note = "stack may be incomplete: " + f.object +
                                " is built without frame pointers (the kernel unwinds user "
@@ -156,13 +158,14 @@ void RecordSink::process_seen(std::uint32_t tgid)
     r.tgid = tgid;
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
-    r.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000u + static_cast<std::uint64_t>(now.tv_nsec);
+    r.ts_ns = static_cast<std::uint64_t>(now.tv_sec) * 1000000000u +
+              static_cast<std::uint64_t>(now.tv_nsec);
     r.description = "Environment of process " + std::to_string(tgid);
-    r.details_json =
-        environment_json(static_cast<int>(tgid),
-                         config_.include_environment ? config_.environment_allowlist : std::vector<std::string>{},
-                         options_.redact ? &redactor_ : nullptr)
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    r.details_json = environment_json(static_cast<int>(tgid),
+                                      config_.include_environment ? config_.environment_allowlist
+                                                                  : std::vector<std::string>{},
+                                      options_.redact ? &redactor_ : nullptr)
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (tap_) {
         json_line_.clear();
         append_event_json_line(json_line_, r, realtime_offset_ns_);

@@ -84,7 +84,8 @@ bool starts_with_ci(std::string_view text, std::size_t at, std::string_view word
 
 std::size_t skip_blanks(std::string_view text, std::size_t at)
 {
-    while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t'))
+        ++at;
     return at;
 }
 
@@ -111,13 +112,16 @@ Span value_at(std::string_view text, std::size_t at, bool to_line_end)
             at = skip_blanks(text, at + scheme.size());
     std::size_t end = at;
     if (quote) {
-        while (end < text.size() && text[end] != quote && text[end] != '\n') ++end;
+        while (end < text.size() && text[end] != quote && text[end] != '\n')
+            ++end;
         if (end > at && text[end - 1] == '\\')
             --end;
     } else if (to_line_end) {
-        while (end < text.size() && text[end] != '\n' && text[end] != '\r') ++end;
+        while (end < text.size() && text[end] != '\n' && text[end] != '\r')
+            ++end;
     } else {
-        while (end < text.size() && !is_value_end(text[end])) ++end;
+        while (end < text.size() && !is_value_end(text[end]))
+            ++end;
     }
     return {at, end};
 }
@@ -129,7 +133,8 @@ Span shaped_secret_at(std::string_view text, std::size_t at)
         if (text.compare(at, shape.prefix.size(), shape.prefix) != 0)
             continue;
         std::size_t end = at + shape.prefix.size();
-        while (end < text.size() && is_token_char(text[end])) ++end;
+        while (end < text.size() && is_token_char(text[end]))
+            ++end;
         if (end - at - shape.prefix.size() >= shape.min_tail)
             return {at, end};
     }
@@ -208,8 +213,7 @@ bool Redactor::key_is_secret(const std::string& key) const
                                         [&](const char* m) { return words.back() == m; }))
         return false;
     for (const auto& pattern : key_patterns_)
-        if (std::search(words.begin(), words.end(), pattern.begin(), pattern.end()) !=
-            words.end())
+        if (std::search(words.begin(), words.end(), pattern.begin(), pattern.end()) != words.end())
             return true;
     return false;
 }
@@ -232,7 +236,8 @@ int Redactor::scrub(std::string& text) const
         // An identifier: a key (db_password=, "api_key":, X-Api-Key:,
         // --password x), a URL scheme, a "Bearer" or a plain word.
         std::size_t end = i;
-        while (end < text.size() && is_word_char(text[end])) ++end;
+        while (end < text.size() && is_word_char(text[end]))
+            ++end;
         const std::string_view word(text.data() + i, end - i);
         Span value;
         if (text.compare(end, 3, "://") == 0) {
@@ -244,7 +249,8 @@ int Redactor::scrub(std::string& text) const
                 value = value_at(text, end, false);
         } else {
             std::size_t sep = end;
-            while (sep < text.size() && (is_quote(text[sep]) || text[sep] == '\\')) ++sep;
+            while (sep < text.size() && (is_quote(text[sep]) || text[sep] == '\\'))
+                ++sep;
             sep = skip_blanks(text, sep);
             const bool pair = sep < text.size() && (text[sep] == '=' || text[sep] == ':');
             const bool flag = word[0] == '-' && sep > end && sep < text.size();

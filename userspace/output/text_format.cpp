@@ -47,7 +47,8 @@ void append_text_line(std::string& out, const SpanRecord& s, std::int64_t realti
     out += printable(s.component) + "/" + printable(s.operation);
     const double ms = s.end_ns > s.begin_ns ? static_cast<double>(s.end_ns - s.begin_ns) / 1e6 : 0;
     const bool figures =
-        !s.aborted && !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED | LSTRACE_F_NO_ONCPU));
+        !s.aborted &&
+        !(s.flags & (LSTRACE_F_NO_BEGIN | LSTRACE_F_THREAD_CHANGED | LSTRACE_F_NO_ONCPU));
     if (figures)
         appendf(out, " %.3f ms cpu %.3f ms", ms, static_cast<double>(s.resources.oncpu_ns) / 1e6);
     else
@@ -67,8 +68,7 @@ void append_text_line(std::string& out, const SpanRecord& s, std::int64_t realti
     out.push_back('\n');
 }
 
-void append_event_text_line(std::string& out, const EventRecord& e,
-                            std::int64_t realtime_offset_ns)
+void append_event_text_line(std::string& out, const EventRecord& e, std::int64_t realtime_offset_ns)
 {
     out += format_timestamp(static_cast<std::int64_t>(e.ts_ns) + realtime_offset_ns);
     out += " " + printable(e.record_type) + " ";

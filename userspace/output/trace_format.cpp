@@ -147,8 +147,10 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
         const char* name;
         std::uint64_t value;
     } counters[] = {
-        {"voluntary_ctx_switches", f.vol_ctxsw},   {"involuntary_ctx_switches", f.invol_ctxsw},
-        {"minor_faults", f.minor_faults},          {"major_faults", f.major_faults},
+        {"voluntary_ctx_switches", f.vol_ctxsw},
+        {"involuntary_ctx_switches", f.invol_ctxsw},
+        {"minor_faults", f.minor_faults},
+        {"major_faults", f.major_faults},
     };
     for (const auto& c : counters) {
         w.key(c.name);
@@ -355,8 +357,7 @@ void append_json_line(std::string& out, const SpanRecord& s, std::int64_t realti
     out.push_back('\n');
 }
 
-void append_event_json_line(std::string& out, const EventRecord& e,
-                            std::int64_t realtime_offset_ns)
+void append_event_json_line(std::string& out, const EventRecord& e, std::int64_t realtime_offset_ns)
 {
     JsonWriter w(out);
     w.begin_object();

@@ -30,7 +30,8 @@ static_assert(offsetof(lstrace_span_begin_event, tracer) == 64);
 static_assert(offsetof(lstrace_span_begin_event, component) == 64 + LSTRACE_NAME_LEN);
 static_assert(offsetof(lstrace_span_begin_event, operation) == 64 + 2 * LSTRACE_NAME_LEN);
 static_assert(offsetof(lstrace_span_begin_event, description) == 64 + 3 * LSTRACE_NAME_LEN);
-static_assert(offsetof(lstrace_span_begin_event, comm) == 64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
+static_assert(offsetof(lstrace_span_begin_event, comm) ==
+              64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN);
 static_assert(offsetof(lstrace_span_begin_event, cpu) ==
               64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN + 16);
 
@@ -46,9 +47,9 @@ static_assert(offsetof(lstrace_span_end_event, cpu) == 48 + 26 * 8 + 4);
 
 static_assert(sizeof(lstrace_span_dropped_event) == 32);
 
-static_assert(sizeof(lstrace_point_event) ==
-              32 + 24 + 8 * LSTRACE_POINT_NUMS + LSTRACE_POINT_STRS * LSTRACE_VALUE_LEN +
-                  8 * LSTRACE_MAX_STACK);
+static_assert(sizeof(lstrace_point_event) == 32 + 24 + 8 * LSTRACE_POINT_NUMS +
+                                                 LSTRACE_POINT_STRS * LSTRACE_VALUE_LEN +
+                                                 8 * LSTRACE_MAX_STACK);
 static_assert(offsetof(lstrace_point_event, trace_id_hi) == 32);
 static_assert(offsetof(lstrace_point_event, kind) == 48);
 static_assert(offsetof(lstrace_point_event, stack_len) == 52);

@@ -122,10 +122,9 @@ BpfSession::BpfSession(const BpfConfig& config)
         // A program the verifier refused has a log (EACCES is one of its
         // verdicts too); a load refused for lack of privilege has none.
         if (const auto rejection = take_verifier_rejection())
-            throw FatalError(ExitCode::bpf, "the kernel's verifier refused BPF program '" +
-                                                rejection->program + "' (" +
-                                                libbpf_error_text(err) +
-                                                "): " + rejection->last_lines);
+            throw FatalError(ExitCode::bpf,
+                             "the kernel's verifier refused BPF program '" + rejection->program +
+                                 "' (" + libbpf_error_text(err) + "): " + rejection->last_lines);
         if (err == -EPERM || err == -EACCES)
             throw FatalError(ExitCode::permission,
                              "not permitted to load BPF programs (" + libbpf_error_text(err) +
@@ -134,8 +133,8 @@ BpfSession::BpfSession(const BpfConfig& config)
                          "the kernel refused the BPF programs: " + libbpf_error_text(err) +
                              " (run with -v for libbpf's log)");
     }
-    const auto& names = config.enabled_components.empty() ? config.disabled_components
-                                                          : config.enabled_components;
+    const auto& names =
+        config.enabled_components.empty() ? config.disabled_components : config.enabled_components;
     for (const std::string& name : names)
         add_component_name(name);
 }
@@ -149,8 +148,8 @@ void BpfSession::add_component_name(const std::string& name)
     std::memcpy(key, name.data(), name.size());
     const __u64 hits = 0;
     if (bpf_map_update_elem(bpf_map__fd(skel_->maps.component_names), key, &hits, BPF_ANY) != 0)
-        throw FatalError(ExitCode::bpf, "cannot add component '" + name + "' to the filter: " +
-                                            libbpf_error_text(-errno));
+        throw FatalError(ExitCode::bpf, "cannot add component '" + name +
+                                            "' to the filter: " + libbpf_error_text(-errno));
 }
 
 BpfSession::~BpfSession() = default;
@@ -216,7 +215,8 @@ void BpfSession::attach_process(int pid, const std::string& object)
         {skel_->progs.on_recording_gate, usdt::kProbeRecording, true},
     };
     std::uint32_t slots = 0;
-    for (const auto& p : order) slots += spec_slots_needed(notes.value(), p.probe);
+    for (const auto& p : order)
+        slots += spec_slots_needed(notes.value(), p.probe);
     if (spec_slots_used_ + slots > kUsdtSpecSlots)
         throw FatalError(ExitCode::bpf, "cannot attach to " + object + " (pid " +
                                             std::to_string(attach_pid) + "): its probes need " +
@@ -232,8 +232,8 @@ void BpfSession::attach_process(int pid, const std::string& object)
             continue;
         }
         if (!link)
-            throw FatalError(ExitCode::bpf, std::string("cannot attach to langswarm:") +
-                                                p.probe + " in " + object + " (pid " +
+            throw FatalError(ExitCode::bpf, std::string("cannot attach to langswarm:") + p.probe +
+                                                " in " + object + " (pid " +
                                                 std::to_string(attach_pid) +
                                                 "): " + libbpf_error_text(-errno));
         spdlog::debug("attached langswarm:{} in {} (pid {})", p.probe, object, attach_pid);

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "record/kernel_features.hpp"
 #include "lstrace_abi.h"
+#include "record/kernel_features.hpp"
 
 struct lstrace_bpf;
 struct bpf_link;
@@ -100,7 +100,7 @@ private:
     using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 
     std::unique_ptr<lstrace_bpf, SkeletonDeleter> skel_;
-    std::vector<LinkPtr> links_; // after skel_: destroyed first
+    std::vector<LinkPtr> links_;         // after skel_: destroyed first
     std::vector<std::string> attached_;  // "pid:dev:inode" already attached
     std::uint32_t spec_slots_used_ = 0;  // of libbpf's USDT argument specs
     KernelFeatures features_;

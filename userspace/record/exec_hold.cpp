@@ -45,8 +45,7 @@ bool creates_tracee(int status)
 
 ExecHold::ExecHold(std::function<void(int)> on_exec, std::function<void(int, int)> on_exit)
     : on_exec_(std::move(on_exec)), on_exit_(std::move(on_exit))
-{
-}
+{}
 
 ExecHold::~ExecHold()
 {

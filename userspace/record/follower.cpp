@@ -17,8 +17,7 @@ Follower::Follower(BpfSession& bpf, std::vector<TracedProcess>& targets)
       targets_(targets),
       hold_([this](int pid) { attach_image(pid); },
             [this](int pid, int status) { on_exit(pid, status); })
-{
-}
+{}
 
 bool Follower::consume(const void* data, std::size_t size)
 {
@@ -42,10 +41,9 @@ bool Follower::consume(const void* data, std::size_t size)
 void Follower::hold_execs_of(int pid)
 {
     if (!hold_.seize_process(pid))
-        spdlog::warn(
-            "cannot hold PID {} at exec ({}): a program it execs is attached only once "
-            "it runs, and may miss its first spans",
-            pid, std::strerror(errno));
+        spdlog::warn("cannot hold PID {} at exec ({}): a program it execs is attached only once "
+                     "it runs, and may miss its first spans",
+                     pid, std::strerror(errno));
 }
 
 void Follower::on_fork(int child)
@@ -76,7 +74,8 @@ void Follower::attach_image(int pid)
     try {
         TracedProcess image = open_existing_process(pid);
         find_probe_objects(image, /*stopped_at_exec=*/true);
-        for (const std::string& object : image.probe_objects) bpf_.attach_process(pid, object);
+        for (const std::string& object : image.probe_objects)
+            bpf_.attach_process(pid, object);
         spdlog::debug("process {} exec'd; {} probe objects attached", pid,
                       image.probe_objects.size());
     } catch (const FatalError& e) {

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <memory>
 
-#include "record/bpf_session.hpp"
 #include "base/errors.hpp"
+#include "record/bpf_session.hpp"
 
 namespace lstrace {
 namespace {

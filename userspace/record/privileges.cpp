@@ -17,7 +17,6 @@
 namespace lstrace {
 namespace {
 
-
 [[noreturn]] void drop_failed(const std::string& what)
 {
     throw FatalError(ExitCode::permission,
@@ -45,7 +44,9 @@ void drop_capabilities(bool keep_attach, bool keep_proc_access)
         // with CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE alone (EACCES, seen
         // on 6.18)
         keep.insert(keep.end(), {CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_SYS_ADMIN});
-    const auto kept = [&](int cap) { return std::find(keep.begin(), keep.end(), cap) != keep.end(); };
+    const auto kept = [&](int cap) {
+        return std::find(keep.begin(), keep.end(), cap) != keep.end();
+    };
     const int last = last_capability();
     for (int cap = 0; cap <= last; ++cap) {
         if (kept(cap))

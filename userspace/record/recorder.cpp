@@ -133,7 +133,7 @@ constexpr std::uint64_t kTagRing = 1, kTagSignal = 2, kTagTimer = 3, kTagTicker 
 
 // Something done every interval while streaming (process samples).
 struct Ticker {
-    double interval_ms = 0;       // 0: none
+    double interval_ms = 0;  // 0: none
     std::function<void()> tick;
 };
 
@@ -265,8 +265,8 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
             }
             if (!waiting)
                 break;
-            grace_deadline = std::chrono::steady_clock::now() +
-                             std::chrono::milliseconds(kLaunchedGraceMs);
+            grace_deadline =
+                std::chrono::steady_clock::now() + std::chrono::milliseconds(kLaunchedGraceMs);
         }
     }
 }
@@ -327,7 +327,8 @@ void attach_binary(const std::string& path, BpfSession& bpf)
     bpf.attach_process(0, path);
 }
 
-void print_summary(const Correlator& correlator, const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
+void print_summary(const Correlator& correlator,
+                   const std::array<std::uint64_t, LSTRACE_CNT_MAX>& lost,
                    std::uint64_t events_written, const std::string& output, double seconds,
                    const std::string& otlp_status, const std::string& target_status)
 {
@@ -509,10 +510,9 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     if (exporter)
         otlp::warn_unexported_events(*exporter);
     if (follower.failed_attaches())
-        spdlog::warn(
-            "{} followed processes exec'd a program whose probes could not be "
-            "attached (their spans are missing; see the warnings above)",
-            follower.failed_attaches());
+        spdlog::warn("{} followed processes exec'd a program whose probes could not be "
+                     "attached (their spans are missing; see the warnings above)",
+                     follower.failed_attaches());
     if (correlator.stats().spans_recorded && !bpf.rss_exact())
         spdlog::warn("rss_delta_bytes and memory_usage are approximate on this kernel "
                      "(per-CPU counter parts could not be read)");

@@ -180,8 +180,7 @@ namespace {
 
 // Whether `path` carries langswarm probes; throws when it carries an
 // incompatible set (missing probes, no semaphores) that could never record.
-bool has_usable_probes(const std::string& path, const std::vector<usdt::ProbeNote>& notes,
-                       int pid)
+bool has_usable_probes(const std::string& path, const std::vector<usdt::ProbeNote>& notes, int pid)
 {
     const auto langswarm = usdt::probe_names(notes, usdt::kProvider);
     if (langswarm.empty())
@@ -196,10 +195,9 @@ bool has_usable_probes(const std::string& path, const std::vector<usdt::ProbeNot
                                                   join(missing, ", ") +
                                                   ": it was built with an incompatible lstrace "
                                                   "header");
-    const bool all_have_semaphores =
-        std::all_of(notes.begin(), notes.end(), [](const usdt::ProbeNote& n) {
-            return n.provider != usdt::kProvider || n.semaphore != 0;
-        });
+    const bool all_have_semaphores = std::all_of(
+        notes.begin(), notes.end(),
+        [](const usdt::ProbeNote& n) { return n.provider != usdt::kProvider || n.semaphore != 0; });
     if (!all_have_semaphores)
         throw FatalError(ExitCode::no_probes,
                          path + " (PID " + std::to_string(pid) +
@@ -218,7 +216,6 @@ std::string real_path(const std::string& link)
 
 }  // namespace
 
-
 void find_probe_objects(TracedProcess& process, bool stopped_at_exec)
 {
     auto exe_notes = usdt::read_probe_notes(process.binary);
@@ -234,7 +231,8 @@ void find_probe_objects(TracedProcess& process, bool stopped_at_exec)
     // Shared libraries: those mapped now, or, for a command stopped right
     // after exec, those its loader is about to map (uprobes on a file take
     // effect when it is mapped).
-    auto libs = stopped_at_exec ? usdt::needed_libraries(exe_path) : usdt::mapped_files(process.pid);
+    auto libs =
+        stopped_at_exec ? usdt::needed_libraries(exe_path) : usdt::mapped_files(process.pid);
     std::size_t lib_count = 0;
     if (libs) {
         for (const std::string& lib : libs.value()) {

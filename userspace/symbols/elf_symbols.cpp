@@ -20,9 +20,14 @@ constexpr std::size_t kFramePointerSample = 4096;
 // small program built with them look half without.
 const std::set<std::string>& runtime_startup_functions()
 {
-    static const std::set<std::string> names = {
-        "_start", "_dl_relocate_static_pie", "deregister_tm_clones", "register_tm_clones",
-        "__do_global_dtors_aux", "frame_dummy", "__libc_csu_init", "__libc_csu_fini"};
+    static const std::set<std::string> names = {"_start",
+                                                "_dl_relocate_static_pie",
+                                                "deregister_tm_clones",
+                                                "register_tm_clones",
+                                                "__do_global_dtors_aux",
+                                                "frame_dummy",
+                                                "__libc_csu_init",
+                                                "__libc_csu_fini"};
     return names;
 }
 
@@ -58,7 +63,8 @@ std::vector<FunctionSymbol> read_functions(Elf* elf, Elf_Scn* scn, const GElf_Sh
         if (!gelf_getsym(data, static_cast<int>(i), &sym))
             continue;
         const int type = GELF_ST_TYPE(sym.st_info);
-        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+            sym.st_value == 0)
             continue;
         const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (!name || !*name)
@@ -67,10 +73,13 @@ std::vector<FunctionSymbol> read_functions(Elf* elf, Elf_Scn* scn, const GElf_Sh
     }
     // one name per address (aliases such as a function and its __GI_ twin):
     // the first in table order, which is how the linker listed it
-    std::stable_sort(out.begin(), out.end(),
-                     [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address < b.address; });
+    std::stable_sort(out.begin(), out.end(), [](const FunctionSymbol& a, const FunctionSymbol& b) {
+        return a.address < b.address;
+    });
     out.erase(std::unique(out.begin(), out.end(),
-                          [](const FunctionSymbol& a, const FunctionSymbol& b) { return a.address == b.address; }),
+                          [](const FunctionSymbol& a, const FunctionSymbol& b) {
+                              return a.address == b.address;
+                          }),
               out.end());
     return out;
 }
@@ -140,10 +149,12 @@ Result<ElfSymbols> ElfSymbols::load(const std::string& path)
             if (at >= code->d_size)
                 continue;
             const std::size_t available = static_cast<std::size_t>(code->d_size - at);
-            const std::size_t size = candidates[i]->size ? std::min<std::size_t>(available, candidates[i]->size)
-                                                         : available;
+            const std::size_t size = candidates[i]->size
+                                         ? std::min<std::size_t>(available, candidates[i]->size)
+                                         : available;
             ++s.frame_pointers_.functions_checked;
-            if (has_frame_pointer_prologue(static_cast<const unsigned char*>(code->d_buf) + at, size))
+            if (has_frame_pointer_prologue(static_cast<const unsigned char*>(code->d_buf) + at,
+                                           size))
                 ++s.frame_pointers_.with_frame_pointer;
         }
     }
@@ -163,8 +174,9 @@ bool ElfSymbols::file_offset_to_address(std::uint64_t file_offset, std::uint64_t
 
 const FunctionSymbol* ElfSymbols::find(std::uint64_t address) const
 {
-    auto it = std::upper_bound(functions_.begin(), functions_.end(), address,
-                               [](std::uint64_t a, const FunctionSymbol& f) { return a < f.address; });
+    auto it =
+        std::upper_bound(functions_.begin(), functions_.end(), address,
+                         [](std::uint64_t a, const FunctionSymbol& f) { return a < f.address; });
     if (it == functions_.begin())
         return nullptr;
     --it;

@@ -44,7 +44,8 @@ struct FramePointerReport {
 
     double fraction() const
     {
-        return functions_checked ? static_cast<double>(with_frame_pointer) / static_cast<double>(functions_checked)
+        return functions_checked ? static_cast<double>(with_frame_pointer) /
+                                       static_cast<double>(functions_checked)
                                  : 0.0;
     }
     // Most sampled functions keep %rbp (hand-written assembly and a few
@@ -65,7 +66,10 @@ public:
     // The function whose code contains `address`, or nullptr.
     const FunctionSymbol* find(std::uint64_t address) const;
 
-    const std::vector<FunctionSymbol>& functions() const { return functions_; }  // sorted by address
+    const std::vector<FunctionSymbol>& functions() const
+    {
+        return functions_;
+    }                                                           // sorted by address
     const std::string& symbol_table() const { return table_; }  // ".symtab", ".dynsym" or ""
     const FramePointerReport& frame_pointers() const { return frame_pointers_; }
 

@@ -37,7 +37,8 @@ std::string to_string(const Frame& f)
     char buf[40];
     std::string s;
     if (!f.function.empty()) {
-        std::snprintf(buf, sizeof(buf), "+0x%llx", static_cast<unsigned long long>(f.function_offset));
+        std::snprintf(buf, sizeof(buf), "+0x%llx",
+                      static_cast<unsigned long long>(f.function_offset));
         s = f.function + buf;
     } else {
         std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(f.address));

@@ -31,7 +31,6 @@
 
 namespace lstrace {
 
-
 // "_ZN3foo3barEi" -> "foo::bar(int)"; other names unchanged.
 std::string demangle(const std::string& name);
 
