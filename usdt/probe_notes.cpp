@@ -122,9 +122,10 @@ Result<std::vector<std::pair<std::uint64_t, unsigned short>>> read_semaphores(
     for (MapEntry& m : all_maps.value())
         if (m.path == mapped_path)
             maps.push_back(std::move(m));
-    UniqueFd mem(::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
+    const std::string mem_path = proc_dir(pid) + "/mem";
+    UniqueFd mem(::open(mem_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!mem.valid())
-        return Error{"cannot open /proc/" + std::to_string(pid) + "/mem: " + std::strerror(errno)};
+        return Error{"cannot open " + mem_path + ": " + std::strerror(errno)};
     std::vector<std::pair<std::uint64_t, unsigned short>> values;
     for (const ProbeNote& n : notes) {
         if (!n.semaphore_file_offset)

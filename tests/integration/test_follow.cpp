@@ -43,8 +43,8 @@ TEST_CASE("follow: 30 children exec'ing an instrumented program are all recorded
           "[root][follow]")
 {
     TempDir tmp;
-    // 13 probes per process used to fill libbpf's 256 USDT spec slots at the
-    // 20th child (each /proc/PID/exe attached anew) and crash in libbpf
+    // 30 children x 13 probes: past libbpf's default 256 USDT spec slots if
+    // each child's /proc/PID/exe were attached anew (libbpf then crashes)
     RunResult res = run({LSTRACE_BIN, "record", "--follow", "-o", tmp.path("trace.jsonl"), "--",
                          WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "30"},
                         120);

@@ -94,6 +94,17 @@ std::string apply_genai(const std::vector<GenAiRule>& rules, const std::string& 
     const json& t = tags.is_object() ? tags : no_tags;
     add_attribute(span, "gen_ai.operation.name", operation_name(rule->operation));
     std::string subject;
+    // agent, tool and workflow spans: their kind, and the subject named by
+    // the first of `keys` present (else the operation), also as `attribute`
+    const auto invoke = [&](const char* kind, std::initializer_list<const char*> keys,
+                            const char* attribute) {
+        add_attribute(span, "openinference.span.kind", kind);
+        subject = as_text(first_tag(t, keys));
+        if (subject.empty())
+            subject = operation;
+        if (attribute)
+            add_attribute(span, attribute, subject);
+    };
     switch (rule->operation) {
     case GenAiOperation::chat: {
         add_attribute(span, "openinference.span.kind", "LLM");
@@ -116,24 +127,13 @@ std::string apply_genai(const std::vector<GenAiRule>& rules, const std::string& 
         break;
     }
     case GenAiOperation::invoke_agent:
-        add_attribute(span, "openinference.span.kind", "AGENT");
-        subject = as_text(first_tag(t, {"gen_ai.agent.name", "agent", "agent_name"}));
-        if (subject.empty())
-            subject = operation;
-        add_attribute(span, "gen_ai.agent.name", subject);
+        invoke("AGENT", {"gen_ai.agent.name", "agent", "agent_name"}, "gen_ai.agent.name");
         break;
     case GenAiOperation::execute_tool:
-        add_attribute(span, "openinference.span.kind", "TOOL");
-        subject = as_text(first_tag(t, {"gen_ai.tool.name", "tool", "tool_name"}));
-        if (subject.empty())
-            subject = operation;
-        add_attribute(span, "gen_ai.tool.name", subject);
+        invoke("TOOL", {"gen_ai.tool.name", "tool", "tool_name"}, "gen_ai.tool.name");
         break;
     case GenAiOperation::invoke_workflow:
-        add_attribute(span, "openinference.span.kind", "CHAIN");
-        subject = as_text(first_tag(t, {"workflow", "workflow_name"}));
-        if (subject.empty())
-            subject = operation;
+        invoke("CHAIN", {"workflow", "workflow_name"}, nullptr);
         break;
     }
     std::string name = operation_name(rule->operation);

@@ -1,6 +1,5 @@
 #include "record/exec_hold.hpp"
 
-#include <dirent.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/ptrace.h>
@@ -13,6 +12,8 @@
 #include <cstring>
 #include <exception>
 #include <string>
+
+#include "base/proc_files.hpp"
 
 namespace lstrace {
 namespace {
@@ -63,26 +64,21 @@ bool ExecHold::seize_process(int pid)
     // started meanwhile by one not yet seized turn up in the next pass.
     for (bool found_new = true; found_new;) {
         found_new = false;
-        const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-        DIR* tasks = ::opendir(dir.c_str());
+        const auto tasks = list_proc_dir(proc_dir(pid) + "/task");
         if (!tasks)
             return false;
-        while (const dirent* entry = ::readdir(tasks)) {
-            const int tid = std::atoi(entry->d_name);
+        for (const std::string& name : *tasks) {
+            const int tid = std::atoi(name.c_str());
             if (tid <= 0 || tracees_.count(tid))
                 continue;
             if (::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options())) == 0) {
                 tracees_.insert(tid);
                 found_new = true;
             } else if (tid == pid) {
-                const int err = errno;
-                ::closedir(tasks);
-                errno = err;
                 return false;
             }
             // else: the thread exited, or was traced from birth already
         }
-        ::closedir(tasks);
     }
     return true;
 }

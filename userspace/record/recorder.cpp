@@ -316,6 +316,27 @@ void launch_and_attach(const std::vector<std::string>& command, BpfSession& bpf,
         resume_launched(child);
 }
 
+// -p: attaches to each running target (with --follow, holding its execs).
+void attach_existing(const std::vector<TracedProcess>& targets, BpfSession& bpf, Follower* follower)
+{
+    for (const TracedProcess& t : targets) {
+        try {
+            for (const std::string& object : t.probe_objects)
+                bpf.attach_process(t.pid, object);
+        } catch (const FatalError&) {
+            // A target that exited while it was being attached is gone, not
+            // a failure: the others are recorded, and its exit is seen
+            // through its pidfd like any other.
+            if (!process_exited(t))
+                throw;
+            spdlog::warn("process {} exited while it was being attached", t.pid);
+            continue;
+        }
+        if (follower)
+            follower->hold_execs_of(t.pid);
+    }
+}
+
 // --binary: the file's probes, for every process that maps it.
 void attach_binary(const std::string& path, BpfSession& bpf)
 {
@@ -439,28 +460,13 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     });
 
     LaunchedCommands launched(targets);
-    if (!options.command.empty()) {
-        launch_and_attach(options.command, bpf, targets, options.follow ? &follower : nullptr);
-    } else if (!options.binary.empty()) {
+    Follower* const holding = options.follow ? &follower : nullptr;
+    if (!options.command.empty())
+        launch_and_attach(options.command, bpf, targets, holding);
+    else if (!options.binary.empty())
         attach_binary(options.binary, bpf);
-    } else {
-        for (const TracedProcess& t : targets) {
-            try {
-                for (const std::string& object : t.probe_objects)
-                    bpf.attach_process(t.pid, object);
-            } catch (const FatalError&) {
-                // A target that exited while it was being attached is gone,
-                // not a failure: the others are recorded, and its exit is
-                // seen through its pidfd like any other.
-                if (!process_exited(t))
-                    throw;
-                spdlog::warn("process {} exited while it was being attached", t.pid);
-                continue;
-            }
-            if (options.follow)
-                follower.hold_execs_of(t.pid);
-        }
-    }
+    else
+        attach_existing(targets, bpf, holding);
     // Process maps (stacks), environments and samples of the targets are
     // read now, while any process's /proc files are readable.
     for (const TracedProcess& t : targets)

@@ -14,9 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include <spdlog/spdlog.h>
-
 #include "base/errors.hpp"
+#include "base/proc_files.hpp"
 #include "base/wait_status.hpp"
 #include "usdt/probe_notes.hpp"
 #include "usdt/probe_objects.hpp"
@@ -31,7 +30,7 @@ UniqueFd pidfd_open(int pid)
 
 std::string exe_link(int pid)
 {
-    return "/proc/" + std::to_string(pid) + "/exe";
+    return proc_dir(pid) + "/exe";
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep)

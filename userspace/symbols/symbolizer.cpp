@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "base/proc_files.hpp"
+
 namespace lstrace {
 namespace {
 
@@ -81,7 +83,7 @@ const ElfSymbols* Symbolizer::symbols(const std::string& object, int pid)
     if (it != objects_.end())
         return it->second.get();
     // the process's view of its files first (containers), then ours
-    auto loaded = pid > 0 ? ElfSymbols::load("/proc/" + std::to_string(pid) + "/root" + object)
+    auto loaded = pid > 0 ? ElfSymbols::load(proc_dir(pid) + "/root" + object)
                           : Result<ElfSymbols>(Error{""});
     if (!loaded)
         loaded = ElfSymbols::load(object);

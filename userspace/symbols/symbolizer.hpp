@@ -1,7 +1,7 @@
 // User-space addresses of a traced process -> frames (object, function).
 //
 // An address is found in the process's memory map (/proc/PID/maps, read by
-// usdt/proc_maps), which gives the mapped file and the file offset; the
+// base/proc_files), which gives the mapped file and the file offset; the
 // file's PT_LOAD segments turn that into the link-time address its symbol
 // table uses (ElfSymbols), and C++ names are demangled.
 //
