@@ -39,6 +39,28 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv)
 
 }  // namespace
 
+double process_cpu_seconds(pid_t pid)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // fields after the command name (which may hold spaces), from field 3
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos)
+        return -1;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int n = 3; rest >> field; ++n) {
+        if (n == 14)
+            utime = std::stoull(field);
+        else if (n == 15) {
+            stime = std::stoull(field);
+            return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        }
+    }
+    return -1;
+}
+
 int wait_for(pid_t pid, int timeout_s)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);

@@ -27,6 +27,10 @@ pid_t spawn(const std::vector<std::string>& argv);
 // Waits for a spawned process (killed after timeout_s); returns its wait status.
 int wait_for(pid_t pid, int timeout_s = 60);
 
+// User plus system CPU time of a live process so far (/proc/PID/stat), in
+// seconds; -1 if it cannot be read.
+double process_cpu_seconds(pid_t pid);
+
 // A fresh temporary directory, removed with its contents by the destructor.
 class TempDir {
 public:
