@@ -42,7 +42,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 row() {  # NAME JSON
-  "$python" -c 'import json,sys; r=json.loads(sys.argv[2]); print(f"{sys.argv[1]:<12} {r[\"ns_per_span\"]:>10.0f} {r[\"cpu_ns_per_span\"]:>10.0f}   ({r[\"spans\"]} spans x {r[\"runs\"]} runs)")' "$1" "$2"
+  "$python" -c 'import json,sys; r=json.loads(sys.argv[2]); print("%-12s %10.0f %10.0f   (%d spans x %d runs)" % (sys.argv[1], r["ns_per_span"], r["cpu_ns_per_span"], r["spans"], r["runs"]))' "$1" "$2"
   printf '%s\t%s\n' "$1" "$2" >>"$tmp/rows"
 }
 echo "row          wall ns    cpu ns   per span, median run"

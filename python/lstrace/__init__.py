@@ -16,6 +16,7 @@ kernel.  With no recorder attached a span costs a semaphore load.  See
 docs/python.md.
 """
 
+from . import tracers
 from ._span import Span, TraceContext, get_current_context, is_tracing_enabled
 from .config import TracingConfig
 from .tracers import (
@@ -32,18 +33,10 @@ from .tracers import (
 TraceSpan = Span
 
 __all__ = [
-    "get_tracer",
     "is_tracing_enabled",
     "TraceContext",
     "get_current_context",
     "TraceSpan",
     "Span",
     "TracingConfig",
-    "trace_component_method",
-    "trace_function",
-    "trace_async_function",
-    "ComponentTracer",
-    "ErrorTracer",
-    "PerformanceTracer",
-    "DataFlowTracer",
-]
+] + tracers.__all__

@@ -213,3 +213,38 @@ def test_bad_input(tmp_path):
     assert "obj" not in s["tags"] and s["tags"]["before"] == 1 and s["tags"]["after"] == 2
     assert rec.spans("bad", "closed_loop") == []
     assert_summary_clean(rec.stderr)
+
+
+def test_the_python_demo(tmp_path):
+    """examples/langswarm_demo.py, as tools/demo.sh records it."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import child_env, lstrace_bin, read_records
+    demo = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "langswarm_demo.py")
+    out = tmp_path / "demo.jsonl"
+    proc = subprocess.run([lstrace_bin(), "record", "--force", "-o", str(out), "--",
+                           sys.executable, demo], env=child_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert_summary_clean(proc.stderr)
+    assert "6 agent steps" in proc.stdout
+    records = read_records(out)
+    spans = [r for r in records if r["record_type"] == "span"]
+    steps = [s for s in spans if s["operation"] == "agent.step"]
+    assert len(steps) == 6 and all(s["tags"]["success"] for s in steps)
+    failed = [s for s in spans if s["operation"] == "llm.generate" and not s["tags"]["success"]]
+    assert len(failed) == 1 and failed[0]["tags"]["error_type"] == "RateLimitError"
+    kinds = {r["record_type"] for r in records}
+    assert {"error", "error_handled", "error_recovery", "error_resolution",
+            "error_propagation", "data_flow", "data_transform"} <= kinds
+    stores = [s for s in spans if s["component"] == "memory"]
+    # on worker threads (to_thread), children of their agent steps
+    step_ids = {s["span_id"]: s["metadata"]["thread_id"] for s in steps}
+    assert len(stores) == 6
+    for s in stores:
+        assert s["parent_span_id"] in step_ids
+        assert s["metadata"]["thread_id"] != step_ids[s["parent_span_id"]]
+    fetches = [s for s in spans if s["operation"] == "tool.http_fetch"]
+    assert all(s["resources"]["net_write_bytes"] > 0 for s in fetches)
