@@ -501,7 +501,8 @@ static PyObject* tracer_trace_operation(Tracer* self, PyObject* const* args, Py_
         PyErr_Format(PyExc_TypeError, "trace_operation() takes at most 3 arguments (%zd given)", n);
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < n; i++) v[i] = args[i];
+    for (Py_ssize_t i = 0; i < n; i++)
+        v[i] = args[i];
     const Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     for (Py_ssize_t i = 0; i < nkw; i++) {
         PyObject* k = PyTuple_GET_ITEM(kwnames, i);

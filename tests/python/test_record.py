@@ -248,3 +248,51 @@ def test_the_python_demo(tmp_path):
         assert s["metadata"]["thread_id"] != step_ids[s["parent_span_id"]]
     fetches = [s for s in spans if s["operation"] == "tool.http_fetch"]
     assert all(s["resources"]["net_write_bytes"] > 0 for s in fetches)
+
+
+def test_traceparent_from_a_cpp_parent_to_a_python_child(tmp_path):
+    """The other direction: a C++ span (standard_workloads context) hands its
+    traceparent to a Python child, whose span joins that trace."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import WORKLOADS, child_env, lstrace_bin, read_records
+    out, truth = tmp_path / "trace.jsonl", tmp_path / "truth.json"
+    env = dict(child_env(), CONTEXT_CHILD_PYTHON=sys.executable, CONTEXT_CHILD_SCRIPT=WORKLOADS)
+    proc = subprocess.run([lstrace_bin(), "record", "--force", "--follow", "-o", str(out), "--",
+                           os.environ["LSTRACE_STANDARD_BIN"], "context", str(truth)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    parent = json.load(open(truth))
+    child = json.load(open(str(truth) + ".child"))
+    assert parent["child_ok"] is True
+    _, trace_id, span_id, _ = parent["traceparent"].split("-")
+    spans = [r for r in read_records(out) if r["record_type"] == "span"
+             and r["metadata"]["process_id"] == str(child["pid"])]
+    assert len(spans) == 1, proc.stderr
+    assert spans[0]["component"] == "stage2"
+    assert spans[0]["parent_span_id"] == span_id == child["parent"]
+    assert spans[0]["trace_id"] == trace_id
+
+
+def test_a_python_program_without_the_package_is_refused(tmp_path):
+    """record -- python3 when lstrace is not importable: exit code 5 (no
+    probes), one line that says why."""
+    import subprocess
+    import sys
+
+    from conftest import lstrace_bin
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    installed = subprocess.run([sys.executable, "-c", "import importlib.util as u, sys; "
+                                "sys.exit(u.find_spec('lstrace') is not None)"],
+                               env=env, cwd=tmp_path).returncode
+    if installed:
+        pytest.skip("lstrace is installed for this interpreter")
+    proc = subprocess.run([lstrace_bin(), "record", "--force", "-o", str(tmp_path / "t.jsonl"),
+                           "--", sys.executable, "-c", "pass"], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 5, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "lstrace package" in line]
+    assert len(lines) == 1 and "docs/python.md" in lines[0], proc.stderr

@@ -123,7 +123,8 @@ std::vector<std::string> python_extension_candidates(int pid, const std::string&
     }
 
     std::vector<std::string> found;
-    for (const std::string& dir : dirs) add_extensions(dir, found);
+    for (const std::string& dir : dirs)
+        add_extensions(dir, found);
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
     return found;
