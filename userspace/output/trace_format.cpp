@@ -135,7 +135,6 @@ void flag_fields(JsonWriter& w, std::uint32_t flags, int redactions)
     }
 }
 
-
 void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, bool have_oncpu)
 {
     const lstrace_span_figures& f = s.resources;
