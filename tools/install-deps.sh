@@ -18,6 +18,8 @@ packages=(
   libcurl4-openssl-dev                # OTLP/HTTP export (HTTPS with the system CA store)
   libprotobuf-dev protobuf-compiler   # the OTLP protobuf messages (userspace/otlp/proto)
   clang-format                        # tools/check-format.sh
+  python3-dev python3-pytest          # the Python package's extension (python/) and its tests
+  python3-psutil                      # bench/python_bench.sh: the seed's psutil ResourceMonitor row
 )
 # The OTLP tests' receiver runs on Node.js; a nodejs that is already there
 # (Debian's, or one that brings its own npm) is used as it is.

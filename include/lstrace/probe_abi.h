@@ -22,6 +22,9 @@
 #define LSTRACE_TAG_INT 1    /* value in `num` */
 #define LSTRACE_TAG_DOUBLE 2 /* IEEE-754 bits of the double in `num` */
 #define LSTRACE_TAG_BOOL 3   /* 0 or 1 in `num` */
+/* A JSON value (list, object, ...) as text in `str`, `num` is 0; written
+ * into the record as that value. */
+#define LSTRACE_TAG_JSON 4
 
 /* Values of the `direction` argument of langswarm:data_flow.  A
  * transformation is two consecutive probe hits on one thread: its input,

@@ -351,6 +351,14 @@ void run_context(json& truth, const std::string& self, const std::string& truth_
     if (pid == 0) {
         setenv("TRACEPARENT", traceparent.c_str(), 1);
         const std::string child_truth = truth_path + ".child";
+        // CONTEXT_CHILD_PYTHON and _SCRIPT: the child half is that Python
+        // program (tests/python: a Python child joining a C++ trace)
+        if (const char* python = std::getenv("CONTEXT_CHILD_PYTHON")) {
+            const char* script = std::getenv("CONTEXT_CHILD_SCRIPT");
+            execl(python, python, script ? script : "", "child", child_truth.c_str(),
+                  static_cast<char*>(nullptr));
+            _exit(127);
+        }
         execl(self.c_str(), self.c_str(), "child", child_truth.c_str(),
               static_cast<char*>(nullptr));
         _exit(127);

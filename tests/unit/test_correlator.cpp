@@ -115,6 +115,19 @@ TEST_CASE("begin, tags and end become one record", "[correlator]")
     CHECK(h.c.stats().spans_recorded == 1);
 }
 
+TEST_CASE("JSON tags become JSON values; cut ones stay strings", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 1000, "op"));
+    h.feed(tag(7, "stop", LSTRACE_TAG_JSON, 0, "[\"a\", 1, {\"b\": null}]"));
+    h.feed(tag(7, "cut", LSTRACE_TAG_JSON, 0, "{\"a\": [1, 2"));
+    h.feed(end(7, 5000));
+    REQUIRE(h.out.size() == 1);
+    REQUIRE(h.out[0].tags.size() == 2);
+    CHECK(std::get<JsonText>(h.out[0].tags[0].value).text == "[\"a\",1,{\"b\":null}]");
+    CHECK(std::get<std::string>(h.out[0].tags[1].value) == "{\"a\": [1, 2");
+}
+
 TEST_CASE("nested spans are emitted innermost first with their parent ids", "[correlator]")
 {
     Harness h;

@@ -83,6 +83,14 @@ TEST_CASE("ids are zero-padded lower-case hex of W3C sizes", "[format]")
     CHECK(hex_trace_id(0x1, 0xff) == "000000000000000100000000000000ff");
 }
 
+TEST_CASE("a JSON tag is written as its JSON value", "[format]")
+{
+    SpanRecord span = sample_span();
+    span.tags.push_back({"stop", JsonText{"[\"a\",{\"b\":null}]"}});
+    const json j = json::parse(to_json_line(span, 0));
+    CHECK(j["tags"]["stop"] == json::parse("[\"a\",{\"b\":null}]"));
+}
+
 TEST_CASE("a successful span becomes the standard's structured trace event", "[format]")
 {
     const json j = json::parse(to_json_line(sample_span(), 1'700'000'000'000'000'000LL));

@@ -7,6 +7,7 @@
 
 #include "base/wait_status.hpp"
 #include "lstrace/probe_abi.h"
+#include "nlohmann/json.hpp"
 
 namespace lstrace {
 namespace {
@@ -139,6 +140,17 @@ void Correlator::on_tag(const lstrace_span_tag_event& e)
     case LSTRACE_TAG_BOOL:
         tag.value = e.num != 0;
         break;
+    case LSTRACE_TAG_JSON: {
+        // Cut at the probe's 255 bytes (metadata.truncated), the text is no
+        // longer JSON: it is kept as the string it is.
+        std::string text = field(e.str);
+        nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+        if (parsed.is_discarded())
+            tag.value = std::move(text);
+        else
+            tag.value = JsonText{parsed.dump()};
+        break;
+    }
     case LSTRACE_TAG_STRING:
     default:
         tag.value = field(e.str);

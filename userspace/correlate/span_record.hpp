@@ -13,7 +13,14 @@
 
 namespace lstrace {
 
-using TagValue = std::variant<std::string, std::int64_t, double, bool>;
+// A tag whose value is JSON (a list or an object from the Python API,
+// LSTRACE_TAG_JSON): valid, compact JSON text, written into the record as
+// that value.
+struct JsonText {
+    std::string text;
+};
+
+using TagValue = std::variant<std::string, std::int64_t, double, bool, JsonText>;
 
 struct Tag {
     std::string key;

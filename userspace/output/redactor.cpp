@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "nlohmann/json.hpp"
+
 namespace lstrace {
 namespace {
 
@@ -283,6 +285,13 @@ int Redactor::apply_tags(std::vector<Tag>& tags) const
             ++count;
         } else if (auto* s = std::get_if<std::string>(&t.value)) {
             count += scrub(*s);
+        } else if (auto* j = std::get_if<JsonText>(&t.value)) {
+            // a pattern that spans JSON syntax could leave it invalid: then
+            // the whole value goes
+            const int n = scrub(j->text);
+            if (n > 0 && !nlohmann::json::accept(j->text))
+                t.value = std::string(kRedacted);
+            count += n;
         }
     }
     return count;

@@ -21,7 +21,7 @@ void append_tags(std::string& out, const std::vector<Tag>& tags)
     w.begin_object();
     for (const Tag& t : tags) {
         w.key(t.key);
-        std::visit([&](const auto& v) { w.value(v); }, t.value);
+        write_tag_value(w, t.value);
     }
     w.end_object();
     // JSON escapes C0 controls but not C1 (U+0080..U+009F), which some

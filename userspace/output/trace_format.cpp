@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 
 #include "base/hex_id.hpp"
 #include "lstrace/probe_abi.h"
@@ -67,6 +68,18 @@ const char* memory_category(std::int64_t delta_bytes)
     return "very_large";
 }
 
+void write_tag_value(JsonWriter& w, const TagValue& v)
+{
+    std::visit(
+        [&](const auto& x) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, JsonText>)
+                w.raw(x.text);
+            else
+                w.value(x);
+        },
+        v);
+}
+
 namespace {
 
 double ns_to_ms(std::uint64_t ns)
@@ -120,11 +133,6 @@ void flag_fields(JsonWriter& w, std::uint32_t flags, int redactions)
         w.key("redacted");
         w.value(static_cast<std::int64_t>(redactions));
     }
-}
-
-void write_tag_value(JsonWriter& w, const TagValue& v)
-{
-    std::visit([&](const auto& x) { w.value(x); }, v);
 }
 
 void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, bool have_oncpu)

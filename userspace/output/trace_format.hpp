@@ -10,6 +10,11 @@
 
 namespace lstrace {
 
+class JsonWriter;
+
+// A tag's value as a JSON value (JsonText as the JSON it holds).
+void write_tag_value(JsonWriter& w, const TagValue& v);
+
 // "2026-01-15T10:30:45.123456Z" for nanoseconds since the Unix epoch.
 std::string format_timestamp(std::int64_t unix_ns);
 

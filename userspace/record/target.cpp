@@ -17,6 +17,7 @@
 #include "base/errors.hpp"
 #include "base/proc_files.hpp"
 #include "base/wait_status.hpp"
+#include "record/python_extension.hpp"
 #include "usdt/probe_notes.hpp"
 #include "usdt/probe_objects.hpp"
 
@@ -245,6 +246,18 @@ void find_probe_objects(TracedProcess& process, bool stopped_at_exec)
     } else {
         spdlog::warn("cannot list the libraries of PID {}: {}", process.pid, libs.error().message);
     }
+    // A Python program's probes arrive with the lstrace extension, which it
+    // dlopen()s only when it imports lstrace (record/python_extension.hpp).
+    const bool python = is_python_interpreter(exe_path);
+    if (python && stopped_at_exec) {
+        for (const std::string& ext : python_extension_candidates(process.pid, exe_path)) {
+            auto notes = usdt::read_probe_notes(ext);
+            if (notes && has_usable_probes(ext, notes.value(), process.pid)) {
+                spdlog::debug("PID {}: probes of the Python extension {}", process.pid, ext);
+                process.probe_objects.push_back(ext);
+            }
+        }
+    }
     if (!process.probe_objects.empty())
         return;
     const auto others = usdt::probe_names(exe_notes.value());
@@ -253,7 +266,12 @@ void find_probe_objects(TracedProcess& process, bool stopped_at_exec)
                          ") has no langswarm probes, nor do its " + std::to_string(lib_count) +
                          " libraries; " +
                          (others.empty() ? std::string("it has no USDT probes at all")
-                                         : "its USDT probes are: " + join(others, ", ")));
+                                         : "its USDT probes are: " + join(others, ", ")) +
+                         (python ? std::string("; a Python program gets them from the lstrace "
+                                               "package, which was not found on its path (or, "
+                                               "attached with -p, it has not imported it yet): "
+                                               "see docs/python.md")
+                                 : std::string()));
 }
 
 bool process_exited(const TracedProcess& process)
