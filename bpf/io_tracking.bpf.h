@@ -11,7 +11,7 @@
  * CPU clock) to io_wait_ns.  Both tracepoints fire for every syscall on
  * the machine, so the first test is a switch on the syscall number (no map
  * lookup for the hundreds of syscalls that are not I/O), the second the
- * thread table (only threads that have hit a langswarm probe are there).
+ * thread's state (only threads that have hit a langswarm probe have one).
  *
  * Syscall numbers are x86-64's (the only architecture built for).
  */
@@ -19,6 +19,7 @@
 #define LSTRACE_IO_TRACKING_BPF_H
 
 #include "common.bpf.h"
+#include "thread_clock.bpf.h"
 #include "thread_state.bpf.h"
 
 enum sc_class {
@@ -28,8 +29,12 @@ enum sc_class {
 	SC_OPEN = 3,  /* returns a new descriptor */
 	SC_CLOSE = 4,
 	SC_CONNECT = 5,
-	SC_ACCEPT = 6, /* returns a new descriptor */
-	SC_SYNC = 7,   /* fsync and friends: only the blocked time counts */
+	SC_ACCEPT = 6,  /* returns a new descriptor */
+	SC_SYNC = 7,    /* fsync and friends: only the blocked time counts */
+	SC_RECVMMSG = 8, /* returns messages; their lengths are in the msgvec (arg 1) */
+	SC_SENDMMSG = 9,
+	SC_SPLICE = 10,  /* returns bytes moved from arg 0 to arg 2 */
+	SC_SENDFILE = 11, /* returns bytes moved from arg 1 to arg 0 */
 };
 
 enum fd_kind {
@@ -57,7 +62,15 @@ static __always_inline __u32 syscall_class(long nr)
 	case 296: /* pwritev */
 	case 328: /* pwritev2 */
 		return SC_WRITE;
-	case 2:	  /* open */
+	case 299: /* recvmmsg */
+		return SC_RECVMMSG;
+	case 307: /* sendmmsg */
+		return SC_SENDMMSG;
+	case 275: /* splice */
+		return SC_SPLICE;
+	case 40: /* sendfile */
+		return SC_SENDFILE;
+	case 2:   /* open */
 	case 85:  /* creat */
 	case 257: /* openat */
 	case 437: /* openat2 */
@@ -103,58 +116,155 @@ static __always_inline __u32 classify_fd(long fd)
 	return FD_OTHER;
 }
 
+/* Whether the kernel leaves syscall `nr`'s bytes out of task->ioac's
+ * rchar/wchar: the socket calls (they bypass the VFS read/write paths) and
+ * splice.  read/write/readv/writev on a socket and sendfile are counted. */
+static __always_inline bool ioac_misses(long nr)
+{
+	switch (nr) {
+	case 44:  /* sendto */
+	case 45:  /* recvfrom */
+	case 46:  /* sendmsg */
+	case 47:  /* recvmsg */
+	case 299: /* recvmmsg */
+	case 307: /* sendmmsg */
+	case 275: /* splice */
+		return true;
+	default:
+		return false;
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
 {
 	__u32 cls = syscall_class(nr);
 	if (cls == SC_NONE)
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	struct thread_state *ts = current_thread_state();
 	if (!ts)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 clock = 0;
 	ts->sc_class = cls;
-	ts->sc_enter_ns = now;
-	ts->sc_enter_oncpu_ns = clock_now(ts, now);
-	ts->sc_fd_kind =
-	    (cls == SC_READ || cls == SC_WRITE) ? classify_fd(BPF_CORE_READ(regs, di)) : FD_OTHER;
+	ts->sc_enter_ns = bpf_ktime_get_ns();
+	ts->sc_clock_known = thread_clock_ns(&clock);
+	ts->sc_enter_oncpu_ns = clock;
+	ts->sc_ioac_misses = ioac_misses(nr);
+	ts->sc_fd_kind = FD_OTHER;
+	ts->sc_fd_kind_out = FD_OTHER;
+	ts->sc_msgvec = 0;
+	switch (cls) {
+	case SC_RECVMMSG:
+		ts->sc_msgvec = BPF_CORE_READ(regs, si);
+		/* fall through */
+	case SC_READ:
+		ts->sc_fd_kind = classify_fd(BPF_CORE_READ(regs, di));
+		break;
+	case SC_SENDMMSG:
+		ts->sc_msgvec = BPF_CORE_READ(regs, si);
+		/* fall through */
+	case SC_WRITE:
+		ts->sc_fd_kind_out = classify_fd(BPF_CORE_READ(regs, di));
+		break;
+	case SC_SPLICE:
+		ts->sc_fd_kind = classify_fd(BPF_CORE_READ(regs, di));
+		ts->sc_fd_kind_out = classify_fd(BPF_CORE_READ(regs, dx));
+		break;
+	case SC_SENDFILE:
+		ts->sc_fd_kind = classify_fd(BPF_CORE_READ(regs, si));
+		ts->sc_fd_kind_out = classify_fd(BPF_CORE_READ(regs, di));
+		break;
+	default:
+		break;
+	}
 	return 0;
+}
+
+/* Messages of one recvmmsg/sendmmsg call whose lengths are added up. */
+#define LSTRACE_MMSG_MAX 64
+
+/* The bytes of the first `count` messages of the mmsghdr array at `vec`
+ * (user memory): each entry's msg_len, set by the kernel. */
+static __always_inline __u64 mmsg_bytes(__u64 vec, long count)
+{
+	__u64 total = 0;
+	for (int i = 0; i < LSTRACE_MMSG_MAX && i < count; i++) {
+		unsigned int len = 0;
+		bpf_probe_read_user(&len, sizeof(len),
+				    (const void *)(vec + i * sizeof(struct mmsghdr) +
+						   __builtin_offsetof(struct mmsghdr, msg_len)));
+		total += len;
+	}
+	return total;
+}
+
+static __always_inline void add_read(struct lstrace_thread_io *io, __u32 kind, __u64 n)
+{
+	if (kind == FD_FILE)
+		io->file_read_bytes += n;
+	else if (kind == FD_SOCKET)
+		io->net_read_bytes += n;
+	else
+		io->other_read_bytes += n;
+}
+
+static __always_inline void add_write(struct lstrace_thread_io *io, __u32 kind, __u64 n)
+{
+	if (kind == FD_FILE)
+		io->file_write_bytes += n;
+	else if (kind == FD_SOCKET)
+		io->net_write_bytes += n;
+	else
+		io->other_write_bytes += n;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, &tid);
+	struct thread_state *ts = current_thread_state();
 	if (!ts || ts->sc_class == SC_NONE)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 wall = now - ts->sc_enter_ns;
-	__u64 oncpu = clock_now(ts, now) - ts->sc_enter_oncpu_ns;
+	__u64 clock = 0;
 	struct lstrace_thread_io *io = &ts->io;
 
-	if (wall > oncpu)
-		io->io_wait_ns += wall - oncpu;
+	if (ts->sc_clock_known && thread_clock_ns(&clock)) {
+		__u64 wall = now - ts->sc_enter_ns;
+		__u64 oncpu = clock - ts->sc_enter_oncpu_ns;
+		if ((__s64)oncpu >= 0 && wall > oncpu)
+			io->io_wait_ns += wall - oncpu;
+	}
+	__u64 bytes = ret > 0 ? ret : 0;
 	switch (ts->sc_class) {
 	case SC_READ:
-		if (ret > 0) {
-			if (ts->sc_fd_kind == FD_FILE)
-				io->file_read_bytes += ret;
-			else if (ts->sc_fd_kind == FD_SOCKET)
-				io->net_read_bytes += ret;
-			else
-				io->other_read_bytes += ret;
-		}
+		add_read(io, ts->sc_fd_kind, bytes);
+		if (ts->sc_ioac_misses)
+			ts->uncounted_read_bytes += bytes;
 		break;
 	case SC_WRITE:
-		if (ret > 0) {
-			if (ts->sc_fd_kind == FD_FILE)
-				io->file_write_bytes += ret;
-			else if (ts->sc_fd_kind == FD_SOCKET)
-				io->net_write_bytes += ret;
-			else
-				io->other_write_bytes += ret;
+		add_write(io, ts->sc_fd_kind_out, bytes);
+		if (ts->sc_ioac_misses)
+			ts->uncounted_write_bytes += bytes;
+		break;
+	case SC_RECVMMSG:
+		bytes = mmsg_bytes(ts->sc_msgvec, ret);
+		add_read(io, ts->sc_fd_kind, bytes);
+		ts->uncounted_read_bytes += bytes;
+		break;
+	case SC_SENDMMSG:
+		bytes = mmsg_bytes(ts->sc_msgvec, ret);
+		add_write(io, ts->sc_fd_kind_out, bytes);
+		ts->uncounted_write_bytes += bytes;
+		break;
+	case SC_SPLICE:
+	case SC_SENDFILE:
+		/* the bytes were read from one descriptor and written to the
+		 * other (the kernel counts sendfile's in rchar and wchar) */
+		add_read(io, ts->sc_fd_kind, bytes);
+		add_write(io, ts->sc_fd_kind_out, bytes);
+		if (ts->sc_ioac_misses) {
+			ts->uncounted_read_bytes += bytes;
+			ts->uncounted_write_bytes += bytes;
 		}
 		break;
 	case SC_OPEN:

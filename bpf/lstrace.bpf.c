@@ -5,33 +5,37 @@
  * Design.  The application's probes mark span begin/end on a thread.  At
  * span_begin we snapshot that thread's kernel counters (CPU clock, context
  * switches, faults, I/O accounting) and the process RSS onto the thread's
- * stack of open spans (`span_stacks`, task-local storage; `span_starts`,
- * keyed by (tgid, span id), past its depth); at span_end we read them again
- * and send the difference.  Reading the task's own counters at the two
- * probe hits costs a few loads and is exact for everything the kernel
- * counts per task.
+ * stack of open spans (its state in task-local storage, thread_state.bpf.h;
+ * `span_starts`, keyed by (tgid, span id), past its depth); at span_end we
+ * read them again and send the difference.  Reading the task's own
+ * counters at the two probe hits costs a few loads and is exact for
+ * everything the kernel counts per task.
  *
- * Cost.  A traced span pays for its uprobe hits (the floor) plus these
- * programs; each helper call costs tens of nanoseconds under return-thunk
- * mitigations, so the programs make few: probe arguments in one
- * pass (usdt_args.bpf.h), RSS in one kernel read per CPU (mm_rss.bpf.h),
- * no hash-map work for spans nested up to SPAN_STACK_DEPTH, namespace ids
- * read once per thread.  bench/run.sh measures it; ctest's perf check
- * guards it.
+ * On-CPU time is the kernel's own thread clock read at both probe hits:
+ * task->se.sum_exec_runtime brought up to date with the part the thread
+ * has run since the kernel last charged it (thread_clock.bpf.h).  It needs
+ * no scheduler event per thread, so a missed one costs nothing.
  *
- * The exception is on-CPU time: task->se.sum_exec_runtime is only brought up
- * to date at scheduler ticks and switches, so at a probe hit it can be one
- * tick (4 ms at HZ=250) stale.  We keep our own per-thread CPU clock
- * instead (`threads`, advanced by tp_btf/sched_switch).
+ * Probe cost.  span_begin reads the span's clocks as its last work and
+ * span_end as its first, so the programs' own work (and a thread's
+ * one-time setup at its first span) stays outside the span as far as BPF
+ * can place it; what remains inside is the return from the begin probe and
+ * the trap into the end probe.  A traced span pays for its uprobe hits
+ * (the floor) plus these programs; each helper call costs tens of
+ * nanoseconds under return-thunk mitigations, so the programs make few:
+ * probe arguments in one pass (usdt_args.bpf.h), RSS in one kernel read
+ * per CPU (mm_rss.bpf.h), no hash-map work for spans nested up to
+ * SPAN_STACK_DEPTH, namespace ids read once per thread.  bench/run.sh
+ * measures it; ctest's perf check guards it.
  *
- * Per-thread state (the CPU clock, the I/O split kept by the syscall
- * tracepoints, the peak-RSS stack) is described in thread_state.bpf.h, the
- * begin snapshots of open spans and the component filter in
- * span_state.bpf.h; the component, error and data-flow probes are in
- * points.bpf.h; what all of them share (settings, ring buffer, counters) in
- * common.bpf.h.  The recorder's component filter and min_duration are
- * applied in BPF, so filtered spans cost no ring-buffer record and no
- * formatting.
+ * Per-thread state (the span stack with each span's peak RSS, the I/O
+ * split kept by the syscall tracepoints) is described in
+ * thread_state.bpf.h, the begin snapshots of open spans and the component
+ * filter in span_state.bpf.h; the component, error and data-flow probes
+ * are in points.bpf.h; what all of them share (settings, ring buffer,
+ * counters) in common.bpf.h.  The recorder's component filter and
+ * min_duration are applied in BPF, so filtered spans cost no ring-buffer
+ * record and no formatting.
  *
  * Strings (names, tag values, error messages) go straight from user memory
  * into the reserved ring-buffer record: no intermediate copies.
@@ -43,6 +47,7 @@
 #include "peak_rss.bpf.h"
 #include "points.bpf.h"
 #include "span_state.bpf.h"
+#include "thread_clock.bpf.h"
 #include "thread_state.bpf.h"
 #include "usdt_args.bpf.h"
 
@@ -56,16 +61,11 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
 	struct lstrace_span_key key = { .tgid = id >> 32, .span_id = span_id };
-	struct span_start start = { .ts_ns = now, .tid = (__u32)id };
-	struct thread_state *ts = thread_state(start.tid, now);
-
-	if (!read_figures(&start.at_begin, ts, now))
-		start.flags |= LSTRACE_F_NO_ONCPU;
-	start.flags |= rss_flags();
-	if (ts)
-		start.depth = peak_push(ts, start.at_begin.rss_bytes);
+	struct span_start start = { .tid = (__u32)id };
+	/* made at the thread's first span: before begin_snapshot(), so its
+	 * cost stays off the span's clocks */
+	struct thread_state *ts = thread_state();
 
 	/* Each path returns right after its own save_start(): the reserved
 	 * record is tested for NULL once, and nothing between its reservation
@@ -74,19 +74,20 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 	if (component_filtered(component)) {
 		start.flags |= SPAN_FILTERED;
 		count(LSTRACE_CNT_FILTERED);
-		save_start(&key, &start);
+		begin_snapshot(&start, ts);
+		save_start(ts, &key, &start);
 		return 0;
 	}
 	struct lstrace_span_begin_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(LSTRACE_CNT_LOST_BEGIN);
 		start.flags |= SPAN_BEGIN_LOST;
-		save_start(&key, &start);
+		begin_snapshot(&start, ts);
+		save_start(ts, &key, &start);
 		return 0;
 	}
-	save_start(&key, &start);
 
-	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, now);
+	fill_header(&e->hdr, LSTRACE_EV_SPAN_BEGIN, span_id, 0);
 	if (ts) {
 		e->ns_tid = ts->ns_tid;
 		e->ns_tgid = ts->ns_tgid;
@@ -111,6 +112,9 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 		e->cpu = 0;
 	}
 	e->pad = 0;
+	begin_snapshot(&start, ts);
+	save_start(ts, &key, &start);
+	e->hdr.ts_ns = start.ts_ns;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -134,17 +138,16 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
 		return 0;
+	/* the span's clocks first: the rest of this program is not the span's */
 	__u64 now = bpf_ktime_get_ns();
-	struct lstrace_span_key key = { .tgid = id >> 32, .span_id = span_id };
-	struct thread_state *ts = bpf_map_lookup_elem(&threads, (__u32 *)&id);
+	struct thread_state *ts = current_thread_state();
 	struct lstrace_span_figures at_end = {};
-	bool have_cpu = read_figures(&at_end, ts, now);
+	bool have_cpu = read_figures(&at_end, ts);
+	struct lstrace_span_key key = { .tgid = id >> 32, .span_id = span_id };
 	bool in_hash;
-	struct span_start *start = take_start(&key, &in_hash);
-	__s64 peak = -1;
+	__s64 peak;
+	struct span_start *start = take_start(ts, &key, at_end.rss_bytes, &peak, &in_hash);
 
-	if (start)
-		peak = peak_end(ts, (__u32)id, start->tid, start->depth, at_end.rss_bytes);
 	if (start && (start->flags & (SPAN_BEGIN_LOST | SPAN_FILTERED))) {
 		forget_start(&key, in_hash);
 		return 0;
@@ -196,6 +199,8 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
 	if (peak < 0)
 		e->hdr.flags |= LSTRACE_F_NO_PEAK;
+	if (ts && others_rss_changes(ts, id >> 32) != start->others_rss_changes)
+		e->hdr.flags |= LSTRACE_F_RSS_OTHER_THREADS;
 	e->hdr.flags |= (start->flags & LSTRACE_F_RSS_APPROXIMATE) | rss_flags();
 
 	/* every figure is a 64-bit counter (lstrace_abi.h): subtract them as
@@ -266,25 +271,12 @@ int LSTRACE_USDT(on_recording_gate)
 	return 0;
 }
 
-/* Advances the CPU clocks of tracked threads; a miss costs two lookups. */
+/* Keeps the offset between CLOCK_MONOTONIC and the scheduler's clock
+ * (thread_clock.bpf.h); the thread clocks themselves need no event. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 prev_tid = prev->pid;
-	__u32 next_tid = next->pid;
-	struct thread_state *clk;
-
-	clk = bpf_map_lookup_elem(&threads, &prev_tid);
-	if (clk && clk->running) {
-		clk->oncpu_ns += now - clk->since_ns;
-		clk->running = 0;
-	}
-	clk = bpf_map_lookup_elem(&threads, &next_tid);
-	if (clk) {
-		clk->since_ns = now;
-		clk->running = 1;
-	}
+	clock_offset_sample(prev);
 	return 0;
 }
 
@@ -295,8 +287,9 @@ static __always_inline int thread_exited(struct task_struct *task, bool group_de
 
 	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
 		return 0;
-	__u32 tid = task->pid;
-	bpf_map_delete_elem(&threads, &tid);
+	/* the thread's state goes with the task */
+	if (group_dead)
+		bpf_map_delete_elem(&process_rss_changes, &tgid);
 
 	struct lstrace_thread_exit_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

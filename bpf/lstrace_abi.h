@@ -132,6 +132,11 @@ enum lstrace_event_flags {
 	 * peak_rss_bytes and the RSS delta, which the span's own thread's
 	 * changes are still exact in */
 	LSTRACE_F_RSS_APPROXIMATE = 1u << 6,
+	/* SPAN_END: other threads of the process changed its RSS during the
+	 * span: peak_rss_bytes holds the process's RSS at this thread's own
+	 * changes and at the span's ends, not at theirs (their peaks between
+	 * can be missed) */
+	LSTRACE_F_RSS_OTHER_THREADS = 1u << 7,
 };
 
 /* Nesting depth up to which each span's peak RSS is tracked. */

@@ -8,22 +8,8 @@
 
 #include "common.bpf.h"
 #include "peak_rss.bpf.h"
+#include "thread_clock.bpf.h"
 #include "thread_state.bpf.h"
-
-/* span_start.flags bits (private to BPF): the span's begin event was lost,
- * so the span was counted as lost once and its end is not sent; the span's
- * component is filtered out. */
-#define SPAN_BEGIN_LOST (1u << 31)
-#define SPAN_FILTERED (1u << 30)
-
-struct span_start {
-	__u64 ts_ns;
-	__u32 tid;
-	__u32 flags;
-	__u32 depth; /* the thread's peak-RSS stack height with this span */
-	__u32 pad;
-	struct lstrace_span_figures at_begin;
-};
 
 struct {
 	/* LRU: snapshots of spans that never end (their thread died, or the
@@ -35,38 +21,16 @@ struct {
 } span_starts SEC(".maps");
 
 /*
- * The begin snapshots of the spans open on a thread, innermost last.  Spans
- * nest and end in LIFO order on their thread, so a span's snapshot is at
- * the top of its thread's stack when it ends.  Task-local storage is found
- * through the task itself and freed with it: no hashing and no LRU
- * bookkeeping, which is a large part of a traced span's cost.  Spans
- * nested deeper than SPAN_STACK_DEPTH use
+ * The begin snapshots of the spans open on a thread are on its stack
+ * (thread_state.bpf.h), innermost last.  Spans nest and end in LIFO order
+ * on their thread, so a span's snapshot is at the top of its thread's
+ * stack when it ends.  Spans nested deeper than SPAN_STACK_DEPTH use
  * span_starts.  A span that ends on another thread than the one it began
  * on (against docs/probes.md) finds no snapshot there and is sent without
  * figures; the consumer sees the thread change from the two events' thread
- * ids.  Its entry stays on the beginning thread's stack (and its level on
- * that thread's peak-RSS stack, which peak_end() can only unwind with the
- * snapshot's thread id): such a thread falls back to span_starts sooner.
+ * ids.  Its entry stays on the beginning thread's stack: such a thread
+ * falls back to span_starts sooner.
  */
-#define SPAN_STACK_DEPTH 8
-
-struct stacked_span {
-	__u64 span_id; /* 0: taken (an entry under the top, ended out of order) */
-	struct span_start start;
-};
-
-struct span_stack {
-	__u32 depth;
-	__u32 pad;
-	struct stacked_span spans[SPAN_STACK_DEPTH];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct span_stack);
-} span_stacks SEC(".maps");
 
 /* Spans whose end event was lost (ring buffer full): counted once as lost,
  * and the consumer looks here before calling a span it never saw end
@@ -117,18 +81,19 @@ static __always_inline bool component_filtered(const char *component)
 	return component_filter == LSTRACE_COMPONENTS_ALLOW ? !hits : hits != NULL;
 }
 
-/* Keeps a span's begin snapshot until its end. */
-static __always_inline void save_start(const struct lstrace_span_key *key,
+/* Keeps a span's begin snapshot until its end, on the thread's stack
+ * (`ts`, NULL if the thread has no state) while there is room. */
+static __always_inline void save_start(struct thread_state *ts, const struct lstrace_span_key *key,
 				       const struct span_start *start)
 {
-	struct span_stack *st = bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0,
-						     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (st) {
-		__u32 d = st->depth;
+	if (ts) {
+		__u32 d = ts->depth;
 		if (d < SPAN_STACK_DEPTH) {
-			st->spans[d].span_id = key->span_id;
-			st->spans[d].start = *start;
-			st->depth = d + 1;
+			struct stacked_span *s = &ts->spans[d];
+			s->span_id = key->span_id;
+			s->peak = start->at_begin.rss_bytes;
+			s->start = *start;
+			ts->depth = d + 1;
 			return;
 		}
 	}
@@ -136,39 +101,42 @@ static __always_inline void save_start(const struct lstrace_span_key *key,
 		count(LSTRACE_CNT_SPAN_MAP_FULL);
 }
 
-/* The slot of span `span_id` on this thread's stack, or -1. */
-static __always_inline int stack_slot(struct span_stack *st, __u64 span_id)
+/* The slot of span `span_id` on the thread's stack, or -1. */
+static __always_inline int stack_slot(struct thread_state *ts, __u64 span_id)
 {
-	__u32 depth = st->depth;
+	__u32 depth = ts->depth;
 #pragma unroll
 	for (int i = SPAN_STACK_DEPTH - 1; i >= 0; i--)
-		if ((__u32)i < depth && st->spans[i].span_id == span_id)
+		if ((__u32)i < depth && ts->spans[i].span_id == span_id)
 			return i;
 	return -1;
 }
 
-/* A span's begin snapshot, or NULL.  From the thread's stack it is popped
+/* A span's begin snapshot, or NULL, and (*peak) its peak RSS given the RSS
+ * `rss` at its end, -1 if unknown.  From the thread's stack it is popped
  * here (the entry stays readable until the thread's next span_begin); from
  * span_starts (*in_hash) the caller deletes it when done. */
-static __always_inline struct span_start *take_start(const struct lstrace_span_key *key,
-						     bool *in_hash)
+static __always_inline struct span_start *take_start(struct thread_state *ts,
+						     const struct lstrace_span_key *key, __s64 rss,
+						     __s64 *peak, bool *in_hash)
 {
-	struct span_stack *st =
-	    bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
 	*in_hash = false;
-	if (st) {
-		int i = stack_slot(st, key->span_id);
+	*peak = -1;
+	if (ts) {
+		int i = stack_slot(ts, key->span_id);
 		if (i >= 0 && i < SPAN_STACK_DEPTH) {
-			__u32 depth = st->depth;
-			st->spans[i].span_id = 0;
+			__u32 depth = ts->depth;
+			struct stacked_span *s = &ts->spans[i];
+			*peak = span_peak(ts, i, depth, s->peak, rss);
+			s->span_id = 0;
 			/* pop it, and entries under it already taken (ends out of
 			 * LIFO order) once they reach the top */
 #pragma unroll
 			for (int j = SPAN_STACK_DEPTH - 1; j >= 0; j--)
-				if ((__u32)j + 1 == depth && st->spans[j].span_id == 0)
+				if ((__u32)j + 1 == depth && ts->spans[j].span_id == 0)
 					depth = j;
-			st->depth = depth;
-			return &st->spans[i].start;
+			ts->depth = depth;
+			return &s->start;
 		}
 	}
 	*in_hash = true;
@@ -187,12 +155,11 @@ static __always_inline bool span_filtered(__u32 tgid, __u64 span_id)
 	if (component_filter == LSTRACE_COMPONENTS_ALL)
 		return false;
 	struct lstrace_span_key key = { .tgid = tgid, .span_id = span_id };
-	struct span_stack *st =
-	    bpf_task_storage_get(&span_stacks, bpf_get_current_task_btf(), 0, 0);
-	if (st) {
-		int i = stack_slot(st, span_id);
+	struct thread_state *ts = current_thread_state();
+	if (ts) {
+		int i = stack_slot(ts, span_id);
 		if (i >= 0 && i < SPAN_STACK_DEPTH)
-			return st->spans[i].start.flags & SPAN_FILTERED;
+			return ts->spans[i].start.flags & SPAN_FILTERED;
 	}
 	struct span_start *start = bpf_map_lookup_elem(&span_starts, &key);
 	return start && (start->flags & SPAN_FILTERED);
@@ -208,10 +175,10 @@ static __always_inline __u32 rss_flags(void)
 	return task->signal->nr_threads > 1 ? LSTRACE_F_RSS_APPROXIMATE : 0;
 }
 
-/* Snapshots the thread's counters into `f`; false if the thread has no
- * state (its CPU clock and I/O split are then unknown). */
-static __always_inline bool read_figures(struct lstrace_span_figures *f, struct thread_state *ts,
-					 __u64 now)
+/* Snapshots the thread's counters into `f`; false if its CPU clock is
+ * unknown (the thread has no state, or thread_clock_ns() could not read
+ * it; without state its I/O split is unknown too). */
+static __always_inline bool read_figures(struct lstrace_span_figures *f, struct thread_state *ts)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
@@ -224,6 +191,10 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, struct 
 	if (bpf_core_field_exists(task->ioac)) {
 		f->read_bytes = task->ioac.rchar;
 		f->write_bytes = task->ioac.wchar;
+		if (ts) {
+			f->read_bytes += ts->uncounted_read_bytes;
+			f->write_bytes += ts->uncounted_write_bytes;
+		}
 		f->read_syscalls = task->ioac.syscr;
 		f->write_syscalls = task->ioac.syscw;
 		f->storage_read_bytes = task->ioac.read_bytes;
@@ -232,9 +203,20 @@ static __always_inline bool read_figures(struct lstrace_span_figures *f, struct 
 	f->rss_bytes = process_rss_bytes(task, task->mm, -1);
 	if (!ts)
 		return false;
-	f->oncpu_ns = clock_now(ts, now);
 	f->io = ts->io;
-	return true;
+	return thread_clock_ns(&f->oncpu_ns);
+}
+
+/* A span begins now: its start time and the counters it is measured from,
+ * read as late as the program can (span_begin's last work). */
+static __always_inline void begin_snapshot(struct span_start *start, struct thread_state *ts)
+{
+	start->ts_ns = bpf_ktime_get_ns();
+	if (!read_figures(&start->at_begin, ts))
+		start->flags |= LSTRACE_F_NO_ONCPU;
+	start->flags |= rss_flags();
+	if (ts)
+		start->others_rss_changes = others_rss_changes(ts, bpf_get_current_pid_tgid() >> 32);
 }
 
 #endif /* LSTRACE_SPAN_STATE_BPF_H */

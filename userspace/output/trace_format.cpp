@@ -175,6 +175,10 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
         w.key("rss_approximate");
         w.value(true);
     }
+    if (s.flags & LSTRACE_F_RSS_OTHER_THREADS) {
+        w.key("rss_changed_by_other_threads");
+        w.value(true);
+    }
     w.key("fds_open_at_end");
     w.value(static_cast<std::uint64_t>(s.fds_open));
     const struct {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/errors.hpp"
@@ -102,6 +103,9 @@ BpfSession::BpfSession(const BpfConfig& config)
         throw FatalError(ExitCode::bpf,
                          "cannot count the possible CPUs: " + libbpf_error_text(ncpus));
     skel_->rodata->nr_cpus = static_cast<__u32>(ncpus);
+    // Test only: the sched_switch program ignores most events, as if they
+    // were lost (tests/integration/test_accuracy.cpp; bpf/thread_clock.bpf.h).
+    skel_->rodata->lose_sched_events = std::getenv("LSTRACE_TEST_LOSE_SCHED_EVENTS") != nullptr;
     int err = bpf_map__set_max_entries(skel_->maps.events, config.ringbuf_bytes);
     if (err)
         throw FatalError(ExitCode::bpf, "cannot size the ring buffer: " + libbpf_error_text(err));
