@@ -29,11 +29,11 @@ enum sc_class {
 	SC_OPEN = 3,  /* returns a new descriptor */
 	SC_CLOSE = 4,
 	SC_CONNECT = 5,
-	SC_ACCEPT = 6,  /* returns a new descriptor */
-	SC_SYNC = 7,    /* fsync and friends: only the blocked time counts */
+	SC_ACCEPT = 6,	 /* returns a new descriptor */
+	SC_SYNC = 7,	 /* fsync and friends: only the blocked time counts */
 	SC_RECVMMSG = 8, /* returns messages; their lengths are in the msgvec (arg 1) */
 	SC_SENDMMSG = 9,
-	SC_SPLICE = 10,  /* returns bytes moved from arg 0 to arg 2 */
+	SC_SPLICE = 10,	  /* returns bytes moved from arg 0 to arg 2 */
 	SC_SENDFILE = 11, /* returns bytes moved from arg 1 to arg 0 */
 };
 
@@ -70,7 +70,7 @@ static __always_inline __u32 syscall_class(long nr)
 		return SC_SPLICE;
 	case 40: /* sendfile */
 		return SC_SENDFILE;
-	case 2:   /* open */
+	case 2:	  /* open */
 	case 85:  /* creat */
 	case 257: /* openat */
 	case 437: /* openat2 */

@@ -116,7 +116,8 @@ enum lstrace_event_flags {
 	/* SPAN_END: no begin snapshot (span began before attach, or the
 	 * snapshot map was full); figures are zero and must not be used */
 	LSTRACE_F_NO_BEGIN = 1u << 1,
-	/* SPAN_END: on-CPU time unknown (per-thread table full) */
+	/* SPAN_END: on-CPU time unknown (no per-thread state, or no run
+	 * queue clock: thread_clock.bpf.h) */
 	LSTRACE_F_NO_ONCPU = 1u << 2,
 	/* SPAN_END: the span ended on another thread than it began; the
 	 * per-thread figures are meaningless and are not reported */
@@ -154,7 +155,7 @@ enum lstrace_counter {
 	LSTRACE_CNT_LOST_TAG = 2,   /* ring buffer full at span_tag */
 	LSTRACE_CNT_LOST_ERROR = 3, /* ring buffer full at span_error */
 	LSTRACE_CNT_SPAN_MAP_FULL = 4,	 /* no room for a begin snapshot */
-	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no room for a thread's CPU clock */
+	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no memory for a thread's state */
 	LSTRACE_CNT_LOST_EXIT = 6,	 /* ring buffer full at a thread exit */
 	LSTRACE_CNT_LOST_PROCESS = 7,	 /* ring buffer full at a fork or exec (--follow) */
 	LSTRACE_CNT_LOST_POINT = 8,	 /* ring buffer full at a component/error/data probe */

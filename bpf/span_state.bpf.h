@@ -216,7 +216,8 @@ static __always_inline void begin_snapshot(struct span_start *start, struct thre
 		start->flags |= LSTRACE_F_NO_ONCPU;
 	start->flags |= rss_flags();
 	if (ts)
-		start->others_rss_changes = others_rss_changes(ts, bpf_get_current_pid_tgid() >> 32);
+		start->others_rss_changes =
+		    others_rss_changes(ts, bpf_get_current_pid_tgid() >> 32);
 }
 
 #endif /* LSTRACE_SPAN_STATE_BPF_H */

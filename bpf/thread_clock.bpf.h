@@ -103,10 +103,10 @@ static __always_inline bool thread_clock_ns(__u64 *clock_ns)
 	struct rq *rq = task_rq_of(task);
 	if (!rq)
 		return false;
-	/* A tick, or a wakeup on this run queue from another CPU, may update
-	 * the figures between two of these loads (this program can also be
-	 * preempted): read them again until exec_start and rq->clock held
-	 * still across all of them. */
+		/* A tick, or a wakeup on this run queue from another CPU, may update
+		 * the figures between two of these loads (this program can also be
+		 * preempted): read them again until exec_start and rq->clock held
+		 * still across all of them. */
 #pragma unroll
 	for (int i = 0; i < 3; i++) {
 		__u64 start = task->se.exec_start;

@@ -53,12 +53,12 @@ struct thread_state {
 	/* the I/O syscall in flight (sc_class 0: none) */
 	__u64 sc_enter_ns;
 	__u64 sc_enter_oncpu_ns; /* the thread's CPU clock then (if sc_clock_known) */
-	__u64 sc_msgvec;         /* recvmmsg/sendmmsg: the user's mmsghdr array */
+	__u64 sc_msgvec;	 /* recvmmsg/sendmmsg: the user's mmsghdr array */
 	__u32 sc_class;
 	__u32 sc_fd_kind;     /* the descriptor read from */
 	__u32 sc_fd_kind_out; /* the descriptor written to */
 	__u8 sc_clock_known;
-	__u8 sc_ioac_misses;  /* task->ioac does not count its bytes */
+	__u8 sc_ioac_misses; /* task->ioac does not count its bytes */
 	__u16 sc_pad;
 	/* bytes of socket calls and splice, which task->ioac leaves out:
 	 * added to its rchar/wchar in read_bytes/write_bytes */

@@ -68,20 +68,20 @@ private:
     const char* name_;
 };
 
-struct Recording {
+struct AccuracyRun {
     RunResult result;
     std::map<std::string, json> by_description;  // span records
     json truth;
     std::string summary;  // lstrace-bpf summary of the trace
 };
 
-Recording record_workload(const std::vector<std::string>& args)
+AccuracyRun record_workload(const std::vector<std::string>& args)
 {
     TempDir tmp;
-    std::vector<std::string> argv = {LSTRACE_BIN, "record", "-o", tmp.path("trace.jsonl"), "--",
-                                     ACCURACY_BIN, args.at(0), tmp.path("truth.json")};
+    std::vector<std::string> argv = {LSTRACE_BIN, "record",     "-o",       tmp.path("trace.jsonl"),
+                                     "--",        ACCURACY_BIN, args.at(0), tmp.path("truth.json")};
     argv.insert(argv.end(), args.begin() + 1, args.end());
-    Recording rec;
+    AccuracyRun rec;
     rec.result = run(argv, 170);
     INFO(rec.result.err);
     REQUIRE(rec.result.exit_code == 0);
@@ -98,8 +98,8 @@ Recording record_workload(const std::vector<std::string>& args)
 struct Outcome {
     int spans = 0;
     int cpu_bad = 0, offcpu_bad = 0, duration_bad = 0;
-    double worst_cpu_error = 0;   // relative to the tolerance: 1.0 is the limit
-    double max_cpu_excess_ns = 0; // recorded CPU minus the inner truth
+    double worst_cpu_error = 0;    // relative to the tolerance: 1.0 is the limit
+    double max_cpu_excess_ns = 0;  // recorded CPU minus the inner truth
     std::vector<double> excess_ns;
     std::string first_failure;
 };
@@ -113,7 +113,7 @@ double outside(double value, double lo, double hi)
 // Checks every span of the truth: cpu_time_ms, offcpu_time_ms and
 // duration_ms (the last only where `check_duration`: preemption inside a
 // probe, under contention, widens the outer wall truth but not the inner).
-Outcome check_spans(const Recording& rec, const char* label)
+Outcome check_spans(const AccuracyRun& rec, const char* label)
 {
     Outcome o;
     for (const json& t : rec.truth["spans"]) {
@@ -160,7 +160,7 @@ Outcome check_spans(const Recording& rec, const char* label)
     return o;
 }
 
-void require_precise(const Recording& rec, const char* label, int min_spans)
+void require_precise(const AccuracyRun& rec, const char* label, int min_spans)
 {
     const Outcome o = check_spans(rec, label);
     INFO(label << ": " << o.first_failure);
@@ -172,43 +172,44 @@ void require_precise(const Recording& rec, const char* label, int min_spans)
 
 }  // namespace
 
-TEST_CASE("accuracy: CPU-bound spans of 1 ms to 1 s, idle, 1 thread", "[root][accuracy]")
+// Records `args` of accuracy_workloads under `busy_loops` busy loops and
+// holds every span to the stated precision.
+static void check_shape(const std::vector<std::string>& args, int busy_loops, const char* label,
+                        int min_spans)
 {
-    const Recording rec = record_workload({"cpu", "1", "21", "1000"});
-    require_precise(rec, "cpu idle 1 thread", 21);
+    BusyLoops load(busy_loops);
+    require_precise(record_workload(args), label, min_spans);
 }
 
-TEST_CASE("accuracy: CPU-bound spans, 8 threads, idle", "[root][accuracy]")
+TEST_CASE("accuracy: CPU-bound spans of 1 ms to 1 s on 1 idle thread", "[root][accuracy]")
 {
-    const Recording rec = record_workload({"cpu", "8", "20", "30"});
-    require_precise(rec, "cpu idle 8 threads", 160);
+    check_shape({"cpu", "1", "21", "1000"}, 0, "cpu idle 1 thread", 21);
 }
 
-TEST_CASE("accuracy: CPU-bound spans under 4 busy loops, 1 thread", "[root][accuracy]")
+TEST_CASE("accuracy: CPU-bound spans on 8 threads without load", "[root][accuracy]")
 {
-    BusyLoops load(4);
-    const Recording rec = record_workload({"cpu", "1", "21", "300"});
-    require_precise(rec, "cpu loaded 1 thread", 21);
+    check_shape({"cpu", "8", "20", "30"}, 0, "cpu idle 8 threads", 160);
 }
 
-TEST_CASE("accuracy: CPU-bound spans under 4 busy loops, 8 threads", "[root][accuracy]")
+TEST_CASE("accuracy: CPU-bound spans on 1 thread under 4 busy loops", "[root][accuracy]")
 {
-    BusyLoops load(4);
-    const Recording rec = record_workload({"cpu", "8", "20", "100"});
-    require_precise(rec, "cpu loaded 8 threads", 160);
+    check_shape({"cpu", "1", "21", "300"}, 4, "cpu loaded 1 thread", 21);
 }
 
-TEST_CASE("accuracy: sleepy spans (1000 x 20 us of CPU + 100 us sleep), idle", "[root][accuracy]")
+TEST_CASE("accuracy: CPU-bound spans on 8 threads under 4 busy loops", "[root][accuracy]")
 {
-    const Recording rec = record_workload({"sleepy", "1", "20", "1000"});
-    require_precise(rec, "sleepy idle 1 thread", 20);
+    check_shape({"cpu", "8", "20", "100"}, 4, "cpu loaded 8 threads", 160);
 }
 
-TEST_CASE("accuracy: sleepy spans under 4 busy loops, 8 threads", "[root][accuracy]")
+TEST_CASE("accuracy: sleepy spans (1000 x 20 us of CPU + 100 us sleep) without load",
+          "[root][accuracy]")
 {
-    BusyLoops load(4);
-    const Recording rec = record_workload({"sleepy", "8", "20", "200"});
-    require_precise(rec, "sleepy loaded 8 threads", 160);
+    check_shape({"sleepy", "1", "20", "1000"}, 0, "sleepy idle 1 thread", 20);
+}
+
+TEST_CASE("accuracy: sleepy spans on 8 threads under 4 busy loops", "[root][accuracy]")
+{
+    check_shape({"sleepy", "8", "20", "200"}, 4, "sleepy loaded 8 threads", 160);
 }
 
 TEST_CASE("accuracy: CPU time stays exact when most scheduler events are lost", "[root][accuracy]")
@@ -218,13 +219,13 @@ TEST_CASE("accuracy: CPU time stays exact when most scheduler events are lost", 
     // accounting read at the probes does not depend on them.
     ScopedEnv lose("LSTRACE_TEST_LOSE_SCHED_EVENTS", "1");
     BusyLoops load(4);
-    const Recording cpu = record_workload({"cpu", "2", "21", "100"});
+    const AccuracyRun cpu = record_workload({"cpu", "2", "21", "100"});
     require_precise(cpu, "cpu loaded, events lost", 42);
-    const Recording sleepy = record_workload({"sleepy", "2", "20", "200"});
+    const AccuracyRun sleepy = record_workload({"sleepy", "2", "20", "200"});
     require_precise(sleepy, "sleepy loaded, events lost", 40);
 }
 
-TEST_CASE("accuracy: the probes' own cost stays outside the span, the first span's too",
+TEST_CASE("accuracy: the probes' own cost stays outside the span (the first span's too)",
           "[root][accuracy]")
 {
     // The CPU the record shows beyond the inner truth is the part of the
@@ -233,7 +234,7 @@ TEST_CASE("accuracy: the probes' own cost stays outside the span, the first span
     // span_begin, first in span_end).  The outer truth minus the inner is
     // the whole cost of both probes.  A thread's first span (its per-thread
     // setup) is no exception.
-    const Recording rec = record_workload({"cpu", "8", "20", "1"});
+    const AccuracyRun rec = record_workload({"cpu", "8", "20", "1"});
     const Outcome o = check_spans(rec, "probe cost, 8 threads x 20 spans of 1 ms");
     CHECK(o.cpu_bad == 0);
     std::vector<double> inside, whole;
@@ -270,9 +271,10 @@ TEST_CASE("accuracy: the probes' own cost stays outside the span, the first span
     CHECK(median(first) <= std::max(kAbsoluteNs, 2 * inside_median));
 }
 
-TEST_CASE("accuracy: bytes of every socket call, splice and sendfile are counted", "[root][accuracy]")
+TEST_CASE("accuracy: bytes of every socket call and of splice and sendfile are counted",
+          "[root][accuracy]")
 {
-    const Recording rec = record_workload({"sockets"});
+    const AccuracyRun rec = record_workload({"sockets"});
     int checked = 0;
     for (const json& t : rec.truth["spans"]) {
         const json& r = rec.by_description.at(t["description"].get<std::string>());
@@ -324,7 +326,7 @@ TEST_CASE("accuracy: the record says when other threads changed the RSS during a
 {
     // Half the spans run while another thread maps, touches and unmaps
     // 8 MiB (twice at least); in the other half it waits.
-    const Recording rec = record_workload({"rss-other"});
+    const AccuracyRun rec = record_workload({"rss-other"});
     int with_others = 0, quiet = 0;
     for (const json& t : rec.truth["spans"]) {
         const json& r = rec.by_description.at(t["description"].get<std::string>());
@@ -333,7 +335,8 @@ TEST_CASE("accuracy: the record says when other threads changed the RSS during a
         CHECK(flagged == t["other_thread_changed_rss"].get<bool>());
         (flagged ? with_others : quiet) += 1;
         // the peak is this thread's share: at least the RSS at either end
-        CHECK(r["resources"]["peak_rss_bytes"].get<long>() >= r["metadata"]["memory_usage"].get<long>());
+        CHECK(r["resources"]["peak_rss_bytes"].get<long>() >=
+              r["metadata"]["memory_usage"].get<long>());
     }
     CHECK(with_others == 10);
     CHECK(quiet == 10);

@@ -29,13 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lstrace/lstrace.h>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <lstrace/lstrace.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -158,6 +158,17 @@ json run_sleepy(int threads, int spans, int iterations)
     });
 }
 
+// Receives `n` bytes (at most buf.size()) from socket `fd`.
+void recv_exactly(int fd, std::size_t n, std::vector<char>& buf)
+{
+    for (std::size_t got = 0; got < n;) {
+        const ssize_t r = recv(fd, buf.data(), n - got, 0);
+        if (r <= 0)
+            die("recv");
+        got += r;
+    }
+}
+
 // Moves `n` bytes from a to b with the given send and receive calls.
 template <typename Send, typename Recv>
 json transfer(int a, int b, std::size_t n, Send&& send_some, Recv&& recv_some)
@@ -195,14 +206,17 @@ void run_sockets(json& spans, int round)
 
     spans.push_back(measured_span("send_recv", "send/recv" + r, [&] {
         return transfer(
-            sv[0], sv[1], kBytes, [&](int fd, char* p, std::size_t n) { return send(fd, p, cap(n), 0); },
+            sv[0], sv[1], kBytes,
+            [&](int fd, char* p, std::size_t n) { return send(fd, p, cap(n), 0); },
             [&](int fd, char* p, std::size_t n) { return recv(fd, p, cap(n), 0); });
     }));
     spans.push_back(measured_span("sendto_recvfrom", "sendto/recvfrom" + r, [&] {
         return transfer(
             sv[0], sv[1], kBytes,
             [&](int fd, char* p, std::size_t n) { return sendto(fd, p, cap(n), 0, nullptr, 0); },
-            [&](int fd, char* p, std::size_t n) { return recvfrom(fd, p, cap(n), 0, nullptr, nullptr); });
+            [&](int fd, char* p, std::size_t n) {
+                return recvfrom(fd, p, cap(n), 0, nullptr, nullptr);
+            });
     }));
     spans.push_back(measured_span("sendmsg_recvmsg", "sendmsg/recvmsg" + r, [&] {
         const auto msg_call = [&](bool out, int fd, char* p, std::size_t n) {
@@ -213,7 +227,8 @@ void run_sockets(json& spans, int round)
             return out ? sendmsg(fd, &m, 0) : recvmsg(fd, &m, 0);
         };
         return transfer(
-            sv[0], sv[1], kBytes, [&](int fd, char* p, std::size_t n) { return msg_call(true, fd, p, n); },
+            sv[0], sv[1], kBytes,
+            [&](int fd, char* p, std::size_t n) { return msg_call(true, fd, p, n); },
             [&](int fd, char* p, std::size_t n) { return msg_call(false, fd, p, n); });
     }));
     spans.push_back(measured_span("sendmmsg_recvmmsg", "sendmmsg/recvmmsg" + r, [&] {
@@ -227,7 +242,8 @@ void run_sockets(json& spans, int round)
             m[1].msg_hdr.msg_iov = &iov[1];
             m[1].msg_hdr.msg_iovlen = 1;
             const unsigned count = cap(n) - half ? 2 : 1;
-            const int r = out ? sendmmsg(fd, m, count, 0) : recvmmsg(fd, m, count, MSG_DONTWAIT, nullptr);
+            const int r =
+                out ? sendmmsg(fd, m, count, 0) : recvmmsg(fd, m, count, MSG_DONTWAIT, nullptr);
             if (r < 0)
                 return (!out && errno == EAGAIN) ? 0 : -1;
             ssize_t bytes = 0;
@@ -236,7 +252,8 @@ void run_sockets(json& spans, int round)
             return bytes;
         };
         return transfer(
-            sv[0], sv[1], kBytes, [&](int fd, char* p, std::size_t n) { return mmsg_call(true, fd, p, n); },
+            sv[0], sv[1], kBytes,
+            [&](int fd, char* p, std::size_t n) { return mmsg_call(true, fd, p, n); },
             [&](int fd, char* p, std::size_t n) { return mmsg_call(false, fd, p, n); });
     }));
     // splice: socket -> pipe -> socket; sendfile: file -> socket
@@ -262,13 +279,7 @@ void run_sockets(json& spans, int round)
                     left -= o;
                 }
                 moved += k;
-                std::size_t back = 0;  // drain what came back to sv[0]
-                while (back < static_cast<std::size_t>(k)) {
-                    const ssize_t r = recv(sv[0], in.data(), k - back, 0);
-                    if (r <= 0)
-                        die("recv");
-                    back += r;
-                }
+                recv_exactly(sv[0], k, in);  // what came back to sv[0]
                 received += k;
             }
             spliced += moved;
@@ -296,13 +307,7 @@ void run_sockets(json& spans, int round)
             if (k <= 0)
                 die("sendfile");
             sent += k;
-            std::size_t back = 0;
-            while (back < static_cast<std::size_t>(k)) {
-                const ssize_t r = recv(sv[1], in.data(), k - back, 0);
-                if (r <= 0)
-                    die("recv");
-                back += r;
-            }
+            recv_exactly(sv[1], k, in);
             got += k;
         }
         return json{{"sent", sent}, {"received", got}};
@@ -336,7 +341,8 @@ json run_rss_other()
                 continue;
             }
             idle.store(false);
-            void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            void* p =
+                mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED)
                 die("mmap");
             std::memset(p, 1, kBytes);
@@ -353,15 +359,15 @@ json run_rss_other()
         phase.store(busy_other ? 1 : 0);
         const int rounds0 = rounds.load();
         // the other thread must have finished a round inside the span
-        json t = measured_span("rss", std::string(busy_other ? "other" : "quiet") + " s" + std::to_string(i),
-                               [&] {
-                                   if (busy_other)
-                                       while (rounds.load() < rounds0 + 2)
-                                           std::this_thread::sleep_for(std::chrono::microseconds(500));
-                                   else
-                                       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                                   return json();
-                               });
+        json t = measured_span(
+            "rss", std::string(busy_other ? "other" : "quiet") + " s" + std::to_string(i), [&] {
+                if (busy_other)
+                    while (rounds.load() < rounds0 + 2)
+                        std::this_thread::sleep_for(std::chrono::microseconds(500));
+                else
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                return json();
+            });
         t["other_thread_changed_rss"] = busy_other;
         spans.push_back(t);
         phase.store(0);

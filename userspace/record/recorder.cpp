@@ -371,7 +371,8 @@ void print_summary(const Correlator& correlator,
                  static_cast<unsigned long long>(events_written), otlp_status.c_str(),
                  target_status.c_str());
     if (lost[LSTRACE_CNT_SPAN_MAP_FULL] || lost[LSTRACE_CNT_THREAD_MAP_FULL])
-        spdlog::warn("BPF tables were full: {} spans without figures, {} threads without CPU time",
+        spdlog::warn("BPF tables were full: {} spans without figures, {} threads without state "
+                     "(no CPU time, I/O split or peak RSS)",
                      lost[LSTRACE_CNT_SPAN_MAP_FULL], lost[LSTRACE_CNT_THREAD_MAP_FULL]);
     if (lost[LSTRACE_CNT_LOST_EXIT] || lost[LSTRACE_CNT_LOST_PROCESS])
         spdlog::warn("ring buffer full: {} thread exits and {} fork/exec events lost (spans of "
