@@ -211,6 +211,12 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 #pragma unroll
 	for (__u32 i = 0; i < sizeof(struct lstrace_span_figures) / sizeof(__u64); i++)
 		delta[i] = end_vals[i] - begin_vals[i];
+	/* a thread clock cannot run backwards: if it seems to, the clock offset
+	 * (thread_clock.bpf.h) did not hold across the span; say unknown */
+	if ((__s64)e->delta.oncpu_ns < 0) {
+		e->delta.oncpu_ns = 0;
+		e->hdr.flags |= LSTRACE_F_NO_ONCPU;
+	}
 	forget_start(&key, in_hash);
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
