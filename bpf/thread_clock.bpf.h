@@ -25,7 +25,9 @@
  * same at both ends of a span and cancels in its difference; only a change
  * of the estimate during a span (a new, smaller sample: rare once a few
  * hundred switches have been seen) or a span that moves between CPUs whose
- * estimates carry different delays shows, by a microsecond or two.
+ * estimates carry different delays shows, by a microsecond or two.  The
+ * recorder makes every CPU switch a few hundred times right after attach
+ * (record/clock_priming.cpp), so no span starts on a CPU without samples.
  *
  * So a span's CPU time is the difference of two readings of the kernel's
  * own accounting, whatever happened in between: no switch, wakeup or tick

@@ -115,6 +115,22 @@ TEST_CASE("begin, tags and end become one record", "[correlator]")
     CHECK(h.c.stats().spans_recorded == 1);
 }
 
+TEST_CASE("a span's CPU time is capped at its wall time", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 1000, "short"));
+    lstrace_span_end_event e = end(7, 13000);
+    e.delta.oncpu_ns = 12040;  // 40 ns over the 12000 ns the span lasted
+    h.feed(e);
+    h.feed(begin(8, 0, 20000, "long"));
+    lstrace_span_end_event f = end(8, 30000);
+    f.delta.oncpu_ns = 9000;
+    h.feed(f);
+    REQUIRE(h.out.size() == 2);
+    CHECK(h.out[0].resources.oncpu_ns == 12000);
+    CHECK(h.out[1].resources.oncpu_ns == 9000);
+}
+
 TEST_CASE("JSON tags become JSON values; cut ones stay strings", "[correlator]")
 {
     Harness h;

@@ -193,6 +193,11 @@ void Correlator::on_end(const lstrace_span_end_event& e)
     if (e.hdr.tid != r.tid)
         r.flags |= LSTRACE_F_THREAD_CHANGED;
     r.resources = e.delta;
+    // The thread clock and the span's timestamps are read a few hundred ns
+    // apart, and the clock's offset estimate is good to a microsecond or
+    // two: a thread cannot have run longer than the span lasted.
+    if (r.end_ns > r.begin_ns && r.resources.oncpu_ns > r.end_ns - r.begin_ns)
+        r.resources.oncpu_ns = r.end_ns - r.begin_ns;
     r.rss_end_bytes = e.rss_end_bytes;
     r.peak_rss_bytes = (e.hdr.flags & LSTRACE_F_NO_PEAK) ? -1 : e.peak_rss_bytes;
     r.fds_open = e.fds_open;

@@ -14,6 +14,7 @@
 #include "base/errors.hpp"
 #include "base/log.hpp"
 #include "lstrace.skel.h"
+#include "record/clock_priming.hpp"
 #include "usdt/probe_notes.hpp"
 
 namespace lstrace {
@@ -173,6 +174,7 @@ void BpfSession::attach_scheduler()
                                                 libbpf_error_text(-errno));
         links_.emplace_back(link);
     }
+    prime_sched_clock_offsets();
 }
 
 void BpfSession::trace_process(int pid)
