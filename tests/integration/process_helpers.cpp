@@ -28,6 +28,21 @@ std::string slurp(const std::string& path)
     return ss.str();
 }
 
+// The fields of /proc/PID/stat after the command name, which may hold
+// spaces and parentheses: [0] is field 3 (the state).  Empty if unreadable.
+std::vector<std::string> stat_fields(pid_t pid)
+{
+    const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    const auto paren = stat.rfind(')');
+    std::vector<std::string> fields;
+    if (paren == std::string::npos)
+        return fields;
+    std::istringstream rest(stat.substr(paren + 1));
+    for (std::string field; rest >> field;)
+        fields.push_back(field);
+    return fields;
+}
+
 std::vector<char*> c_argv(const std::vector<std::string>& argv)
 {
     std::vector<char*> v;
@@ -41,24 +56,12 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv)
 
 double process_cpu_seconds(pid_t pid)
 {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // fields after the command name (which may hold spaces), from field 3
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos)
+    const std::vector<std::string> f = stat_fields(pid);
+    if (f.size() < 13)
         return -1;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int n = 3; rest >> field; ++n) {
-        if (n == 14)
-            utime = std::stoull(field);
-        else if (n == 15) {
-            stime = std::stoull(field);
-            return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-        }
-    }
-    return -1;
+    // utime and stime: fields 14 and 15, in clock ticks
+    const unsigned long long ticks = std::stoull(f[11]) + std::stoull(f[12]);
+    return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 int wait_for(pid_t pid, int timeout_s)
@@ -263,10 +266,8 @@ namespace {
 
 char process_state(pid_t pid)
 {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
-    return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+    const std::vector<std::string> f = stat_fields(pid);
+    return f.empty() ? '?' : f[0][0];
 }
 
 }  // namespace
