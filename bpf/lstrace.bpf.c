@@ -47,6 +47,7 @@
 #include "peak_rss.bpf.h"
 #include "points.bpf.h"
 #include "span_state.bpf.h"
+#include "task_steps.bpf.h"
 #include "thread_clock.bpf.h"
 #include "thread_state.bpf.h"
 #include "usdt_args.bpf.h"
@@ -66,6 +67,7 @@ int LSTRACE_USDT(on_span_begin, __u64 span_id, __u64 parent_span_id, __u64 trace
 	/* made at the thread's first span: before begin_snapshot(), so its
 	 * cost stays off the span's clocks */
 	struct thread_state *ts = thread_state();
+	start.task_key = running_task(ts);
 
 	/* Each path returns right after its own save_start(): the reserved
 	 * record is tested for NULL once, and nothing between its reservation
@@ -148,6 +150,8 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 	__s64 peak;
 	struct span_start *start = take_start(ts, &key, at_end.rss_bytes, &peak, &in_hash);
 
+	if (start && !in_hash)
+		resume_at_end(start, &at_end);
 	if (start && (start->flags & (SPAN_BEGIN_LOST | SPAN_FILTERED))) {
 		forget_start(&key, in_hash);
 		return 0;
@@ -202,6 +206,8 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 	if (ts && others_rss_changes(ts, id >> 32) != start->others_rss_changes)
 		e->hdr.flags |= LSTRACE_F_RSS_OTHER_THREADS;
 	e->hdr.flags |= (start->flags & LSTRACE_F_RSS_APPROXIMATE) | rss_flags();
+	if (start->task_key && !in_hash)
+		e->hdr.flags |= LSTRACE_F_PER_TASK;
 
 	/* every figure is a 64-bit counter (lstrace_abi.h): subtract them as
 	 * an array; RSS is signed, and two's complement makes that the same */
@@ -265,6 +271,20 @@ int LSTRACE_USDT(on_span_error, __u64 span_id, const char *error_type, const cha
 	e->hdr.flags = trunc;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
+}
+
+/* A step of a coroutine task begins or ends on this thread: its spans'
+ * figures run only between the two (task_steps.bpf.h). */
+SEC("usdt")
+int LSTRACE_USDT(on_task_resume, __u64 task)
+{
+	return task_step(task, true);
+}
+
+SEC("usdt")
+int LSTRACE_USDT(on_task_suspend, __u64 task)
+{
+	return task_step(task, false);
 }
 
 /*

@@ -138,6 +138,11 @@ enum lstrace_event_flags {
 	 * changes and at the span's ends, not at theirs (their peaks between
 	 * can be missed) */
 	LSTRACE_F_RSS_OTHER_THREADS = 1u << 7,
+	/* SPAN_END: the span began in a step of a coroutine task
+	 * (langswarm:task_resume) and its figures, but RSS, count only while
+	 * that task ran (bpf/task_steps.bpf.h); otherwise they are the
+	 * thread's */
+	LSTRACE_F_PER_TASK = 1u << 8,
 };
 
 /* Nesting depth up to which each span's peak RSS is tracked. */

@@ -12,7 +12,8 @@
  *    syscalls, kept by the syscall tracepoints (io_tracking.bpf.h) - the
  *    kernel has no such per-task counters - and the syscall in flight;
  *  - the RSS changes the thread made (peak_rss.bpf.h);
- *  - its ids in its own PID namespace.
+ *  - its ids in its own PID namespace;
+ *  - the coroutine task whose step it runs now (task_steps.bpf.h).
  * The thread's CPU time needs no state: it is the kernel's own clock
  * (thread_clock.bpf.h).
  */
@@ -26,6 +27,9 @@
  * component is filtered out. */
 #define SPAN_BEGIN_LOST (1u << 31)
 #define SPAN_FILTERED (1u << 30)
+/* the span's task is suspended: its snapshot holds the counters paused at
+ * (task_steps.bpf.h) */
+#define SPAN_TASK_PAUSED (1u << 29)
 
 /* A span's begin snapshot: what its end is measured from. */
 struct span_start {
@@ -33,6 +37,7 @@ struct span_start {
 	__u32 tid;
 	__u32 flags;
 	__u64 others_rss_changes; /* the process's RSS changes not by this thread */
+	__u64 task_key; /* the task whose step began the span, 0: none (task_steps.bpf.h) */
 	struct lstrace_span_figures at_begin;
 };
 
@@ -71,6 +76,7 @@ struct thread_state {
 	__u32 ns_tgid;
 	__u32 depth; /* entries on the span stack */
 	__u32 pad;
+	__u64 running_task; /* the task whose step runs now, 0: none (task_steps.bpf.h) */
 	struct stacked_span spans[SPAN_STACK_DEPTH];
 };
 

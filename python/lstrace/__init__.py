@@ -16,7 +16,7 @@ kernel.  With no recorder attached a span costs a semaphore load.  See
 docs/python.md.
 """
 
-from . import tracers
+from . import _native, _tasks, tracers
 from ._span import Span, TraceContext, get_current_context, is_tracing_enabled
 from .config import TracingConfig
 from .tracers import (
@@ -31,6 +31,12 @@ from .tracers import (
 )
 
 TraceSpan = Span
+
+# Attached already (``lstrace-bpf record -- python3 app.py``): every event
+# loop gets the task-step hook as it is made (see _tasks.py).
+if _native.enabled():
+    _tasks.hook_new_loops()
+    _tasks.hook_running_loop()
 
 __all__ = [
     "is_tracing_enabled",

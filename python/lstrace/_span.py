@@ -16,7 +16,7 @@ otherwise ``trace_operation`` returns one shared no-op span (see
 import contextvars
 import json
 
-from . import _native
+from . import _native, _tasks
 
 __all__ = ["Span", "TraceContext", "get_current_context", "is_tracing_enabled"]
 
@@ -164,6 +164,8 @@ class Span(TraceContext):
             self.trace_id_lo = _native.next_id()
             parent_id = 0
         self._parent = parent
+        # spans begun in tasks created from now on get per-task figures
+        _tasks.hook_running_loop()
         _native.span_begin(self.span_id, parent_id, self.trace_id_hi, self.trace_id_lo,
                            self.tracer, self.component, self.operation, self.description)
         _current.set(self)

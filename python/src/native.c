@@ -5,9 +5,8 @@
  * Design.  The `langswarm` USDT probes (docs/probes.md) must live in an ELF
  * object, with their semaphores: this extension module is that object.  It
  * includes the C header <lstrace/lstrace.h>, so it carries the same thirteen
- * probes, one site each (this is one translation unit), and `lstrace-bpf
- * record` finds them in the process's mappings like those of any shared
- * library.
+ * probes, one site each, plus two of its own at asyncio task steps (this is one translation unit),
+ * and `lstrace-bpf record` finds them in the process's mappings like those of any shared library.
  *
  * The Python layer (python/lstrace/) keeps the current span in a
  * contextvars.ContextVar, not in the header's thread-local, because an
@@ -113,6 +112,54 @@ static PyObject *native_from_traceparent(PyObject *self, PyObject *arg)
 		Py_RETURN_NONE;
 	return Py_BuildValue("(KKK)", (unsigned long long)c.span_id,
 			     (unsigned long long)c.trace_id_hi, (unsigned long long)c.trace_id_lo);
+}
+
+/* ---- task-step probes -------------------------------------------------
+ *
+ * Not in the C header: only this binding steps coroutine tasks.  Fired by
+ * lstrace/_tasks.py around each step of an asyncio task, while a recorder
+ * is attached, so that BPF counts a span's figures only while its own task
+ * runs (bpf/task_steps.bpf.h, docs/probes.md).
+ */
+LSTRACE__SEMAPHORE(task_resume);
+LSTRACE__SEMAPHORE(task_suspend);
+
+static LSTRACE__NOIPA __attribute__((used)) void probe_task_resume(uint64_t task)
+{
+	STAP_PROBE1(langswarm, task_resume, task);
+}
+
+static LSTRACE__NOIPA __attribute__((used)) void probe_task_suspend(uint64_t task)
+{
+	STAP_PROBE1(langswarm, task_suspend, task);
+}
+
+/* task_resume(key), task_suspend(key): key is a non-zero int (the step
+ * wrapper's id()); the argument is read only while the probe is attached */
+static PyObject *task_step_probe(PyObject *arg, int resume)
+{
+	uint64_t task;
+	if (resume ? !LSTRACE_PROBE_ENABLED(task_resume) : !LSTRACE_PROBE_ENABLED(task_suspend))
+		Py_RETURN_NONE;
+	if (!as_u64(arg, &task))
+		return NULL;
+	if (resume)
+		probe_task_resume(task);
+	else
+		probe_task_suspend(task);
+	Py_RETURN_NONE;
+}
+
+static PyObject *native_task_resume(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	return task_step_probe(arg, 1);
+}
+
+static PyObject *native_task_suspend(PyObject *self, PyObject *arg)
+{
+	(void)self;
+	return task_step_probe(arg, 0);
 }
 
 /* ---- span probes ----------------------------------------------------- */
@@ -609,6 +656,8 @@ static PyMethodDef native_methods[] = {
 	FAST(to_traceparent, "(span_id, trace_id_hi, trace_id_lo) -> traceparent or None"),
 	{ "from_traceparent", native_from_traceparent, METH_O,
 	  "traceparent -> (span_id, trace_id_hi, trace_id_lo), or None if invalid" },
+	{ "task_resume", native_task_resume, METH_O, "Fires langswarm:task_resume." },
+	{ "task_suspend", native_task_suspend, METH_O, "Fires langswarm:task_suspend." },
 	FAST(span_begin, "Fires langswarm:span_begin."),
 	FAST(span_end, "Fires langswarm:span_end."),
 	FAST(span_tag, "Fires langswarm:span_tag with the value's type."),

@@ -60,6 +60,11 @@ def test_list_and_record_attach_to_a_running_asyncio_server(tmp_path):
         for s in spans:
             assert s["component"] == "server" and s["tags"]["success"] is True
             assert s["resources"] is not None and "aborted" not in s["metadata"]
+        # the first span recorded installs the task-step hook on the running
+        # loop: requests (tasks) created from then on get per-task figures
+        by_seq = sorted(spans, key=lambda s: s["tags"]["seq"])
+        per_thread = [s["tags"]["seq"] for s in by_seq if not s["resources"].get("per_task")]
+        assert len(per_thread) <= 2 and all(q <= seqs[0] + 1 for q in per_thread), per_thread
 
         # detached again: still serving, at the rate it had before the attach
         wait_for(lambda: len([w for w in windows(truth) if w[0] > detach_wall + 0.3]) >= 10, 30,

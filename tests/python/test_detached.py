@@ -194,3 +194,62 @@ def test_tracing_config_has_the_seed_fields():
     c = TracingConfig(disabled_components=["tool"], min_duration_ms=1.0)
     assert json.loads(c.to_json())["disabled_components"] == ["tool"]
     assert "output_file" not in json.loads(c.to_json())
+
+
+def test_no_task_hook_without_a_recorder():
+    # importing lstrace detached leaves event loops alone
+    async def main():
+        with tracer.trace_operation(component="a", operation="b"):
+            await asyncio.sleep(0)
+        return asyncio.get_running_loop().get_task_factory()
+
+    assert asyncio.run(main()) is None
+
+
+def test_task_steps_wrapper_keeps_a_task_s_behaviour():
+    """The wrapper the task-step hook puts around a task's coroutine (only
+    while a recorder is attached): results, exceptions, cancellation,
+    the task's name in its repr, and an application's own task factory."""
+    from lstrace import _tasks
+
+    async def answer():
+        await asyncio.sleep(0)
+        return 42
+
+    async def fails():
+        await asyncio.sleep(0)
+        raise KeyError("missing")
+
+    async def sleeps_long():
+        await asyncio.sleep(60)
+
+    made_by_app = []
+
+    def app_factory(loop, coro, **kwargs):
+        made_by_app.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(app_factory)
+        _tasks.install(loop)
+        _tasks.install(loop)  # once only
+        factory = loop.get_task_factory()
+        assert factory.lstrace_previous is app_factory
+        # detached, the hook wraps nothing but still calls the app's factory
+        assert await loop.create_task(answer()) == 42
+        assert not isinstance(made_by_app[-1], _tasks.TaskSteps)
+        # the wrapper itself, as the hook makes it while attached
+        task = asyncio.Task(_tasks.TaskSteps(answer()))
+        assert "answer" in repr(task)
+        assert await task == 42
+        with pytest.raises(KeyError, match="missing"):
+            await asyncio.Task(_tasks.TaskSteps(fails()))
+        long = asyncio.Task(_tasks.TaskSteps(sleeps_long()))
+        await asyncio.sleep(0)
+        long.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await long
+        assert long.cancelled()
+
+    asyncio.run(main())

@@ -296,3 +296,41 @@ def test_a_python_program_without_the_package_is_refused(tmp_path):
     assert proc.returncode == 5, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "lstrace package" in line]
     assert len(lines) == 1 and "docs/python.md" in lines[0], proc.stderr
+
+
+def test_interleaved_asyncio_tasks_get_their_own_figures(tmp_path):
+    """Two tasks on one thread, each in its own span, interleaving in ~1 ms
+    slices: each span's CPU and bytes are its own task's, not the thread's
+    (the task-step probes, bpf/task_steps.bpf.h)."""
+    rec = record(tmp_path, "task_figures")
+    assert_summary_clean(rec.stderr)
+    t = rec.truth
+    for name in ("heavy", "light"):
+        truth = t[name]
+        span = rec.by_id(truth["span"])
+        res = span["resources"]
+        assert res.get("per_task") is True, (name, res)
+        assert truth["slices"] >= 50, truth  # they did interleave
+        cpu = res["cpu_time_ms"]
+        print(f"{name}: record cpu_time_ms {cpu:.2f}, task's own {truth['cpu_ms']:.2f}, "
+              f"write_bytes {res['write_bytes']} (wrote {truth['written']}), "
+              f"{truth['slices']} slices, wall {span['duration_ms']:.1f} ms")
+        assert abs(cpu - truth["cpu_ms"]) <= 0.05 * truth["cpu_ms"], (name, cpu, truth)
+        assert res["write_bytes"] == truth["written"], (name, res["write_bytes"], truth)
+        assert res["file_write_bytes"] == truth["written"], (name, res, truth)
+        # an awaiting span's off-CPU time is its wall time minus its CPU
+        assert res["offcpu_time_ms"] == pytest.approx(span["duration_ms"] - cpu, abs=0.01)
+    # the parent task's span counts its own steps only: not its children's work
+    parent = rec.by_id(t["parent"])
+    assert parent["resources"].get("per_task") is True
+    children_ms = t["heavy"]["cpu_ms"] + t["light"]["cpu_ms"]
+    print(f"parent: cpu_time_ms {parent['resources']['cpu_time_ms']:.2f}; "
+          f"children {children_ms:.2f}")
+    assert parent["resources"]["cpu_time_ms"] < 0.05 * children_ms
+    assert parent["resources"]["write_bytes"] == 0
+    # a plain span around the event loop is the thread's: everything in it
+    loop = rec.by_id(t["loop"]["span"])
+    assert "per_task" not in loop["resources"]
+    assert loop["resources"]["cpu_time_ms"] >= children_ms
+    assert loop["resources"]["cpu_time_ms"] == pytest.approx(t["loop"]["cpu_ms"], rel=0.02)
+    assert loop["resources"]["write_bytes"] == t["heavy"]["written"] + t["light"]["written"]

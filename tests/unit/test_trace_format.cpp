@@ -191,6 +191,15 @@ TEST_CASE("missing figures are null, never invented", "[format]")
     CHECK_FALSE(j["tags"].contains("memory_category"));
 }
 
+TEST_CASE("per-task figures are flagged, per-thread ones are not", "[format]")
+{
+    SpanRecord s = sample_span();
+    s.flags = LSTRACE_F_PER_TASK;
+    CHECK(json::parse(to_json_line(s, 0))["resources"]["per_task"] == true);
+    s.flags = 0;
+    CHECK_FALSE(json::parse(to_json_line(s, 0))["resources"].contains("per_task"));
+}
+
 TEST_CASE("truncated strings are flagged", "[format]")
 {
     SpanRecord s = sample_span();
@@ -207,7 +216,7 @@ TEST_CASE("records and docs/trace-record.schema.json name the same fields", "[fo
     SpanRecord s = sample_span();
     s.status = LSTRACE_STATUS_ERROR;
     s.errors = {{"A", "a"}, {"B", "b"}};
-    s.flags = LSTRACE_F_TRUNCATED;
+    s.flags = LSTRACE_F_TRUNCATED | LSTRACE_F_PER_TASK | LSTRACE_F_RSS_OTHER_THREADS;
     const json j = json::parse(to_json_line(s, 0));
 
     // every required field is produced, and nothing the schema does not know

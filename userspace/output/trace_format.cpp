@@ -179,6 +179,10 @@ void write_resources(JsonWriter& w, const SpanRecord& s, double duration_ms, boo
         w.key("rss_changed_by_other_threads");
         w.value(true);
     }
+    if (s.flags & LSTRACE_F_PER_TASK) {
+        w.key("per_task");
+        w.value(true);
+    }
     w.key("fds_open_at_end");
     w.value(static_cast<std::uint64_t>(s.fds_open));
     const struct {

@@ -214,6 +214,8 @@ void BpfSession::attach_process(int pid, const std::string& object)
         {skel_->progs.on_error_recovery, "error_recovery", false},
         {skel_->progs.on_error_resolution, "error_resolution", false},
         {skel_->progs.on_data_flow, "data_flow", false},
+        {skel_->progs.on_task_resume, "task_resume", false},
+        {skel_->progs.on_task_suspend, "task_suspend", false},
         {skel_->progs.on_span_end, usdt::kProbeSpanEnd, true},
         {skel_->progs.on_span_tag, usdt::kProbeSpanTag, true},
         {skel_->progs.on_span_error, usdt::kProbeSpanError, true},

@@ -341,6 +341,44 @@ def mode_bad_input(truth):
     truth["errors"] = errors
 
 
+def mode_task_figures(truth):
+    """Two asyncio tasks on one thread, each in its own span, taking turns
+    in slices of about 1 ms: one burns 200 ms of CPU and writes 4096 bytes
+    a slice, the other 100 ms and 1000 bytes.  Each measures its own CPU
+    (time.thread_time around its own slices) and bytes.  A span around both
+    in the parent task, and a plain span around the whole event loop."""
+    path = truth["_dir"] + "/task_figures.bin"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+
+    async def worker(name, cpu_seconds, chunk):
+        async with tracer.trace_operation(component="task", operation=name,
+                                          description="") as span:
+            own_cpu = 0.0
+            written = 0
+            slices = 0
+            while own_cpu < cpu_seconds:
+                t0 = time.thread_time()
+                burn_cpu(0.001)
+                written += os.write(fd, b"x" * chunk)
+                own_cpu += time.thread_time() - t0
+                slices += 1
+                await asyncio.sleep(0)
+            truth[name] = {"span": span.span_id_hex, "cpu_ms": own_cpu * 1000,
+                           "written": written, "slices": slices}
+
+    async def parent():
+        async with tracer.trace_operation(component="task", operation="parent",
+                                          description="") as span:
+            truth["parent"] = span.span_id_hex
+            await asyncio.gather(worker("heavy", 0.2, 4096), worker("light", 0.1, 1000))
+
+    with tracer.trace_operation(component="task", operation="loop", description="") as span:
+        t0 = time.thread_time()
+        asyncio.run(parent())
+        truth["loop"] = {"span": span.span_id_hex, "cpu_ms": (time.thread_time() - t0) * 1000}
+    os.close(fd)
+
+
 def mode_server(truth):
     """Server-like: requests served in spans until killed; TRUTH holds, per
     100 ms window: its end (time.time()), requests served, the last
@@ -363,7 +401,8 @@ def mode_server(truth):
             n = 0
             cpu0 = time.thread_time_ns()
             while time.monotonic() < t_end:
-                await handle(seq)
+                # each request in a task of its own, as servers do
+                await asyncio.create_task(handle(seq))
                 seq += 1
                 n += 1
             cpu_per_request = (time.thread_time_ns() - cpu0) / max(n, 1)
@@ -387,6 +426,7 @@ MODES = {
     "child": mode_child,
     "bad_input": mode_bad_input,
     "server": mode_server,
+    "task_figures": mode_task_figures,
 }
 
 

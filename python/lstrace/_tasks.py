@@ -1,0 +1,133 @@
+"""Per-task kernel figures under asyncio: the event-loop hook that marks
+each step of a task.
+
+Two tasks on one event loop, each inside its own span, interleave at every
+``await``.  The kernel counts CPU time, faults and I/O per thread, so a
+span measured from its begin to its end would include the other task's
+work.  Instead, each step of a task (one resumption of its coroutine, up to
+its next ``await``) fires ``langswarm:task_resume`` and
+``langswarm:task_suspend`` with a key of the task, and BPF counts a span's
+figures only while the task that began it runs (bpf/task_steps.bpf.h).
+
+The steps are marked by wrapping the task's coroutine in :class:`TaskSteps`
+when the task is created: an event-loop task factory does it, installed on
+every new event loop when ``lstrace`` is imported while a recorder is
+attached, and on a running loop at the first span recorded in it.  It wraps
+only while a recorder is attached, so with none a task costs one Python
+call more at its creation and nothing per step.  Tasks created before the
+hook (a recorder attached later, by ``-p``) are not stepped: their spans
+keep per-thread figures, and the records say which are which
+(``resources.per_task``).
+"""
+
+import collections.abc
+import sys
+
+from . import _native
+
+__all__ = ["TaskSteps", "install", "hook_new_loops", "hook_running_loop"]
+
+_resume = _native.task_resume
+_suspend = _native.task_suspend
+
+
+class TaskSteps(collections.abc.Coroutine):
+    """A task's coroutine, each of whose ``send``/``throw`` calls (one step)
+    fires the task-step probes around it.  Anything else is the wrapped
+    coroutine's (``cr_code``, ``__qualname__``, ... for the task's repr)."""
+
+    __slots__ = ("_coro",)
+
+    def __init__(self, coro):
+        self._coro = coro
+
+    def send(self, value):
+        key = id(self)
+        _resume(key)
+        try:
+            return self._coro.send(value)
+        finally:
+            _suspend(key)
+
+    def throw(self, *args):
+        key = id(self)
+        _resume(key)
+        try:
+            return self._coro.throw(*args)
+        finally:
+            _suspend(key)
+
+    def close(self):
+        return self._coro.close()
+
+    def __await__(self):
+        return self._coro.__await__()
+
+    def __getattr__(self, name):
+        return getattr(self._coro, name)
+
+    def __repr__(self):
+        return repr(self._coro)
+
+
+def _factory(previous):
+    """A task factory that wraps each new task's coroutine while a recorder
+    is attached, then hands over to `previous` (the loop's own factory, if
+    the application had set one) or makes a plain Task."""
+    import asyncio
+
+    def lstrace_task_factory(loop, coro, **kwargs):
+        if _native.enabled() and not isinstance(coro, TaskSteps):
+            coro = TaskSteps(coro)
+        if previous is not None:
+            return previous(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    lstrace_task_factory.lstrace_previous = previous
+    return lstrace_task_factory
+
+
+def install(loop):
+    """Installs the task-step hook on `loop` (once; an application factory
+    already there is kept and called by it).  An application that sets its
+    own factory afterwards replaces it: its tasks then get per-thread
+    figures."""
+    current = loop.get_task_factory()
+    if current is None or not hasattr(current, "lstrace_previous"):
+        loop.set_task_factory(_factory(current))
+
+
+def hook_new_loops():
+    """Every event loop made from now on (``asyncio.run``, ``new_event_loop``)
+    gets the hook as it is made, so even its first task is stepped."""
+    import asyncio
+
+    policy = asyncio.get_event_loop_policy()
+    make = policy.new_event_loop
+    if getattr(make, "lstrace_hooked", False):
+        return
+
+    def new_event_loop():
+        loop = make()
+        install(loop)
+        return loop
+
+    new_event_loop.lstrace_hooked = True
+    policy.new_event_loop = new_event_loop
+
+
+_hooked_loop = None
+
+
+def hook_running_loop():
+    """Installs the hook on the event loop running in this thread, if any
+    (called at each recorded span's begin: a dict lookup and a C call when
+    there is nothing to do)."""
+    global _hooked_loop
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return
+    loop = asyncio.events._get_running_loop()
+    if loop is not None and loop is not _hooked_loop:
+        install(loop)
+        _hooked_loop = loop
