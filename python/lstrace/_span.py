@@ -121,7 +121,7 @@ class Span(TraceContext):
     exception's class name, ``error_message`` its text)."""
 
     __slots__ = ("tracer", "component", "operation", "description", "_parent", "_state",
-                 "_status")
+                 "_status", "_task")
 
     def __init__(self, tracer, component, operation, description):
         self.tracer = tracer
@@ -131,6 +131,7 @@ class Span(TraceContext):
         self._state = _NEW
         self._status = _native.STATUS_OK
         self._parent = None
+        self._task = None
         self.span_id = 0
 
     @property
@@ -164,8 +165,9 @@ class Span(TraceContext):
             self.trace_id_lo = _native.next_id()
             parent_id = 0
         self._parent = parent
-        # spans begun in tasks created from now on get per-task figures
-        _tasks.hook_running_loop()
+        # per-task figures for this span if its task is stepped, and for
+        # spans of tasks created from now on (_tasks.py)
+        self._task = _tasks.span_begins()
         _native.span_begin(self.span_id, parent_id, self.trace_id_hi, self.trace_id_lo,
                            self.tracer, self.component, self.operation, self.description)
         _current.set(self)
@@ -191,6 +193,8 @@ class Span(TraceContext):
             self.record_error(exc)
         self._state = _ENDED
         _native.span_end(self.span_id, self._status)
+        if self._task is not None:
+            self._task.open_spans -= 1
         # The context holding this span gets its nearest open ancestor back
         # (not ContextVar.reset: with ends out of order, that would bring
         # back a span that already ended).  A context that holds another

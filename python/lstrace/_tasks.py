@@ -13,8 +13,9 @@ The steps are marked by wrapping the task's coroutine in :class:`TaskSteps`
 when the task is created: an event-loop task factory does it, installed on
 every new event loop when ``lstrace`` is imported while a recorder is
 attached, and on a running loop at the first span recorded in it.  It wraps
-only while a recorder is attached, so with none a task costs one Python
-call more at its creation and nothing per step.  Tasks created before the
+only while a recorder is attached, and a step fires the probes only while its task holds a
+recorded span: with no recorder a task costs one Python call more at its
+creation and nothing per step.  Tasks created before the
 hook (a recorder attached later, by ``-p``) are not stepped: their spans
 keep per-thread figures, and the records say which are which
 (``resources.per_task``).
@@ -25,7 +26,7 @@ import sys
 
 from . import _native
 
-__all__ = ["TaskSteps", "install", "hook_new_loops", "hook_running_loop"]
+__all__ = ["TaskSteps", "install", "hook_new_loops", "hook_running_loop", "span_begins"]
 
 _resume = _native.task_resume
 _suspend = _native.task_suspend
@@ -33,29 +34,35 @@ _suspend = _native.task_suspend
 
 class TaskSteps(collections.abc.Coroutine):
     """A task's coroutine, each of whose ``send``/``throw`` calls (one step)
-    fires the task-step probes around it.  Anything else is the wrapped
-    coroutine's (``cr_code``, ``__qualname__``, ... for the task's repr)."""
+    is marked with the task-step probes while the task holds a recorded
+    span: a step of a task without one costs no probe hit.  The first span
+    a task begins marks its step from there (:func:`span_begins`).  Anything
+    else is the wrapped coroutine's (``cr_code``, ``__qualname__``, ... for
+    the task's repr)."""
 
-    __slots__ = ("_coro",)
+    __slots__ = ("_coro", "open_spans", "announced")
 
     def __init__(self, coro):
         self._coro = coro
+        self.open_spans = 0  # recorded spans begun in this task, not ended
+        self.announced = False  # task_resume fired for the step running now
+
+    def _step(self, method, *args):
+        if self.open_spans:
+            _resume(id(self))
+            self.announced = True
+        try:
+            return method(*args)
+        finally:
+            if self.announced:
+                self.announced = False
+                _suspend(id(self))
 
     def send(self, value):
-        key = id(self)
-        _resume(key)
-        try:
-            return self._coro.send(value)
-        finally:
-            _suspend(key)
+        return self._step(self._coro.send, value)
 
     def throw(self, *args):
-        key = id(self)
-        _resume(key)
-        try:
-            return self._coro.throw(*args)
-        finally:
-            _suspend(key)
+        return self._step(self._coro.throw, *args)
 
     def close(self):
         return self._coro.close()
@@ -121,13 +128,31 @@ _hooked_loop = None
 
 def hook_running_loop():
     """Installs the hook on the event loop running in this thread, if any
-    (called at each recorded span's begin: a dict lookup and a C call when
-    there is nothing to do)."""
+    (once per loop), and returns that loop (None: no loop runs here)."""
     global _hooked_loop
     asyncio = sys.modules.get("asyncio")
     if asyncio is None:
-        return
+        return None
     loop = asyncio.events._get_running_loop()
     if loop is not None and loop is not _hooked_loop:
         install(loop)
         _hooked_loop = loop
+    return loop
+
+
+def span_begins():
+    """Called as a recorded span begins.  Hooks the running loop (tasks
+    created from now on are stepped) and returns the stepped task the span
+    begins in, or None; that task's step is marked as running from here if
+    it was not yet."""
+    if hook_running_loop() is None:
+        return None
+    task = sys.modules["asyncio"].current_task()
+    steps = task.get_coro() if task is not None else None
+    if not isinstance(steps, TaskSteps):
+        return None
+    if not steps.announced:
+        _resume(id(steps))
+        steps.announced = True
+    steps.open_spans += 1
+    return steps
