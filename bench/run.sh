@@ -52,15 +52,20 @@
 # What it measures (bench/span_bench.cpp has the loop; each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
 #   span.set_tag("i", i);
-# so an attached span hits three probe sites: span_begin, span_tag, span_end):
+# and, in the four-tag row, a string, a double and a bool tag as well; an
+# attached span hits two probe sites, span_begin and span_end, its tags
+# riding in the end probe's tag buffer):
 #
 #   baseline    probe code compiled out
 #   detached    <lstrace/lstrace.hpp>, no tracer attached
 #   detached-c  the C API (lstrace.h), no tracer attached
 #   rusage      in-process getrusage(RUSAGE_THREAD) at span begin and end
-#   floor       the same probe sites under a BPF program that only counts
-#               hits (bench/usdt_floor): what any USDT tracer pays
-#   attached    under `lstrace-bpf record`, every figure on, JSONL to a file
+#   floor       two bare USDT sites per span (begin, end; span_bench's floor
+#               mode) under a BPF program that only counts hits
+#               (bench/usdt_floor): the least any kernel-measured span pays
+#   attached    under `lstrace-bpf record`, every figure on, JSONL to a file:
+#               spans with no tags, one tag and four tags, each as a ratio
+#               to the floor
 #   bpftrace    under Debian's bpftrace running bench/lstrace_equiv.bt: the
 #               same sites, per-span on-CPU time from sched_switch, one
 #               output line per span, to a file
@@ -233,51 +238,69 @@ done
 att_args=(-r "$runs" ${bench_cpu[@]+"${bench_cpu[@]}"})
 [[ -z $attached_spans ]] || att_args+=(-n "$attached_spans")
 
-# --- 2. floor: count-only BPF on the same probe sites ----------------------------
-echo "run.sh: floor (count-only BPF on the same probe sites) ..." >&2
+# --- 2. floor: two bare probe sites under count-only BPF ------------------------
+echo "run.sh: floor (two bare probe sites, count-only BPF) ..." >&2
 floor_rc=0
-${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$floor_bin" "$bench_bin" -- "$bench_bin" attached "${att_args[@]}" \
+${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$floor_bin" "$bench_bin" -- "$bench_bin" floor "${att_args[@]}" \
     >"$tmp/floor.out" 2>"$tmp/floor.err" || floor_rc=$?
-line[floor]=$(grep -m1 '^{"mode":"attached"' "$tmp/floor.out" | sed 's/"mode":"attached"/"mode":"floor"/' || true)
+line[floor]=$(grep -m1 '^{"mode":"floor"' "$tmp/floor.out" || true)
+floor_hits=$(sed -n 's/^usdt_floor: \([0-9]*\) probe hits$/\1/p' "$tmp/floor.err")
 if [[ $floor_rc -ne 0 || -z ${line[floor]} ]]; then
     echo "run.sh: the floor run failed (exit status $floor_rc):" >&2
     cat "$tmp/floor.out" "$tmp/floor.err" >&2
     exit 1
 fi
+floor_spans=$(json_field "${line[floor]}" total_spans)
+[[ $floor_hits == $((2 * floor_spans)) ]] ||
+    problem "floor: $floor_hits probe hits counted, expected 2 x $floor_spans"
 
-# --- 3. attached: lstrace-bpf record, launch mode -------------------------------
-echo "run.sh: attached (under lstrace-bpf record -b $buffer_mib) ..." >&2
-rec_rc=0
-${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/bench.jsonl" -- "$bench_bin" attached "${att_args[@]}" \
-    >"$tmp/attached.out" 2>"$tmp/record.err" || rec_rc=$?
-line[attached]=$(grep -m1 '^{"mode":"attached"' "$tmp/attached.out" || true)
-summary=$(summary_of "$tmp/record.err")
-if [[ $rec_rc -ne 0 || -z ${line[attached]} || -z $summary ]]; then
-    echo "run.sh: the attached run failed (recorder exit status $rec_rc):" >&2
-    cat "$tmp/attached.out" "$tmp/record.err" >&2
-    exit 1
-fi
-rec_recorded=$(sum_recorded "$summary")
-rec_lost=$(sum_num "$summary" 'spans lost')
-rec_open=$(sum_num "$summary" 'still open')
-rec_orphan_ends=$(sum_num "$summary" 'ended without a recorded begin')
-rec_tags_lost=$(sum_num "$summary" 'tags\/errors lost')
-rec_command=$(sed -n 's/.*; command \(.*\)$/\1/p' <<<"$summary")
-jsonl_records=$(wc -l <"$tmp/bench.jsonl")
-jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9]' "$tmp/bench.jsonl" || true)
-expected=$(json_field "${line[attached]}" total_spans)
-[[ $rec_lost == 0 ]] || problem "attached: recorder lost $rec_lost spans"
-[[ $rec_tags_lost == 0 ]] || problem "attached: recorder lost $rec_tags_lost tags/errors"
-[[ $rec_open == 0 ]] || problem "attached: $rec_open spans still open"
-[[ $rec_orphan_ends == 0 ]] || problem "attached: $rec_orphan_ends ends without a recorded begin"
-[[ $rec_recorded == "$expected" ]] || problem "attached: recorded $rec_recorded spans, expected $expected"
-[[ $jsonl_records == "$expected" ]] || problem "attached: trace holds $jsonl_records records, expected $expected"
-[[ $jsonl_tagged == "$expected" ]] || problem "attached: $jsonl_tagged records tagged i, expected $expected"
-[[ $rec_command == "exit status 0" ]] || problem "attached: span_bench $rec_command"
-if [[ -n $keep_trace ]]; then
-    mkdir -p "$keep_trace"
-    cp "$tmp/bench.jsonl" "$keep_trace/bench.jsonl"
-fi
+# --- 3. attached: lstrace-bpf record, launch mode, 0, 1 and 4 tags per span -----
+# attached_run TAGS MODE: records span_bench attached --tags TAGS; checks
+# that every span is recorded with its tags.  The one-tag run's trace is
+# kept for --keep-trace, its summary for the JSON.
+attached_run() {
+    local tags=$1 mode=$2 rc=0
+    echo "run.sh: $mode (under lstrace-bpf record -b $buffer_mib, $tags tag(s) per span) ..." >&2
+    ${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/$mode.jsonl" -- "$bench_bin" attached --tags "$tags" "${att_args[@]}" \
+        >"$tmp/$mode.out" 2>"$tmp/$mode.err" || rc=$?
+    line[$mode]=$(grep -m1 '^{"mode":"attached"' "$tmp/$mode.out" | sed "s/\"mode\":\"attached\"/\"mode\":\"$mode\"/" || true)
+    summary=$(summary_of "$tmp/$mode.err")
+    if [[ $rc -ne 0 || -z ${line[$mode]} || -z $summary ]]; then
+        echo "run.sh: the $mode run failed (recorder exit status $rc):" >&2
+        cat "$tmp/$mode.out" "$tmp/$mode.err" >&2
+        exit 1
+    fi
+    rec_recorded=$(sum_recorded "$summary")
+    rec_lost=$(sum_num "$summary" 'spans lost')
+    rec_open=$(sum_num "$summary" 'still open')
+    rec_orphan_ends=$(sum_num "$summary" 'ended without a recorded begin')
+    rec_tags_lost=$(sum_num "$summary" 'tags\/errors lost')
+    rec_command=$(sed -n 's/.*; command \(.*\)$/\1/p' <<<"$summary")
+    jsonl_records=$(wc -l <"$tmp/$mode.jsonl")
+    case $tags in
+    0) jsonl_tagged=$(grep -c '"tags":{"success":true}' "$tmp/$mode.jsonl" || true) ;;
+    1) jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9]' "$tmp/$mode.jsonl" || true) ;;
+    4) jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9][0-9]*,"model":"small","temperature":0.5,"stream":true' "$tmp/$mode.jsonl" || true) ;;
+    esac
+    expected=$(json_field "${line[$mode]}" total_spans)
+    [[ $rec_lost == 0 ]] || problem "$mode: recorder lost $rec_lost spans"
+    [[ $rec_tags_lost == 0 ]] || problem "$mode: recorder lost $rec_tags_lost tags/errors"
+    [[ $rec_open == 0 ]] || problem "$mode: $rec_open spans still open"
+    [[ $rec_orphan_ends == 0 ]] || problem "$mode: $rec_orphan_ends ends without a recorded begin"
+    [[ $rec_recorded == "$expected" ]] || problem "$mode: recorded $rec_recorded spans, expected $expected"
+    [[ $jsonl_records == "$expected" ]] || problem "$mode: trace holds $jsonl_records records, expected $expected"
+    [[ $jsonl_tagged == "$expected" ]] || problem "$mode: $jsonl_tagged records with the $tags tag(s), expected $expected"
+    [[ $rec_command == "exit status 0" ]] || problem "$mode: span_bench $rec_command"
+    if [[ $mode == attached && -n $keep_trace ]]; then
+        mkdir -p "$keep_trace"
+        cp "$tmp/$mode.jsonl" "$keep_trace/bench.jsonl"
+    fi
+    rm -f "$tmp/$mode.jsonl"
+}
+attached_run 0 attached-0
+attached_run 4 attached-4
+# last: its figures are the ones the JSON's attached_run reports
+attached_run 1 attached
 
 # --- 4. bpftrace: the closest equivalent script ----------------------------------
 bt_lines=null
@@ -468,16 +491,23 @@ det=$(med detached)
 floor=$(med floor)
 att=$(med attached)
 
-modes=(baseline detached detached-c rusage floor attached)
+att0=$(med attached-0)
+att4=$(med attached-4)
+# what one probe hit costs: the floor's two sites over the baseline loop
+per_hit=$(awk -v f="$floor" -v b="$base" 'BEGIN { printf "%.1f", (f - b) / 2 }')
+
+modes=(baseline detached detached-c rusage floor attached-0 attached attached-4)
 $with_bpftrace && modes+=(bpftrace)
 declare -A desc=(
     [baseline]="1. probe code compiled out"
     [detached]="2. lstrace.hpp, no tracer attached"
     [detached-c]="2. lstrace.h C API, no tracer attached"
     [rusage]="6. in-process getrusage(RUSAGE_THREAD) at begin and end"
-    [floor]="3. floor: same probe sites, count-only BPF"
-    [attached]="4. lstrace-bpf record, all figures, JSONL to a file"
-    [bpftrace]="5. bpftrace equivalent (lstrace_equiv.bt)"
+    [floor]="3. floor: two bare probe sites (begin, end), count-only BPF"
+    [attached-0]="4. lstrace-bpf record, span with no tags"
+    [attached]="4. lstrace-bpf record, span with one tag (all figures, JSONL to a file)"
+    [attached-4]="4. lstrace-bpf record, span with four tags"
+    [bpftrace]="5. bpftrace equivalent, one tag (lstrace_equiv.bt)"
 )
 
 echo
@@ -496,11 +526,13 @@ for m in "${modes[@]}"; do
     rf=$(ratio "$v" "$floor")
     cpu=$(json_field "$l" median_cpu_ns_per_span)
     printf '| %s | %s | %s | %s | %s |\n' "${desc[$m]}" "$(fmt_ns "$v")" "$(fmt_ns "$ob")" \
-        "$([[ $m == floor || $m == attached || $m == bpftrace ]] && echo "${rf}×" || echo "")" "$(fmt_ns "$cpu")"
+        "$([[ $m == floor || $m == attached* || $m == bpftrace ]] && echo "${rf}×" || echo "")" "$(fmt_ns "$cpu")"
     results_json+="${results_json:+,}${l%\}},\"ns_over_baseline\":$ob,\"ratio_vs_floor\":$rf}"
 done
 echo
 att_floor=$(ratio "$att" "$floor")
+att0_floor=$(ratio "$att0" "$floor")
+att4_floor=$(ratio "$att4" "$floor")
 bt_att=null
 [[ -z ${line[bpftrace]:-} ]] || bt_att=$(ratio "$(med bpftrace)" "$att")
 echo "| recorder and throughput (default 16 MiB buffer) | |"
@@ -526,8 +558,10 @@ for m in "${modes[@]}"; do
         "$(json_field "$l" spans)" "$(json_field "$l" runs)" "$(json_field "$l" warmup_spans)" \
         "$(sed -n 's/.*"all_ns_per_span":\[\([^]]*\)\].*/\1/p' <<<"$l" | sed 's/,/, /g')"
 done
-echo "- attached / floor: ${att_floor}× (same run); bpftrace / attached: ${bt_att}×"
-echo "- attached run (-b $buffer_mib): $rec_recorded spans recorded, $rec_lost lost, $rec_tags_lost tags lost;" \
+echo "- per probe hit: $(fmt_ns "$per_hit") ns ((floor - baseline) / 2: a bare site's trap, count-only program and return)"
+echo "- over the floor, per span: no tags +$(fmt_ns "$(over "$att0" "$floor")") ns, one tag +$(fmt_ns "$(over "$att" "$floor")") ns, four tags +$(fmt_ns "$(over "$att4" "$floor")") ns (lstrace's own work: header, BPF programs, ring buffer)"
+echo "- × floor (same run): no tags ${att0_floor}×, one tag ${att_floor}×, four tags ${att4_floor}×; bpftrace / attached (one tag): ${bt_att}×"
+echo "- attached run (one tag, -b $buffer_mib): $rec_recorded spans recorded, $rec_lost lost, $rec_tags_lost tags lost;" \
     "trace: $jsonl_records records ($jsonl_tagged tagged), expected $expected"
 if $with_bpftrace; then
     echo "- bpftrace: $bt_lines span lines of $expected spans, $bt_lost_events events reported lost"
@@ -542,7 +576,9 @@ targets_json=""
 bool() { awk "BEGIN { exit !($1) }" && echo true || echo false; }
 echo
 tgt "detached <= 5 ns over baseline" "$(bool "$det - $base <= 5")" "$(over "$det" "$base") ns"
-tgt "attached <= 1.5x floor" "$(bool "$att_floor <= 1.5")" "${att_floor}x"
+tgt "span with no tags <= 1.4x floor" "$(bool "$att0_floor <= 1.4")" "${att0_floor}x"
+tgt "span with one tag <= 1.5x floor" "$(bool "$att_floor <= 1.5")" "${att_floor}x"
+tgt "span with four tags <= 1.7x floor" "$(bool "$att4_floor <= 1.7")" "${att4_floor}x"
 if [[ $bt_att != null ]]; then
     tgt "bpftrace >= 5x attached" "$(bool "$bt_att >= 5")" "${bt_att}x"
 fi
@@ -582,6 +618,10 @@ cat >"$json_out.tmp" <<EOF
   "machine": {"os": $(json_str "$os"), "kernel": $(json_str "$kernel"), "nproc": $ncpu, "cpu_model": $(json_str "$cpu_model"), "load_start": $(json_str "$load_start"), "load_end": $(json_str "$load_end")},
   "results": [$results_json],
   "attached_vs_floor": $att_floor,
+  "attached_no_tags_vs_floor": $att0_floor,
+  "attached_four_tags_vs_floor": $att4_floor,
+  "floor_ns_per_probe_hit": $per_hit,
+  "floor_probe_hits": ${floor_hits:-null},
   "bpftrace_vs_attached": $bt_att,
   "attached_run": {"buffer_mib": $buffer_mib, "spans_recorded": $rec_recorded, "spans_lost": $rec_lost, "tags_errors_lost": $rec_tags_lost, "still_open": $rec_open, "ends_without_begin": $rec_orphan_ends, "jsonl_records": $jsonl_records, "jsonl_records_tagged": $jsonl_tagged, "expected_records": $expected, "summary": $(json_str "$summary")},
   "bpftrace_run": {"version": $bt_version, "span_lines": $bt_lines, "lost_events": $bt_lost_events},
