@@ -18,13 +18,16 @@
 #
 # The budget (--max-ratio, set in tests/CMakeLists.txt) sits above today's
 # ratio with room for noise and below what a doubling of lstrace's own
-# per-span work would give (1 + 2 x (ratio - 1)).
+# per-span work would give (1 + 2 x (ratio - 1)) where a probe hit costs
+# what it did when the budget was set (docs/performance.md).  Where hits
+# cost more (a busier or more mitigated machine) the ratio is lower and
+# the check looser: it guards against large regressions, not small ones.
 #
 # Exit status: 0 within budget, 1 over budget or a run failed, 77 skipped
 # (not root: BPF cannot be loaded).
 set -euo pipefail
 
-max_ratio=2.3
+max_ratio=2.5
 pairs=3
 spans=30000
 build=${1:?usage: cost_check.sh BUILD_DIR [--max-ratio R] [--pairs N] [--spans N]}
