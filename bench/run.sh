@@ -10,7 +10,7 @@
 #                [--rusage-spans N] [--attached-spans N] [--buffer-size MiB]
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
-#                [--no-pin] [--keep-trace DIR]
+#                [--no-pin] [--keep-trace DIR] [--scale [--scale-seconds S]]
 #
 #   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
 #                     makes it); the script configures it with
@@ -48,6 +48,11 @@
 #                     a 2-core machine the scheduler otherwise often puts
 #                     both on one CPU, and wall time counts the consumer)
 #   --keep-trace DIR  keep the attached run's JSONL trace in DIR
+#   --scale           also the scale table: thread CPU per one-tag span with
+#                     1, 64 and 1024 traced threads, nesting depth 1, 8 and
+#                     64, and 1 and 16 processes recorded with --binary
+#                     (each run back to back for --scale-seconds, default 2,
+#                     -b 128; spans lost are shown: a lost span is cheaper)
 #
 # What it measures (bench/span_bench.cpp has the loop; each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
@@ -107,6 +112,8 @@ latency_runs=3
 with_bpftrace=true
 pin=true
 keep_trace=""
+scale=false
+scale_s=2
 
 usage() {
     sed -n '4,/^# What it measures/{/^# What it measures/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -134,6 +141,8 @@ while [[ $# -gt 0 ]]; do
     --no-bpftrace) with_bpftrace=false; shift ;;
     --no-pin) pin=false; shift ;;
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
+    --scale) scale=true; shift ;;
+    --scale-seconds) [[ $# -ge 2 ]] || usage; scale_s=$2; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
     *)
@@ -146,7 +155,7 @@ while [[ $# -gt 0 ]]; do
 done
 for v in "$runs" ${spans:+"$spans"} ${rusage_spans:+"$rusage_spans"} \
     ${attached_spans:+"$attached_spans"} "$buffer_mib" "$recorder_spans" "$sweep_s" \
-    "$zero_loss_s" "$latency_runs"; do
+    "$zero_loss_s" "$latency_runs" "$scale_s"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$v'"
 done
 [[ $rss_spans =~ ^[0-9]+$ ]] || die "expected a number, got '$rss_spans'"
@@ -481,6 +490,64 @@ for p in on_span_begin on_span_end; do
     [[ ${prog_ns[$p]:-null} != null ]] || problem "bpf_stats: no runs of $p"
 done
 
+# --- 6c. scale: per-span cost vs threads, nesting depth, processes (--scale) -------
+# scale_run TAG RECORD_ARGS... -- BENCH_ARGS...: one recording of span_bench
+# attached in rate mode; sets sr="cpu_ns_per_span produced lost".
+scale_rows=()
+scale_json=""
+scale_row() { # WHAT VALUE CPU PRODUCED LOST
+    scale_rows+=("| $1 | $2 | $(fmt_ns "$3") | $4 | $5 |")
+    scale_json+="${scale_json:+,}{\"what\":$(json_str "$1"),\"value\":$2,\"cpu_ns_per_span\":$3,\"produced\":$4,\"lost\":$5}"
+}
+if $scale; then
+    for t in 1 64 1024; do
+        echo "run.sh: scale: $t thread(s) x ${scale_s} s ..." >&2
+        rc=0
+        "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
+            --duration "$scale_s" --threads "$t" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
+        l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
+        [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run ($t threads) failed"; }
+        s_sum=$(summary_of "$tmp/scale.err")
+        scale_row "traced threads" "$t" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" "$(sum_num "$s_sum" 'spans lost')"
+        rm -f "$tmp/scale.jsonl"
+    done
+    for d in 1 8 64; do
+        echo "run.sh: scale: nesting depth $d x ${scale_s} s ..." >&2
+        rc=0
+        "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
+            --duration "$scale_s" --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"} >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
+        l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
+        [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run (depth $d) failed"; }
+        s_sum=$(summary_of "$tmp/scale.err")
+        scale_row "nesting depth" "$d" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" "$(sum_num "$s_sum" 'spans lost')"
+        rm -f "$tmp/scale.jsonl"
+    done
+    for np in 1 16; do
+        echo "run.sh: scale: $np process(es) under --binary x ${scale_s} s ..." >&2
+        "$recorder" record -b "$buffer_mib" --binary "$bench_bin" -o "$tmp/scale.jsonl" \
+            --duration $((scale_s + 12)) 2>"$tmp/scale.err" &
+        rec_pid=$!
+        pids=()
+        for ((k = 0; k < np; k++)); do
+            "$bench_bin" attached --duration "$scale_s" --wait 10 >"$tmp/scale.$k.out" 2>&1 &
+            pids+=($!)
+        done
+        rc=0
+        for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+        kill -INT "$rec_pid" 2>/dev/null || true
+        wait "$rec_pid" || true
+        [[ $rc -eq 0 ]] || { cat "$tmp"/scale.*.out "$tmp/scale.err" >&2; die "the scale run ($np processes) failed"; }
+        # per-span cost: all processes' CPU over all their spans
+        read -r s_cpu s_total < <(cat "$tmp"/scale.*.out | grep '^{"mode":"attached"' | awk '{
+            n = $0; sub(/.*"total_spans":/, "", n); sub(/,.*/, "", n)
+            c = $0; sub(/.*"cpu_ns_per_span":/, "", c); sub(/[,}].*/, "", c)
+            t += n; w += n * c } END { if (t > 0) printf "%.3f %d\n", w / t, t; else print "null 0" }')
+        s_sum=$(summary_of "$tmp/scale.err")
+        scale_row "processes (--binary)" "$np" "$s_cpu" "$s_total" "$(sum_num "$s_sum" 'spans lost')"
+        rm -f "$tmp/scale.jsonl" "$tmp"/scale.*.out
+    done
+fi
+
 # --- 7. attach latency --------------------------------------------------------------
 # span_bench emits spans back to back (recorder or not); the recorder
 # attaches with -p; latency = begin of the first recorded span - the
@@ -587,6 +654,12 @@ per_hit_cpu=$(awk -v f="$floor_cpu" -v b="$(medc baseline)" 'BEGIN { printf "%.1
 bpf_own=$(awk -v a="${prog_ns[on_span_begin]:-0}" -v b="${prog_ns[on_span_end]:-0}" 'BEGIN { print a + b }')
 bt_att=null
 [[ -z ${line[bpftrace]:-} ]] || bt_att=$(ratio "$(med bpftrace)" "$att")
+if $scale; then
+    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib) | n | thread CPU ns/span | spans | lost |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${scale_rows[@]}"
+    echo
+fi
 echo "| recorder and throughput (default 16 MiB buffer) | |"
 echo "|---|---:|"
 echo "| recorder CPU per million spans (user + system), JSONL to a file | ${cost_cpu_per_m} s (${cost_user_per_m} + ${cost_sys_per_m}) |"
@@ -683,6 +756,7 @@ cat >"$json_out.tmp" <<EOF
   "bpftrace_run": {"version": $bt_version, "span_lines": $bt_lines, "lost_events": $bt_lost_events},
   "recorder": {"spans": $recorder_spans, "cpu_s_per_million": $cost_cpu_per_m, "user_s_per_million": $cost_user_per_m, "sys_s_per_million": $cost_sys_per_m, "peak_rss_mib": $cost_rss_mib, "long_run_spans": $rss_spans, "long_run_peak_rss_mib": $rss_mib, "long_run_cpu_s_per_million": $rss_cpu_per_m, "long_run_lost": $rss_lost, "otlp_spans": $otlp_spans, "otlp_cpu_s_per_million": $otlp_cpu_per_m, "otlp_sent": $otlp_sent, "otlp_dropped": $otlp_dropped},
   "producer_sweep": [$sweep_json],
+  "scale": [$scale_json],
   "zero_loss": {"threads": 1, "seconds": $zero_loss_s, "produced": $zl_produced, "spans_per_s": $zl_rate, "recorded": $zl_recorded, "lost": $zl_lost, "tags_lost": $zl_tlost},
   "attach_latency_ms": {"median": $latency_ms, "runs": [$(echo $latencies | sed 's/ /,/g')]},
   "targets": [$targets_json],

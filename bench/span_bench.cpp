@@ -33,8 +33,9 @@
 //             (provider lstrace_bench), for bench/usdt_floor's count-only
 //             program: the least a kernel-measured span can cost
 //
-// With --duration SECONDS a mode runs spans back to back for that long on
-// --threads THREADS threads (instead of -n spans, -r times) and prints the
+// With --depth D the measured spans are nested D deep (D - 1 outer spans
+// stay open around them).  With --duration SECONDS a mode runs spans back
+// to back for that long on --threads THREADS threads (instead of -n spans, -r times) and prints the
 // spans produced and spans per second: the producer sweep and zero-loss runs
 // of bench/run.sh, whose recorder summary must then account for every span.
 //
@@ -44,7 +45,7 @@
 // Usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]
 //                           [--pause-ms MS] [--wait SECONDS] [--cpu CPU]
 //                           [--duration SECONDS [--threads THREADS]]
-//                           [--tags 0|1|4]
+//                           [--tags 0|1|4] [--depth D]
 //
 //   -n SPANS     spans per timed run; default 2,000,000 for baseline,
 //                detached and detached-c, 200,000 for rusage, 50,000 for
@@ -78,6 +79,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -282,7 +284,33 @@ struct Options {
     double duration_s = 0;  // > 0: rate mode (spans back to back for this long)
     unsigned threads = 1;
     int tags = 1;
+    unsigned depth = 1;  // the measured spans' nesting depth (outer spans stay open)
 };
+
+// --depth D: D - 1 spans of the real header opened before the measured ones
+// and closed after them, innermost first, so each measured span is a child
+// at depth D (only lstrace modes nest; the others ignore it).
+class Nest {
+public:
+    Nest(unsigned depth, bool real)
+    {
+        for (unsigned d = 1; real && d < depth; ++d)
+            outer_.push_back(std::make_unique<lstrace::Span>("span_bench", "bench", "outer", ""));
+    }
+    ~Nest()
+    {
+        while (!outer_.empty())
+            outer_.pop_back();
+    }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+private:
+    std::vector<std::unique_ptr<lstrace::Span>> outer_;
+};
+
+template <typename TracerT>
+constexpr bool kRealTracer = std::is_same_v<TracerT, lstrace::Tracer>;
 
 [[noreturn]] void usage(const char* msg)
 {
@@ -343,9 +371,14 @@ Options parse(int argc, char** argv)
                 usage("--duration must be > 0");
         } else if (a == "--threads") {
             const std::uint64_t t = parse_u64(a.c_str(), value());
-            if (t == 0 || t > 256)
-                usage("--threads must be 1..256");
+            if (t == 0 || t > 1024)
+                usage("--threads must be 1..1024");
             o.threads = static_cast<unsigned>(t);
+        } else if (a == "--depth") {
+            const std::uint64_t d = parse_u64(a.c_str(), value());
+            if (d == 0 || d > 1024)
+                usage("--depth must be 1..1024");
+            o.depth = static_cast<unsigned>(d);
         } else if (a == "--tags") {
             const std::uint64_t t = parse_u64(a.c_str(), value());
             if (t != 0 && t != 1 && t != 4)
@@ -413,6 +446,7 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
             ready.fetch_add(1);
             while (!go.load(std::memory_order_acquire)) {
             }
+            const Nest nest(o.depth, kRealTracer<TracerT>);
             const double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
             std::uint64_t n = 0;
             do {
@@ -474,6 +508,7 @@ int bench(const std::string& mode, const TracerT& tracer, const Options& o,
         return 3;
     }
 
+    const Nest nest(o.depth, kRealTracer<TracerT>);
     span_loop(tracer, warmup);
     std::vector<double> per_span, cpu_per_span;
     for (unsigned r = 0; r < o.runs; ++r) {

@@ -208,7 +208,7 @@ TEST_CASE("4 threads x 1000 spans: all 4000 recorded, none lost", "[root][record
 TEST_CASE("the C API records spans, tags of every type and errors", "[root][record]")
 {
     TempDir tmp;
-    Recording rec = record_command(tmp, {C_SPANS_BIN, tmp.path("truth.json")});
+    Recording rec = record_command(tmp, {C_SPANS_BIN, tmp.path("truth.json"), "overflow"});
     INFO(rec.result.err);
     REQUIRE(rec.result.exit_code == 0);
     REQUIRE(rec.records.size() == 4);
