@@ -461,9 +461,19 @@ read -r zl_produced zl_rate zl_recorded zl_lost zl_tlost zl_cpu <<<"$rr"
 # snapshots of the kernel's per-program run time and run count, 2 s apart,
 # give each program's mean run time per hit (stats on add ~20 ns a run).
 declare -A prog_ns prog_runs
-prog_stats() { # prints "name run_time_ns run_cnt" per lstrace program
-    bpftool prog show 2>/dev/null |
-        sed -n 's/.* name \(on_[a-z_]*\) .*run_time_ns \([0-9]*\) run_cnt \([0-9]*\).*/\1 \2 \3/p'
+prog_stats() { # PID: prints "name run_time_ns run_cnt" per program that PID holds
+    # (other recorders may run on the machine: their programs have our
+    # names), found by the program ids in its descriptors' fdinfo
+    local ids
+    ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)/\1/p' | sort -u | tr '\n' ' ')
+    bpftool prog show 2>/dev/null | awk -v ids=" $ids" '
+        /^[0-9]+: / { id = $1; sub(":", "", id); name = ""; ns = 0; cnt = 0
+            for (i = 1; i < NF; i++) {
+                if ($i == "name") name = $(i + 1)
+                if ($i == "run_time_ns") ns = $(i + 1)
+                if ($i == "run_cnt") cnt = $(i + 1)
+            }
+            if (name != "" && index(ids, " " id " ")) print name, ns, cnt }'
 }
 echo "run.sh: BPF program run time per hit (bpf_stats, one-tag spans) ..." >&2
 stats_prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
@@ -474,9 +484,9 @@ sleep 1
 ${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -p "$stats_bench" --duration 6 -o "$tmp/stats.jsonl" 2>"$tmp/stats.err" &
 stats_rec=$!
 sleep 3
-prog_stats >"$tmp/stats.1"
+prog_stats "$stats_rec" >"$tmp/stats.1"
 sleep 2
-prog_stats >"$tmp/stats.2"
+prog_stats "$stats_rec" >"$tmp/stats.2"
 wait "$stats_rec" || problem "the bpf_stats recorder run failed: $(tail -n1 "$tmp/stats.err")"
 wait "$stats_bench" || true
 sysctl -q kernel.bpf_stats_enabled="$stats_prev" || true
