@@ -501,36 +501,32 @@ for p in on_span_begin on_span_end; do
 done
 
 # --- 6c. scale: per-span cost vs threads, nesting depth, processes (--scale) -------
-# scale_run TAG RECORD_ARGS... -- BENCH_ARGS...: one recording of span_bench
-# attached in rate mode; sets sr="cpu_ns_per_span produced lost".
 scale_rows=()
 scale_json=""
 scale_row() { # WHAT VALUE CPU PRODUCED LOST
     scale_rows+=("| $1 | $2 | $(fmt_ns "$3") | $4 | $5 |")
     scale_json+="${scale_json:+,}{\"what\":$(json_str "$1"),\"value\":$2,\"cpu_ns_per_span\":$3,\"produced\":$4,\"lost\":$5}"
 }
+# scale_launch WHAT VALUE SPAN_BENCH_ARGS...: one recording of span_bench
+# attached in rate mode (launched), its row added.
+scale_launch() {
+    local what=$1 value=$2 rc=0 l
+    shift 2
+    echo "run.sh: scale: $what $value x ${scale_s} s ..." >&2
+    "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
+        --duration "$scale_s" "$@" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
+    l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
+    [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run ($what $value) failed"; }
+    scale_row "$what" "$value" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" \
+        "$(sum_num "$(summary_of "$tmp/scale.err")" 'spans lost')"
+    rm -f "$tmp/scale.jsonl"
+}
 if $scale; then
     for t in 1 64 1024; do
-        echo "run.sh: scale: $t thread(s) x ${scale_s} s ..." >&2
-        rc=0
-        "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
-            --duration "$scale_s" --threads "$t" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
-        l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
-        [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run ($t threads) failed"; }
-        s_sum=$(summary_of "$tmp/scale.err")
-        scale_row "traced threads" "$t" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" "$(sum_num "$s_sum" 'spans lost')"
-        rm -f "$tmp/scale.jsonl"
+        scale_launch "traced threads" "$t" --threads "$t"
     done
     for d in 1 8 64; do
-        echo "run.sh: scale: nesting depth $d x ${scale_s} s ..." >&2
-        rc=0
-        "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
-            --duration "$scale_s" --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"} >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
-        l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
-        [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run (depth $d) failed"; }
-        s_sum=$(summary_of "$tmp/scale.err")
-        scale_row "nesting depth" "$d" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" "$(sum_num "$s_sum" 'spans lost')"
-        rm -f "$tmp/scale.jsonl"
+        scale_launch "nesting depth" "$d" --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"}
     done
     for np in 1 16; do
         echo "run.sh: scale: $np process(es) under --binary x ${scale_s} s ..." >&2
