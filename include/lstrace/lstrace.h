@@ -24,6 +24,11 @@
  * or, with GCC/clang, LSTRACE_SPAN(span, "agent", "generate", "...") which
  * ends the span automatically when `span` goes out of scope.
  *
+ * A recorded span costs two probe hits, begin and end: its tags are copied
+ * into a buffer inside struct lstrace_span and handed to the end probe
+ * (probe_abi.h, docs/probes.md).  A tag that does not fit goes through the
+ * span_tag probe, and so do the span's later tags.
+ *
  * Spans nest per thread: a span begun while another is open on the same
  * thread gets it as parent and shares its trace id.  Spans must end in LIFO
  * order on the thread that began them.
