@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # bench/cost_check.sh - regression check of lstrace's per-span cost (ctest
-# "perf: ..."): fails when a traced span costs more than MAX_RATIO times
-# what the same probe hits cost under a count-only BPF program.
+# "perf: ..."): fails when a traced span with one tag costs more than
+# MAX_RATIO times the floor: two bare probe sites (begin, end; span_bench's
+# floor mode) under a count-only BPF program (bench/usdt_floor).
 #
 #   bench/cost_check.sh BUILD_DIR [--max-ratio R] [--pairs N] [--spans N]
 #
@@ -17,13 +18,16 @@
 #
 # The budget (--max-ratio, set in tests/CMakeLists.txt) sits above today's
 # ratio with room for noise and below what a doubling of lstrace's own
-# per-span work would give (1 + 2 x (ratio - 1)).
+# per-span work would give (1 + 2 x (ratio - 1)) where a probe hit costs
+# what it did when the budget was set (docs/performance.md).  Where hits
+# cost more (a busier or more mitigated machine) the ratio is lower and
+# the check looser: it guards against large regressions, not small ones.
 #
 # Exit status: 0 within budget, 1 over budget or a run failed, 77 skipped
 # (not root: BPF cannot be loaded).
 set -euo pipefail
 
-max_ratio=2.3
+max_ratio=2.5
 pairs=3
 spans=30000
 build=${1:?usage: cost_check.sh BUILD_DIR [--max-ratio R] [--pairs N] [--spans N]}
@@ -50,7 +54,7 @@ cpu_of() { sed -n 's/.*"median_cpu_ns_per_span":\([0-9.]*\).*/\1/p' "$1"; }
 args=(attached -n "$spans" -r 3 --pause-ms 100)
 ratios=""
 for ((i = 1; i <= pairs; i++)); do
-    "$floor" "$bench" -- "$bench" "${args[@]}" >"$tmp/floor.out" 2>"$tmp/floor.err" ||
+    "$floor" "$bench" -- "$bench" floor "${args[@]:1}" >"$tmp/floor.out" 2>"$tmp/floor.err" ||
         { cat "$tmp/floor.err" >&2; echo "cost_check: the floor run failed" >&2; exit 1; }
     "$recorder" record -b 64 -o "$tmp/t.jsonl" -f -- "$bench" "${args[@]}" \
         >"$tmp/att.out" 2>"$tmp/att.err" ||

@@ -11,7 +11,7 @@
 #   nullcontext  `with contextlib.nullcontext()`: a bare with statement
 #   noop         a pure-Python no-op tracer of the same call shape
 #   detached     lstrace, no recorder attached
-#   floor        lstrace under bench/usdt_floor (a BPF program that only
+#   floor        lstrace under bench/usdt_floor --langswarm (a BPF program that only
 #                counts the probe hits): the Python span path plus what any
 #                USDT tracer pays for its three probe hits
 #   attached     lstrace under `lstrace-bpf record`, JSONL to a file
@@ -50,7 +50,7 @@ row nullcontext "$("$python" "$bench" nullcontext --spans "$spans" --runs "$runs
 row noop "$("$python" "$bench" noop --spans "$spans" --runs "$runs")"
 row detached "$("$python" "$bench" lstrace --spans "$spans" --runs "$runs")"
 if [ "$(id -u)" -eq 0 ]; then
-  row floor "$("$build/bench/usdt_floor" "$so" -- "$python" "$bench" lstrace --spans "$attached_spans" --runs "$runs" 2>"$tmp/floor.err")"
+  row floor "$("$build/bench/usdt_floor" --langswarm "$so" -- "$python" "$bench" lstrace --spans "$attached_spans" --runs "$runs" 2>"$tmp/floor.err")"
   row attached "$("$build/userspace/lstrace-bpf" record --force -o "$tmp/trace.jsonl" -- "$python" "$bench" lstrace --spans "$attached_spans" --runs "$runs" 2>"$tmp/record.err")"
   grep -h "spans recorded" "$tmp/record.err" || cat "$tmp/record.err" >&2
 else

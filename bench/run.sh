@@ -10,7 +10,7 @@
 #                [--rusage-spans N] [--attached-spans N] [--buffer-size MiB]
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
-#                [--no-pin] [--keep-trace DIR]
+#                [--no-pin] [--keep-trace DIR] [--scale [--scale-seconds S]]
 #
 #   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
 #                     makes it); the script configures it with
@@ -48,19 +48,29 @@
 #                     a 2-core machine the scheduler otherwise often puts
 #                     both on one CPU, and wall time counts the consumer)
 #   --keep-trace DIR  keep the attached run's JSONL trace in DIR
+#   --scale           also the scale table: thread CPU per one-tag span with
+#                     1, 64 and 1024 traced threads, nesting depth 1, 8 and
+#                     64, and 1 and 16 processes recorded with --binary
+#                     (each run back to back for --scale-seconds, default 2,
+#                     -b 128; spans lost are shown: a lost span is cheaper)
 #
 # What it measures (bench/span_bench.cpp has the loop; each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
 #   span.set_tag("i", i);
-# so an attached span hits three probe sites: span_begin, span_tag, span_end):
+# and, in the four-tag row, a string, a double and a bool tag as well; an
+# attached span hits two probe sites, span_begin and span_end, its tags
+# riding in the end probe's tag buffer):
 #
 #   baseline    probe code compiled out
 #   detached    <lstrace/lstrace.hpp>, no tracer attached
 #   detached-c  the C API (lstrace.h), no tracer attached
 #   rusage      in-process getrusage(RUSAGE_THREAD) at span begin and end
-#   floor       the same probe sites under a BPF program that only counts
-#               hits (bench/usdt_floor): what any USDT tracer pays
-#   attached    under `lstrace-bpf record`, every figure on, JSONL to a file
+#   floor       two bare USDT sites per span (begin, end; span_bench's floor
+#               mode) under a BPF program that only counts hits
+#               (bench/usdt_floor): the least any kernel-measured span pays
+#   attached    under `lstrace-bpf record`, every figure on, JSONL to a file:
+#               spans with no tags, one tag and four tags, each as a ratio
+#               to the floor
 #   bpftrace    under Debian's bpftrace running bench/lstrace_equiv.bt: the
 #               same sites, per-span on-CPU time from sched_switch, one
 #               output line per span, to a file
@@ -102,6 +112,8 @@ latency_runs=3
 with_bpftrace=true
 pin=true
 keep_trace=""
+scale=false
+scale_s=2
 
 usage() {
     sed -n '4,/^# What it measures/{/^# What it measures/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -129,6 +141,8 @@ while [[ $# -gt 0 ]]; do
     --no-bpftrace) with_bpftrace=false; shift ;;
     --no-pin) pin=false; shift ;;
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
+    --scale) scale=true; shift ;;
+    --scale-seconds) [[ $# -ge 2 ]] || usage; scale_s=$2; shift 2 ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
     *)
@@ -141,7 +155,7 @@ while [[ $# -gt 0 ]]; do
 done
 for v in "$runs" ${spans:+"$spans"} ${rusage_spans:+"$rusage_spans"} \
     ${attached_spans:+"$attached_spans"} "$buffer_mib" "$recorder_spans" "$sweep_s" \
-    "$zero_loss_s" "$latency_runs"; do
+    "$zero_loss_s" "$latency_runs" "$scale_s"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$v'"
 done
 [[ $rss_spans =~ ^[0-9]+$ ]] || die "expected a number, got '$rss_spans'"
@@ -233,51 +247,69 @@ done
 att_args=(-r "$runs" ${bench_cpu[@]+"${bench_cpu[@]}"})
 [[ -z $attached_spans ]] || att_args+=(-n "$attached_spans")
 
-# --- 2. floor: count-only BPF on the same probe sites ----------------------------
-echo "run.sh: floor (count-only BPF on the same probe sites) ..." >&2
+# --- 2. floor: two bare probe sites under count-only BPF ------------------------
+echo "run.sh: floor (two bare probe sites, count-only BPF) ..." >&2
 floor_rc=0
-${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$floor_bin" "$bench_bin" -- "$bench_bin" attached "${att_args[@]}" \
+${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$floor_bin" "$bench_bin" -- "$bench_bin" floor "${att_args[@]}" \
     >"$tmp/floor.out" 2>"$tmp/floor.err" || floor_rc=$?
-line[floor]=$(grep -m1 '^{"mode":"attached"' "$tmp/floor.out" | sed 's/"mode":"attached"/"mode":"floor"/' || true)
+line[floor]=$(grep -m1 '^{"mode":"floor"' "$tmp/floor.out" || true)
+floor_hits=$(sed -n 's/^usdt_floor: \([0-9]*\) probe hits$/\1/p' "$tmp/floor.err")
 if [[ $floor_rc -ne 0 || -z ${line[floor]} ]]; then
     echo "run.sh: the floor run failed (exit status $floor_rc):" >&2
     cat "$tmp/floor.out" "$tmp/floor.err" >&2
     exit 1
 fi
+floor_spans=$(json_field "${line[floor]}" total_spans)
+[[ $floor_hits == $((2 * floor_spans)) ]] ||
+    problem "floor: $floor_hits probe hits counted, expected 2 x $floor_spans"
 
-# --- 3. attached: lstrace-bpf record, launch mode -------------------------------
-echo "run.sh: attached (under lstrace-bpf record -b $buffer_mib) ..." >&2
-rec_rc=0
-${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/bench.jsonl" -- "$bench_bin" attached "${att_args[@]}" \
-    >"$tmp/attached.out" 2>"$tmp/record.err" || rec_rc=$?
-line[attached]=$(grep -m1 '^{"mode":"attached"' "$tmp/attached.out" || true)
-summary=$(summary_of "$tmp/record.err")
-if [[ $rec_rc -ne 0 || -z ${line[attached]} || -z $summary ]]; then
-    echo "run.sh: the attached run failed (recorder exit status $rec_rc):" >&2
-    cat "$tmp/attached.out" "$tmp/record.err" >&2
-    exit 1
-fi
-rec_recorded=$(sum_recorded "$summary")
-rec_lost=$(sum_num "$summary" 'spans lost')
-rec_open=$(sum_num "$summary" 'still open')
-rec_orphan_ends=$(sum_num "$summary" 'ended without a recorded begin')
-rec_tags_lost=$(sum_num "$summary" 'tags\/errors lost')
-rec_command=$(sed -n 's/.*; command \(.*\)$/\1/p' <<<"$summary")
-jsonl_records=$(wc -l <"$tmp/bench.jsonl")
-jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9]' "$tmp/bench.jsonl" || true)
-expected=$(json_field "${line[attached]}" total_spans)
-[[ $rec_lost == 0 ]] || problem "attached: recorder lost $rec_lost spans"
-[[ $rec_tags_lost == 0 ]] || problem "attached: recorder lost $rec_tags_lost tags/errors"
-[[ $rec_open == 0 ]] || problem "attached: $rec_open spans still open"
-[[ $rec_orphan_ends == 0 ]] || problem "attached: $rec_orphan_ends ends without a recorded begin"
-[[ $rec_recorded == "$expected" ]] || problem "attached: recorded $rec_recorded spans, expected $expected"
-[[ $jsonl_records == "$expected" ]] || problem "attached: trace holds $jsonl_records records, expected $expected"
-[[ $jsonl_tagged == "$expected" ]] || problem "attached: $jsonl_tagged records tagged i, expected $expected"
-[[ $rec_command == "exit status 0" ]] || problem "attached: span_bench $rec_command"
-if [[ -n $keep_trace ]]; then
-    mkdir -p "$keep_trace"
-    cp "$tmp/bench.jsonl" "$keep_trace/bench.jsonl"
-fi
+# --- 3. attached: lstrace-bpf record, launch mode, 0, 1 and 4 tags per span -----
+# attached_run TAGS MODE: records span_bench attached --tags TAGS; checks
+# that every span is recorded with its tags.  The one-tag run's trace is
+# kept for --keep-trace, its summary for the JSON.
+attached_run() {
+    local tags=$1 mode=$2 rc=0
+    echo "run.sh: $mode (under lstrace-bpf record -b $buffer_mib, $tags tag(s) per span) ..." >&2
+    ${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/$mode.jsonl" -- "$bench_bin" attached --tags "$tags" "${att_args[@]}" \
+        >"$tmp/$mode.out" 2>"$tmp/$mode.err" || rc=$?
+    line[$mode]=$(grep -m1 '^{"mode":"attached"' "$tmp/$mode.out" | sed "s/\"mode\":\"attached\"/\"mode\":\"$mode\"/" || true)
+    summary=$(summary_of "$tmp/$mode.err")
+    if [[ $rc -ne 0 || -z ${line[$mode]} || -z $summary ]]; then
+        echo "run.sh: the $mode run failed (recorder exit status $rc):" >&2
+        cat "$tmp/$mode.out" "$tmp/$mode.err" >&2
+        exit 1
+    fi
+    rec_recorded=$(sum_recorded "$summary")
+    rec_lost=$(sum_num "$summary" 'spans lost')
+    rec_open=$(sum_num "$summary" 'still open')
+    rec_orphan_ends=$(sum_num "$summary" 'ended without a recorded begin')
+    rec_tags_lost=$(sum_num "$summary" 'tags\/errors lost')
+    rec_command=$(sed -n 's/.*; command \(.*\)$/\1/p' <<<"$summary")
+    jsonl_records=$(wc -l <"$tmp/$mode.jsonl")
+    case $tags in
+    0) jsonl_tagged=$(grep -c '"tags":{"success":true' "$tmp/$mode.jsonl" || true) ;;
+    1) jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9]' "$tmp/$mode.jsonl" || true) ;;
+    4) jsonl_tagged=$(grep -c '"tags":{[^}]*"i":[0-9][0-9]*,"model":"small","temperature":0.5,"stream":true' "$tmp/$mode.jsonl" || true) ;;
+    esac
+    expected=$(json_field "${line[$mode]}" total_spans)
+    [[ $rec_lost == 0 ]] || problem "$mode: recorder lost $rec_lost spans"
+    [[ $rec_tags_lost == 0 ]] || problem "$mode: recorder lost $rec_tags_lost tags/errors"
+    [[ $rec_open == 0 ]] || problem "$mode: $rec_open spans still open"
+    [[ $rec_orphan_ends == 0 ]] || problem "$mode: $rec_orphan_ends ends without a recorded begin"
+    [[ $rec_recorded == "$expected" ]] || problem "$mode: recorded $rec_recorded spans, expected $expected"
+    [[ $jsonl_records == "$expected" ]] || problem "$mode: trace holds $jsonl_records records, expected $expected"
+    [[ $jsonl_tagged == "$expected" ]] || problem "$mode: $jsonl_tagged records with the $tags tag(s), expected $expected"
+    [[ $rec_command == "exit status 0" ]] || problem "$mode: span_bench $rec_command"
+    if [[ $mode == attached && -n $keep_trace ]]; then
+        mkdir -p "$keep_trace"
+        cp "$tmp/$mode.jsonl" "$keep_trace/bench.jsonl"
+    fi
+    rm -f "$tmp/$mode.jsonl"
+}
+attached_run 0 attached-0
+attached_run 4 attached-4
+# last: its figures are the ones the JSON's attached_run reports
+attached_run 1 attached
 
 # --- 4. bpftrace: the closest equivalent script ----------------------------------
 bt_lines=null
@@ -424,6 +456,104 @@ rate_run 1 "$zero_loss_s" zeroloss
 read -r zl_produced zl_rate zl_recorded zl_lost zl_tlost zl_cpu <<<"$rr"
 [[ $zl_lost -eq 0 && $zl_tlost -eq 0 ]] || problem "zero loss: $zl_lost spans and $zl_tlost tags lost in ${zero_loss_s} s"
 
+# --- 6b. where a traced span's time goes: BPF program run time (bpf_stats) ----------
+# span_bench streams one-tag spans; the recorder attaches with -p; two
+# snapshots of the kernel's per-program run time and run count, 2 s apart,
+# give each program's mean run time per hit (stats on add ~20 ns a run).
+declare -A prog_ns prog_runs
+prog_stats() { # PID: prints "name run_time_ns run_cnt" per program that PID holds
+    # (other recorders may run on the machine: their programs have our
+    # names), found by the program ids in its descriptors' fdinfo
+    local ids
+    ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)/\1/p' | sort -u | tr '\n' ' ')
+    bpftool prog show 2>/dev/null | awk -v ids=" $ids" '
+        /^[0-9]+: / { id = $1; sub(":", "", id); name = ""; ns = 0; cnt = 0
+            for (i = 1; i < NF; i++) {
+                if ($i == "name") name = $(i + 1)
+                if ($i == "run_time_ns") ns = $(i + 1)
+                if ($i == "run_cnt") cnt = $(i + 1)
+            }
+            if (name != "" && index(ids, " " id " ")) print name, ns, cnt }'
+}
+echo "run.sh: BPF program run time per hit (bpf_stats, one-tag spans) ..." >&2
+stats_prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+sysctl -q kernel.bpf_stats_enabled=1 || problem "cannot enable kernel.bpf_stats_enabled"
+"$bench_bin" stream --duration 9 ${bench_cpu[@]+"${bench_cpu[@]}"} >"$tmp/stats.bench" 2>&1 &
+stats_bench=$!
+sleep 1
+${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"} "$recorder" record -p "$stats_bench" --duration 6 -o "$tmp/stats.jsonl" 2>"$tmp/stats.err" &
+stats_rec=$!
+sleep 3
+prog_stats "$stats_rec" >"$tmp/stats.1"
+sleep 2
+prog_stats "$stats_rec" >"$tmp/stats.2"
+wait "$stats_rec" || problem "the bpf_stats recorder run failed: $(tail -n1 "$tmp/stats.err")"
+wait "$stats_bench" || true
+sysctl -q kernel.bpf_stats_enabled="$stats_prev" || true
+rm -f "$tmp/stats.jsonl"
+while read -r name ns cnt; do
+    read -r _ ns0 cnt0 < <(grep "^$name " "$tmp/stats.1" || echo "$name 0 0")
+    prog_runs[$name]=$((cnt - cnt0))
+    prog_ns[$name]=$(awk -v t=$((ns - ns0)) -v c=$((cnt - cnt0)) 'BEGIN { if (c > 0) printf "%.0f", t / c; else print "null" }')
+done <"$tmp/stats.2"
+for p in on_span_begin on_span_end; do
+    [[ ${prog_ns[$p]:-null} != null ]] || problem "bpf_stats: no runs of $p"
+done
+
+# --- 6c. scale: per-span cost vs threads, nesting depth, processes (--scale) -------
+scale_rows=()
+scale_json=""
+scale_row() { # WHAT VALUE CPU PRODUCED LOST
+    scale_rows+=("| $1 | $2 | $(fmt_ns "$3") | $4 | $5 |")
+    scale_json+="${scale_json:+,}{\"what\":$(json_str "$1"),\"value\":$2,\"cpu_ns_per_span\":$3,\"produced\":$4,\"lost\":$5}"
+}
+# scale_launch WHAT VALUE SPAN_BENCH_ARGS...: one recording of span_bench
+# attached in rate mode (launched), its row added.
+scale_launch() {
+    local what=$1 value=$2 rc=0 l
+    shift 2
+    echo "run.sh: scale: $what $value x ${scale_s} s ..." >&2
+    "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
+        --duration "$scale_s" "$@" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
+    l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
+    [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run ($what $value) failed"; }
+    scale_row "$what" "$value" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" \
+        "$(sum_num "$(summary_of "$tmp/scale.err")" 'spans lost')"
+    rm -f "$tmp/scale.jsonl"
+}
+if $scale; then
+    for t in 1 64 1024; do
+        scale_launch "traced threads" "$t" --threads "$t"
+    done
+    for d in 1 8 64; do
+        scale_launch "nesting depth" "$d" --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"}
+    done
+    for np in 1 16; do
+        echo "run.sh: scale: $np process(es) under --binary x ${scale_s} s ..." >&2
+        "$recorder" record -b "$buffer_mib" --binary "$bench_bin" -o "$tmp/scale.jsonl" \
+            --duration $((scale_s + 12)) 2>"$tmp/scale.err" &
+        rec_pid=$!
+        pids=()
+        for ((k = 0; k < np; k++)); do
+            "$bench_bin" attached --duration "$scale_s" --wait 10 >"$tmp/scale.$k.out" 2>&1 &
+            pids+=($!)
+        done
+        rc=0
+        for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+        kill -INT "$rec_pid" 2>/dev/null || true
+        wait "$rec_pid" || true
+        [[ $rc -eq 0 ]] || { cat "$tmp"/scale.*.out "$tmp/scale.err" >&2; die "the scale run ($np processes) failed"; }
+        # per-span cost: all processes' CPU over all their spans
+        read -r s_cpu s_total < <(cat "$tmp"/scale.*.out | grep '^{"mode":"attached"' | awk '{
+            n = $0; sub(/.*"total_spans":/, "", n); sub(/,.*/, "", n)
+            c = $0; sub(/.*"cpu_ns_per_span":/, "", c); sub(/[,}].*/, "", c)
+            t += n; w += n * c } END { if (t > 0) printf "%.3f %d\n", w / t, t; else print "null 0" }')
+        s_sum=$(summary_of "$tmp/scale.err")
+        scale_row "processes (--binary)" "$np" "$s_cpu" "$s_total" "$(sum_num "$s_sum" 'spans lost')"
+        rm -f "$tmp/scale.jsonl" "$tmp"/scale.*.out
+    done
+fi
+
 # --- 7. attach latency --------------------------------------------------------------
 # span_bench emits spans back to back (recorder or not); the recorder
 # attaches with -p; latency = begin of the first recorded span - the
@@ -468,16 +598,28 @@ det=$(med detached)
 floor=$(med floor)
 att=$(med attached)
 
-modes=(baseline detached detached-c rusage floor attached)
+att0=$(med attached-0)
+att4=$(med attached-4)
+medc() { json_field "${line[$1]}" median_cpu_ns_per_span; }
+floor_cpu=$(medc floor)
+att_cpu=$(medc attached)
+att0_cpu=$(medc attached-0)
+att4_cpu=$(medc attached-4)
+# what one probe hit costs: the floor's two sites over the baseline loop
+per_hit=$(awk -v f="$floor" -v b="$base" 'BEGIN { printf "%.1f", (f - b) / 2 }')
+
+modes=(baseline detached detached-c rusage floor attached-0 attached attached-4)
 $with_bpftrace && modes+=(bpftrace)
 declare -A desc=(
     [baseline]="1. probe code compiled out"
     [detached]="2. lstrace.hpp, no tracer attached"
     [detached-c]="2. lstrace.h C API, no tracer attached"
     [rusage]="6. in-process getrusage(RUSAGE_THREAD) at begin and end"
-    [floor]="3. floor: same probe sites, count-only BPF"
-    [attached]="4. lstrace-bpf record, all figures, JSONL to a file"
-    [bpftrace]="5. bpftrace equivalent (lstrace_equiv.bt)"
+    [floor]="3. floor: two bare probe sites (begin, end), count-only BPF"
+    [attached-0]="4. lstrace-bpf record, span with no tags"
+    [attached]="4. lstrace-bpf record, span with one tag (all figures, JSONL to a file)"
+    [attached-4]="4. lstrace-bpf record, span with four tags"
+    [bpftrace]="5. bpftrace equivalent, one tag (lstrace_equiv.bt)"
 )
 
 echo
@@ -486,8 +628,8 @@ echo
 echo "Machine: $os, kernel $kernel, $ncpu CPUs ($cpu_model); load average $load_start at start, $load_end at end"
 $pin && echo "Per-span rows: the loop pinned to CPU 0, the tracer process to CPU 1."
 echo
-echo "| mode | ns/span (median) | ns over baseline | × floor | thread CPU ns/span |"
-echo "|---|---:|---:|---:|---:|"
+echo "| mode | ns/span (median) | ns over baseline | × floor | thread CPU ns/span | × floor, thread CPU |"
+echo "|---|---:|---:|---:|---:|---:|"
 results_json=""
 for m in "${modes[@]}"; do
     l=${line[$m]}
@@ -495,14 +637,35 @@ for m in "${modes[@]}"; do
     ob=$(over "$v" "$base")
     rf=$(ratio "$v" "$floor")
     cpu=$(json_field "$l" median_cpu_ns_per_span)
-    printf '| %s | %s | %s | %s | %s |\n' "${desc[$m]}" "$(fmt_ns "$v")" "$(fmt_ns "$ob")" \
-        "$([[ $m == floor || $m == attached || $m == bpftrace ]] && echo "${rf}×" || echo "")" "$(fmt_ns "$cpu")"
-    results_json+="${results_json:+,}${l%\}},\"ns_over_baseline\":$ob,\"ratio_vs_floor\":$rf}"
+    rfc=$(ratio "$cpu" "$floor_cpu")
+    traced=false
+    [[ $m == floor || $m == attached* || $m == bpftrace ]] && traced=true
+    printf '| %s | %s | %s | %s | %s | %s |\n' "${desc[$m]}" "$(fmt_ns "$v")" "$(fmt_ns "$ob")" \
+        "$($traced && echo "${rf}×" || echo "")" "$(fmt_ns "$cpu")" "$($traced && echo "**${rfc}×**" || echo "")"
+    results_json+="${results_json:+,}${l%\}},\"ns_over_baseline\":$ob,\"ratio_vs_floor\":$rf,\"cpu_ratio_vs_floor\":$rfc}"
 done
 echo
 att_floor=$(ratio "$att" "$floor")
+att0_floor=$(ratio "$att0" "$floor")
+att4_floor=$(ratio "$att4" "$floor")
+# The targets are judged on the traced thread's CPU time: with two cores
+# shared with other work, wall time also counts whatever else ran on the
+# benchmark's CPU (the wall ratios are printed too).
+att_floor_cpu=$(ratio "$att_cpu" "$floor_cpu")
+att0_floor_cpu=$(ratio "$att0_cpu" "$floor_cpu")
+att4_floor_cpu=$(ratio "$att4_cpu" "$floor_cpu")
+bt_att_cpu=null
+[[ -z ${line[bpftrace]:-} ]] || bt_att_cpu=$(ratio "$(medc bpftrace)" "$att_cpu")
+per_hit_cpu=$(awk -v f="$floor_cpu" -v b="$(medc baseline)" 'BEGIN { printf "%.1f", (f - b) / 2 }')
+bpf_own=$(awk -v a="${prog_ns[on_span_begin]:-0}" -v b="${prog_ns[on_span_end]:-0}" 'BEGIN { print a + b }')
 bt_att=null
 [[ -z ${line[bpftrace]:-} ]] || bt_att=$(ratio "$(med bpftrace)" "$att")
+if $scale; then
+    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib) | n | thread CPU ns/span | spans | lost |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${scale_rows[@]}"
+    echo
+fi
 echo "| recorder and throughput (default 16 MiB buffer) | |"
 echo "|---|---:|"
 echo "| recorder CPU per million spans (user + system), JSONL to a file | ${cost_cpu_per_m} s (${cost_user_per_m} + ${cost_sys_per_m}) |"
@@ -526,8 +689,11 @@ for m in "${modes[@]}"; do
         "$(json_field "$l" spans)" "$(json_field "$l" runs)" "$(json_field "$l" warmup_spans)" \
         "$(sed -n 's/.*"all_ns_per_span":\[\([^]]*\)\].*/\1/p' <<<"$l" | sed 's/,/, /g')"
 done
-echo "- attached / floor: ${att_floor}× (same run); bpftrace / attached: ${bt_att}×"
-echo "- attached run (-b $buffer_mib): $rec_recorded spans recorded, $rec_lost lost, $rec_tags_lost tags lost;" \
+echo "- per probe hit: $(fmt_ns "$per_hit_cpu") ns of thread CPU, $(fmt_ns "$per_hit") ns wall ((floor - baseline) / 2: a bare site's trap, a count-only program and the return)"
+echo "- thread CPU over the floor, per span: no tags +$(fmt_ns "$(over "$att0_cpu" "$floor_cpu")") ns, one tag +$(fmt_ns "$(over "$att_cpu" "$floor_cpu")") ns, four tags +$(fmt_ns "$(over "$att4_cpu" "$floor_cpu")") ns (lstrace's own work: header, argument fetch, BPF programs, ring buffer)"
+echo "- BPF program run time per hit (bpf_stats, one-tag spans streamed for 2 s): on_span_begin ${prog_ns[on_span_begin]:-null} ns, on_span_end ${prog_ns[on_span_end]:-null} ns ($bpf_own ns a span; runs: ${prog_runs[on_span_begin]:-0} begin, ${prog_runs[on_span_end]:-0} end, ${prog_runs[on_span_tag]:-0} span_tag)"
+echo "- × floor (same run), thread CPU: no tags ${att0_floor_cpu}×, one tag ${att_floor_cpu}×, four tags ${att4_floor_cpu}×; wall: ${att0_floor}×, ${att_floor}×, ${att4_floor}×; bpftrace / attached (one tag): ${bt_att_cpu}× thread CPU, ${bt_att}× wall"
+echo "- attached run (one tag, -b $buffer_mib): $rec_recorded spans recorded, $rec_lost lost, $rec_tags_lost tags lost;" \
     "trace: $jsonl_records records ($jsonl_tagged tagged), expected $expected"
 if $with_bpftrace; then
     echo "- bpftrace: $bt_lines span lines of $expected spans, $bt_lost_events events reported lost"
@@ -542,9 +708,11 @@ targets_json=""
 bool() { awk "BEGIN { exit !($1) }" && echo true || echo false; }
 echo
 tgt "detached <= 5 ns over baseline" "$(bool "$det - $base <= 5")" "$(over "$det" "$base") ns"
-tgt "attached <= 1.5x floor" "$(bool "$att_floor <= 1.5")" "${att_floor}x"
-if [[ $bt_att != null ]]; then
-    tgt "bpftrace >= 5x attached" "$(bool "$bt_att >= 5")" "${bt_att}x"
+tgt "span with no tags <= 1.4x floor" "$(bool "$att0_floor_cpu <= 1.4")" "${att0_floor_cpu}x thread CPU (${att0_floor}x wall)"
+tgt "span with one tag <= 1.5x floor" "$(bool "$att_floor_cpu <= 1.5")" "${att_floor_cpu}x thread CPU (${att_floor}x wall)"
+tgt "span with four tags <= 1.7x floor" "$(bool "$att4_floor_cpu <= 1.7")" "${att4_floor_cpu}x thread CPU (${att4_floor}x wall)"
+if [[ $bt_att_cpu != null ]]; then
+    tgt "bpftrace >= 5x attached" "$(bool "$bt_att_cpu >= 5")" "${bt_att_cpu}x thread CPU (${bt_att}x wall)"
 fi
 tgt "zero loss, 1 producer, ${zero_loss_s} s, default buffer" "$(bool "$zl_lost == 0 && $zl_tlost == 0")" "$zl_lost spans, $zl_tlost tags lost of $zl_produced"
 if [[ $rss_spans -gt 0 ]]; then
@@ -582,11 +750,19 @@ cat >"$json_out.tmp" <<EOF
   "machine": {"os": $(json_str "$os"), "kernel": $(json_str "$kernel"), "nproc": $ncpu, "cpu_model": $(json_str "$cpu_model"), "load_start": $(json_str "$load_start"), "load_end": $(json_str "$load_end")},
   "results": [$results_json],
   "attached_vs_floor": $att_floor,
+  "attached_no_tags_vs_floor": $att0_floor,
+  "attached_four_tags_vs_floor": $att4_floor,
+  "cpu_vs_floor": {"no_tags": $att0_floor_cpu, "one_tag": $att_floor_cpu, "four_tags": $att4_floor_cpu, "bpftrace_vs_attached": $bt_att_cpu},
+  "floor_ns_per_probe_hit": $per_hit,
+  "floor_cpu_ns_per_probe_hit": $per_hit_cpu,
+  "bpf_run_ns_per_hit": {"on_span_begin": ${prog_ns[on_span_begin]:-null}, "on_span_end": ${prog_ns[on_span_end]:-null}, "on_span_tag_runs": ${prog_runs[on_span_tag]:-0}},
+  "floor_probe_hits": ${floor_hits:-null},
   "bpftrace_vs_attached": $bt_att,
   "attached_run": {"buffer_mib": $buffer_mib, "spans_recorded": $rec_recorded, "spans_lost": $rec_lost, "tags_errors_lost": $rec_tags_lost, "still_open": $rec_open, "ends_without_begin": $rec_orphan_ends, "jsonl_records": $jsonl_records, "jsonl_records_tagged": $jsonl_tagged, "expected_records": $expected, "summary": $(json_str "$summary")},
   "bpftrace_run": {"version": $bt_version, "span_lines": $bt_lines, "lost_events": $bt_lost_events},
   "recorder": {"spans": $recorder_spans, "cpu_s_per_million": $cost_cpu_per_m, "user_s_per_million": $cost_user_per_m, "sys_s_per_million": $cost_sys_per_m, "peak_rss_mib": $cost_rss_mib, "long_run_spans": $rss_spans, "long_run_peak_rss_mib": $rss_mib, "long_run_cpu_s_per_million": $rss_cpu_per_m, "long_run_lost": $rss_lost, "otlp_spans": $otlp_spans, "otlp_cpu_s_per_million": $otlp_cpu_per_m, "otlp_sent": $otlp_sent, "otlp_dropped": $otlp_dropped},
   "producer_sweep": [$sweep_json],
+  "scale": [$scale_json],
   "zero_loss": {"threads": 1, "seconds": $zero_loss_s, "produced": $zl_produced, "spans_per_s": $zl_rate, "recorded": $zl_recorded, "lost": $zl_lost, "tags_lost": $zl_tlost},
   "attach_latency_ms": {"median": $latency_ms, "runs": [$(echo $latencies | sed 's/ /,/g')]},
   "targets": [$targets_json],

@@ -5,7 +5,8 @@
 // Times a tight loop of N spans, each one
 //
 //     auto span = tracer.trace_operation("bench", "op", "benchmark span");
-//     span.set_tag("i", i);
+//     span.set_tag("i", i);      // --tags 1, the default; --tags 0: none;
+//                                // --tags 4: also a string, a double, a bool
 //
 // with CLOCK_MONOTONIC around the loop, R times, and prints one JSON line per
 // mode to stdout with the median (and every run's) ns per span.  The
@@ -28,9 +29,13 @@
 //             page-fault counts)
 //   stream    the real header, recorder or not (one may attach or detach at
 //             any time): with --duration, for attach-latency measurements
+//   floor     no lstrace code: two bare USDT sites per span, begin and end
+//             (provider lstrace_bench), for bench/usdt_floor's count-only
+//             program: the least a kernel-measured span can cost
 //
-// With --duration SECONDS a mode runs spans back to back for that long on
-// --threads THREADS threads (instead of -n spans, -r times) and prints the
+// With --depth D the measured spans are nested D deep (D - 1 outer spans
+// stay open around them).  With --duration SECONDS a mode runs spans back
+// to back for that long on --threads THREADS threads (instead of -n spans, -r times) and prints the
 // spans produced and spans per second: the producer sweep and zero-loss runs
 // of bench/run.sh, whose recorder summary must then account for every span.
 //
@@ -40,6 +45,7 @@
 // Usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]
 //                           [--pause-ms MS] [--wait SECONDS] [--cpu CPU]
 //                           [--duration SECONDS [--threads THREADS]]
+//                           [--tags 0|1|4] [--depth D]
 //
 //   -n SPANS     spans per timed run; default 2,000,000 for baseline,
 //                detached and detached-c, 200,000 for rusage, 50,000 for
@@ -73,8 +79,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -114,15 +122,22 @@ public:
     CSpan(const CSpan&) = delete;
     CSpan& operator=(const CSpan&) = delete;
 
-    template <typename Int>
-    CSpan& set_tag(const char* key, Int value) noexcept
+    template <typename V>
+    CSpan& set_tag(const char* key, V value) noexcept
     {
-        lstrace_tag_int(&raw_, key, static_cast<std::int64_t>(value));
+        if constexpr (std::is_same_v<V, bool>)
+            lstrace_tag_bool(&raw_, key, value);
+        else if constexpr (std::is_floating_point_v<V>)
+            lstrace_tag_double(&raw_, key, value);
+        else if constexpr (std::is_integral_v<V>)
+            lstrace_tag_int(&raw_, key, static_cast<std::int64_t>(value));
+        else
+            lstrace_tag_str(&raw_, key, value);
         return *this;
     }
 
 private:
-    lstrace_span raw_{};
+    lstrace_span raw_;  // as lstrace::Span: begin sets what is read
 };
 struct CTracer {
     CSpan trace_operation(const char* component, const char* operation,
@@ -157,7 +172,10 @@ public:
     template <typename V>
     RusageSpan& set_tag(const char*, V v) noexcept
     {
-        tag_ = static_cast<std::int64_t>(v);
+        if constexpr (std::is_arithmetic_v<V>)
+            tag_ += static_cast<std::int64_t>(v);
+        else
+            tag_ += v[0];
         return *this;
     }
 
@@ -182,15 +200,70 @@ __attribute__((used)) void keep_span_error_probe(lstrace::Span& span)
     span.record_error("unused", "keeps the span_error probe site");
 }
 
+// --- floor: two bare probe sites --------------------------------------------
+// The least any kernel-measured span can pay: a begin and an end site, each
+// a bare USDT nop with one argument, no enabled check, no ids, no strings.
+// bench/usdt_floor attaches a count-only BPF program to both.  (lstrace.h
+// turned semaphores on for this file, so the probes need theirs.)
+extern "C" {
+__attribute__((used, section(".probes"))) volatile unsigned short lstrace_bench_begin_semaphore;
+__attribute__((used, section(".probes"))) volatile unsigned short lstrace_bench_end_semaphore;
+}
+struct FloorSpan {
+    explicit FloorSpan(std::uint64_t id) noexcept : id_(id)
+    {
+        STAP_PROBE1(lstrace_bench, begin, id_);
+    }
+    ~FloorSpan() { STAP_PROBE1(lstrace_bench, end, id_); }
+    FloorSpan(const FloorSpan&) = delete;
+    FloorSpan& operator=(const FloorSpan&) = delete;
+    template <typename V>
+    FloorSpan& set_tag(const char*, V) noexcept
+    {
+        return *this;
+    }
+
+private:
+    std::uint64_t id_;
+};
+struct FloorTracer {
+    FloorSpan trace_operation(const char*, const char*, const char* = "") const noexcept
+    {
+        static thread_local std::uint64_t next = 0;
+        return FloorSpan(++next);
+    }
+};
+
 // --- the measured loop --------------------------------------------------------
-template <typename TracerT>
-__attribute__((noinline)) void span_loop(const TracerT& tracer, std::uint64_t n)
+// Tags per span (--tags): 0, 1 (the integer "i", the default) or 4 (one of
+// each type: integer, string, double, bool).
+template <int Tags, typename TracerT>
+__attribute__((noinline)) void span_loop_tags(const TracerT& tracer, std::uint64_t n)
 {
     for (std::uint64_t i = 0; i < n; ++i) {
         auto span = tracer.trace_operation("bench", "op", "benchmark span");
-        span.set_tag("i", i);
+        if constexpr (Tags >= 1)
+            span.set_tag("i", i);
+        if constexpr (Tags >= 4) {
+            span.set_tag("model", "small");
+            span.set_tag("temperature", 0.5);
+            span.set_tag("stream", true);
+        }
         keep(i);
     }
+}
+
+int g_tags = 1;  // --tags
+
+template <typename TracerT>
+void span_loop(const TracerT& tracer, std::uint64_t n)
+{
+    if (g_tags == 0)
+        span_loop_tags<0>(tracer, n);
+    else if (g_tags == 4)
+        span_loop_tags<4>(tracer, n);
+    else
+        span_loop_tags<1>(tracer, n);
 }
 
 double now_ns(clockid_t clock = CLOCK_MONOTONIC)
@@ -210,16 +283,44 @@ struct Options {
     int cpu = -1;
     double duration_s = 0;  // > 0: rate mode (spans back to back for this long)
     unsigned threads = 1;
+    int tags = 1;
+    unsigned depth = 1;  // the measured spans' nesting depth (outer spans stay open)
 };
+
+// --depth D: D - 1 spans of the real header opened before the measured ones
+// and closed after them, innermost first, so each measured span is a child
+// at depth D (only lstrace modes nest; the others ignore it).
+class Nest {
+public:
+    Nest(unsigned depth, bool real)
+    {
+        for (unsigned d = 1; real && d < depth; ++d)
+            outer_.push_back(std::make_unique<lstrace::Span>("span_bench", "bench", "outer", ""));
+    }
+    ~Nest()
+    {
+        while (!outer_.empty())
+            outer_.pop_back();
+    }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+
+private:
+    std::vector<std::unique_ptr<lstrace::Span>> outer_;
+};
+
+template <typename TracerT>
+constexpr bool kRealTracer = std::is_same_v<TracerT, lstrace::Tracer>;
 
 [[noreturn]] void usage(const char* msg)
 {
     if (msg)
         std::fprintf(stderr, "span_bench: %s\n", msg);
-    std::fprintf(stderr, "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
-                         "                  [--pause-ms MS] [--wait SECONDS] [--cpu CPU]\n"
-                         "                  [--duration SECONDS [--threads THREADS]]\n"
-                         "MODE: baseline | detached | detached-c | attached | rusage | stream\n");
+    std::fprintf(stderr,
+                 "usage: span_bench MODE... [-n SPANS] [-r RUNS] [--warmup SPANS]\n"
+                 "                  [--pause-ms MS] [--wait SECONDS] [--cpu CPU]\n"
+                 "                  [--duration SECONDS [--threads THREADS]] [--tags 0|1|4]\n"
+                 "MODE: baseline | detached | detached-c | attached | rusage | stream | floor\n");
     std::exit(msg ? 2 : 0);
 }
 
@@ -270,11 +371,21 @@ Options parse(int argc, char** argv)
                 usage("--duration must be > 0");
         } else if (a == "--threads") {
             const std::uint64_t t = parse_u64(a.c_str(), value());
-            if (t == 0 || t > 256)
-                usage("--threads must be 1..256");
+            if (t == 0 || t > 1024)
+                usage("--threads must be 1..1024");
             o.threads = static_cast<unsigned>(t);
+        } else if (a == "--depth") {
+            const std::uint64_t d = parse_u64(a.c_str(), value());
+            if (d == 0 || d > 1024)
+                usage("--depth must be 1..1024");
+            o.depth = static_cast<unsigned>(d);
+        } else if (a == "--tags") {
+            const std::uint64_t t = parse_u64(a.c_str(), value());
+            if (t != 0 && t != 1 && t != 4)
+                usage("--tags must be 0, 1 or 4");
+            o.tags = static_cast<int>(t);
         } else if (a == "baseline" || a == "detached" || a == "detached-c" || a == "attached" ||
-                   a == "rusage" || a == "stream") {
+                   a == "rusage" || a == "stream" || a == "floor") {
             o.modes.push_back(a);
         } else {
             usage(("unknown argument '" + a + "'").c_str());
@@ -335,6 +446,7 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
             ready.fetch_add(1);
             while (!go.load(std::memory_order_acquire)) {
             }
+            const Nest nest(o.depth, kRealTracer<TracerT>);
             const double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
             std::uint64_t n = 0;
             do {
@@ -396,6 +508,7 @@ int bench(const std::string& mode, const TracerT& tracer, const Options& o,
         return 3;
     }
 
+    const Nest nest(o.depth, kRealTracer<TracerT>);
     span_loop(tracer, warmup);
     std::vector<double> per_span, cpu_per_span;
     for (unsigned r = 0; r < o.runs; ++r) {
@@ -429,10 +542,11 @@ int bench(const std::string& mode, const TracerT& tracer, const Options& o,
     const double min = *std::min_element(per_span.begin(), per_span.end());
 
     std::printf("{\"mode\":\"%s\",\"spans\":%" PRIu64 ",\"runs\":%u,\"warmup_spans\":%" PRIu64
-                ",\"total_spans\":%" PRIu64 ",\"median_ns_per_span\":%.3f"
+                ",\"tags\":%d,\"total_spans\":%" PRIu64 ",\"median_ns_per_span\":%.3f"
                 ",\"min_ns_per_span\":%.3f,\"median_cpu_ns_per_span\":%.3f"
                 ",\"all_ns_per_span\":[",
-                mode.c_str(), n, o.runs, warmup, warmup + n * o.runs, median, min, cpu_median);
+                mode.c_str(), n, o.runs, warmup, g_tags, warmup + n * o.runs, median, min,
+                cpu_median);
     for (std::size_t i = 0; i < per_span.size(); ++i)
         std::printf("%s%.3f", i ? "," : "", per_span[i]);
     std::printf("],\"all_cpu_ns_per_span\":[");
@@ -459,6 +573,7 @@ int main(int argc, char** argv)
         }
     }
 
+    g_tags = o.tags;
     const auto tracer = lstrace::get_tracer("span_bench");
     int rc = 0;
     for (const std::string& mode : o.modes) {
@@ -473,6 +588,8 @@ int main(int argc, char** argv)
             r = bench(mode, tracer, o, 50000, true, false);
         else if (mode == "stream")
             r = bench(mode, tracer, o, 2000000, false, false);
+        else if (mode == "floor")
+            r = bench(mode, FloorTracer{}, o, 50000, false, false);
         else
             r = bench(mode, RusageTracer{}, o, 200000, false, false);
         if (r)

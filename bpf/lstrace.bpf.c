@@ -38,7 +38,8 @@
  * record and no formatting.
  *
  * Strings (names, tag values, error messages) go straight from user memory
- * into the reserved ring-buffer record: no intermediate copies.
+ * into the reserved ring-buffer record: no intermediate copies.  Tags ride
+ * with the span's end (span_tags.bpf.h): a span costs two probe hits.
  *
  * Nothing here writes to the traced process's memory.
  */
@@ -47,6 +48,7 @@
 #include "peak_rss.bpf.h"
 #include "points.bpf.h"
 #include "span_state.bpf.h"
+#include "span_tags.bpf.h"
 #include "task_steps.bpf.h"
 #include "thread_clock.bpf.h"
 #include "thread_state.bpf.h"
@@ -135,7 +137,7 @@ static __always_inline bool send_dropped(struct lstrace_span_key *key, __u64 spa
 }
 
 SEC("usdt")
-int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
+int LSTRACE_USDT(on_span_end, __u64 span_id, int status, const void *tags, __u64 tags_size)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
@@ -192,9 +194,13 @@ int LSTRACE_USDT(on_span_end, __u64 span_id, int status)
 		e->begin_ts_ns = 0;
 		e->begin_tid = 0;
 		__builtin_memset(&e->delta, 0, sizeof(e->delta));
+		/* the consumer has no record for these tags */
+		e->tags_size = 0;
+		e->tags_pad = 0;
 		bpf_ringbuf_submit(e, submit_flags());
 		return 0;
 	}
+	read_span_tags(e, tags, tags_size);
 	e->begin_ts_ns = start->ts_ns;
 	e->begin_tid = start->tid;
 	if (start->tid != (__u32)id)

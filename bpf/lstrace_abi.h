@@ -12,7 +12,9 @@
  *   SPAN_TAG    zero or more, at langswarm:span_tag
  *   SPAN_ERROR  zero or more, at langswarm:span_error
  *   SPAN_END    the kernel-measured figures of the whole span, computed in
- *               BPF as (counters at span_end) - (counters at span_begin)
+ *               BPF as (counters at span_end) - (counters at span_begin),
+ *               and the tags the application buffered in the span (tags
+ *               that did not fit came before, as SPAN_TAG)
  * (or, for a successful span shorter than min_duration, SPAN_DROPPED), and
  * THREAD_EXIT when a thread of a traced process exits (spans it left open
  * are aborted).  POINT events (component, error and data-flow probes) come
@@ -25,7 +27,7 @@
 #include <linux/types.h>
 #endif
 
-#define LSTRACE_ABI_VERSION 2
+#define LSTRACE_ABI_VERSION 3
 
 /* LSTRACE_NAME_LEN, LSTRACE_DESC_LEN, LSTRACE_VALUE_LEN, status and tag
  * type values: shared with the application header */
@@ -157,7 +159,8 @@ enum lstrace_counter {
 	/* Each lost span is counted exactly once: */
 	LSTRACE_CNT_LOST_BEGIN = 0, /* ring buffer full at span_begin (its end is then not sent) */
 	LSTRACE_CNT_LOST_END = 1,   /* begin sent, ring buffer full at span_end */
-	LSTRACE_CNT_LOST_TAG = 2,   /* ring buffer full at span_tag */
+	LSTRACE_CNT_LOST_TAG = 2,   /* ring buffer full at span_tag, or a span's tag
+				     * buffer unreadable at span_end */
 	LSTRACE_CNT_LOST_ERROR = 3, /* ring buffer full at span_error */
 	LSTRACE_CNT_SPAN_MAP_FULL = 4,	 /* no room for a begin snapshot */
 	LSTRACE_CNT_THREAD_MAP_FULL = 5, /* no memory for a thread's state */
@@ -245,6 +248,13 @@ struct lstrace_span_end_event {
 	__s64 peak_rss_bytes; /* highest process RSS seen during the span (LSTRACE_F_NO_PEAK) */
 	__u32 fds_open;	      /* descriptors open in the process at span end */
 	__u32 cpu;	      /* CPU at span_end */
+	/* the span's tag buffer, as the application wrote it (format in
+	 * probe_abi.h): tags[0..tags_size) are valid, the rest is not
+	 * initialised; 0 with NO_BEGIN, or when it could not be read (counted
+	 * in LSTRACE_CNT_LOST_TAG) */
+	__u32 tags_size;
+	__u32 tags_pad;
+	__u8 tags[LSTRACE_TAG_BUF_LEN];
 };
 
 /* SPAN_DROPPED: hdr only. */

@@ -104,6 +104,7 @@ Result<std::vector<ProbeNote>> read_probe_notes(const std::string& path)
             ProbeNote note;
             if (!parse_note(base + desc_off, nhdr.n_descsz, is64, note))
                 return Error{path + ": malformed .note.stapsdt entry"};
+            note.pc_file_offset = file_offset(note.pc);
             if (note.semaphore)
                 note.semaphore_file_offset = file_offset(note.semaphore);
             notes.push_back(std::move(note));

@@ -29,6 +29,7 @@ struct ProbeNote {
     std::string name;
     std::string arguments;                    // e.g. "-8@%rax 8@%rdx"
     std::uint64_t pc = 0;                     // link-time address of the probe's nop
+    std::uint64_t pc_file_offset = 0;         // where that nop is in the file (0 if unknown)
     std::uint64_t semaphore = 0;              // link-time address of its semaphore, 0 if none
     std::uint64_t semaphore_file_offset = 0;  // where the semaphore is in the file (0 if none)
 };

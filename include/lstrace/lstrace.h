@@ -24,6 +24,11 @@
  * or, with GCC/clang, LSTRACE_SPAN(span, "agent", "generate", "...") which
  * ends the span automatically when `span` goes out of scope.
  *
+ * A recorded span costs two probe hits, begin and end: its tags are copied
+ * into a buffer inside struct lstrace_span and handed to the end probe
+ * (probe_abi.h, docs/probes.md).  A tag that does not fit goes through the
+ * span_tag probe, and so do the span's later tags.
+ *
  * Spans nest per thread: a span begun while another is open on the same
  * thread gets it as parent and shares its trace id.  Spans must end in LIFO
  * order on the thread that began them.
@@ -59,6 +64,29 @@
 #define STAP_SDT_ARG_CONSTRAINT nr
 #endif
 #include <sys/sdt.h>
+
+/*
+ * The probe site's instruction.  <sys/sdt.h> places a 1-byte nop (0x90),
+ * which the kernel replaces with an int3 breakpoint while a uprobe is
+ * attached.  Kernels from 6.18 can instead turn a 5-byte nop
+ * (0f 1f 44 00 00) into a call to a uprobe trampoline, which is cheaper,
+ * but that first form of the optimisation pushes the return address below
+ * the stack pointer, into the x86-64 red zone, where the interrupted code
+ * may keep live data (docs/probes.md, "The probe instruction").  So the
+ * 1-byte nop stays the default; define LSTRACE_USDT_NOP5 to 1 (CMake:
+ * -DLSTRACE_USDT_NOP5=ON) for kernels that carry the fix.  The bytes are
+ * written out because the site is expanded inside one macro argument,
+ * where the commas of `nopl 0(%rax,%rax,1)` would split it.
+ */
+#if defined(LSTRACE_USDT_NOP5) && LSTRACE_USDT_NOP5 && defined(__x86_64__)
+#undef _SDT_NOP
+#define _SDT_NOP                                                                                   \
+	.byte 0x0f;                                                                                \
+	.byte 0x1f;                                                                                \
+	.byte 0x44;                                                                                \
+	.byte 0x00;                                                                                \
+	.byte 0x00
+#endif
 
 #include "probe_abi.h"
 
@@ -104,16 +132,20 @@ LSTRACE__SEMAPHORE(data_flow);
 #define LSTRACE_ENABLED() LSTRACE_PROBE_ENABLED(recording)
 
 /*
- * One open span.  Lives on the caller's stack; the fields are filled only
- * when a recorder was attached at lstrace_span_begin() (span_id != 0).
+ * One open span.  Lives on the caller's stack; span_id and status are set
+ * by lstrace_span_begin(), the other fields only when a recorder was
+ * attached then (span_id != 0), so an untraced span touches none of the
+ * tag buffer.
  */
 struct lstrace_span {
 	uint64_t span_id;	 /* 0: not recorded */
 	uint64_t parent_span_id; /* 0: root span */
 	uint64_t trace_id_hi;
 	uint64_t trace_id_lo;
-	int32_t status; /* LSTRACE_STATUS_* */
-	int32_t reserved_;
+	int32_t status;				  /* LSTRACE_STATUS_* */
+	uint16_t tags_size_;			  /* bytes of tags_ in use */
+	uint16_t tags_overflow_;		  /* a tag went through span_tag: so do the rest */
+	unsigned char tags_[LSTRACE_TAG_BUF_LEN]; /* probe_abi.h: the tag buffer */
 };
 
 /* A span's identity: what a child span inherits. */
@@ -229,9 +261,12 @@ LSTRACE__PROBE_FN void lstrace__probe_recording(void)
 	STAP_PROBE(langswarm, recording);
 }
 
-LSTRACE__PROBE_FN void lstrace__probe_span_end(uint64_t span_id, int32_t status)
+/* `tags`: the span's tag buffer, `tags_size` bytes of it (probe_abi.h).  It
+ * was just written by this thread, so its pages are resident. */
+LSTRACE__PROBE_FN void lstrace__probe_span_end(uint64_t span_id, int32_t status, const void *tags,
+					       uint32_t tags_size)
 {
-	STAP_PROBE2(langswarm, span_end, span_id, status);
+	STAP_PROBE4(langswarm, span_end, span_id, status, tags, tags_size);
 }
 
 LSTRACE__PROBE_FN void lstrace__probe_span_tag(uint64_t span_id, const char *key, int32_t type,
@@ -356,10 +391,11 @@ static inline void lstrace_span_begin_traced(struct lstrace_span *span, const ch
 {
 	span->span_id = 0;
 	span->status = LSTRACE_STATUS_OK;
-	span->reserved_ = 0;
 	if (!LSTRACE_ENABLED())
 		return;
 	const struct lstrace_context parent = lstrace__current;
+	span->tags_size_ = 0;
+	span->tags_overflow_ = 0;
 	span->span_id = lstrace__next_id();
 	if (parent.span_id) {
 		span->parent_span_id = parent.span_id;
@@ -390,7 +426,7 @@ static inline void lstrace_span_end(struct lstrace_span *span)
 {
 	if (!span->span_id)
 		return;
-	lstrace__probe_span_end(span->span_id, span->status);
+	lstrace__probe_span_end(span->span_id, span->status, span->tags_, span->tags_size_);
 	/* LIFO on the thread that began it: the parent becomes current again
 	 * (ended elsewhere or out of order, the thread's state is left alone) */
 	if (lstrace__current.span_id == span->span_id) {
@@ -414,18 +450,68 @@ static inline int lstrace_span_recording(const struct lstrace_span *span)
 	return span->span_id != 0 && LSTRACE_PROBE_ENABLED(span_tag);
 }
 
+/* Length of `s` if it is shorter than `max` bytes, else `max`. */
+static inline size_t lstrace__len_below(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n])
+		++n;
+	return n;
+}
+
+/*
+ * Appends a tag to the span's buffer (format in probe_abi.h); 0 when it does
+ * not fit or would be cut, and then the caller fires span_tag for it and
+ * every later tag of the span.  `str` is the value of STRING and JSON tags,
+ * NULL for the others (their value is `num`).  Runs only while the span is
+ * recorded.
+ */
+static inline int lstrace__tag_buffer(struct lstrace_span *span, const char *key, int32_t type,
+				      int64_t num, const char *str)
+{
+	if (span->tags_overflow_)
+		return 0;
+	const size_t key_len = lstrace__len_below(key, LSTRACE_NAME_LEN);
+	const size_t value_len =
+	    str ? lstrace__len_below(str, LSTRACE_VALUE_LEN) : (size_t)LSTRACE_TAG_NUM_LEN;
+	const size_t at = span->tags_size_;
+	const size_t size = LSTRACE_TAG_ENTRY_HEAD + key_len + value_len;
+	if (key_len >= LSTRACE_NAME_LEN || value_len >= LSTRACE_VALUE_LEN ||
+	    size > LSTRACE_TAG_BUF_LEN - at) {
+		span->tags_overflow_ = 1;
+		return 0;
+	}
+	unsigned char *p = span->tags_ + at;
+	p[0] = (unsigned char)type;
+	p[1] = (unsigned char)key_len;
+	p[2] = (unsigned char)value_len;
+	memcpy(p + LSTRACE_TAG_ENTRY_HEAD, key, key_len);
+	if (str)
+		memcpy(p + LSTRACE_TAG_ENTRY_HEAD + key_len, str, value_len);
+	else
+		memcpy(p + LSTRACE_TAG_ENTRY_HEAD + key_len, &num, LSTRACE_TAG_NUM_LEN);
+	span->tags_size_ = (uint16_t)(at + size);
+	return 1;
+}
+
+/* A tag of a recorded span: into its buffer, else through span_tag. */
+static inline void lstrace__tag(struct lstrace_span *span, const char *key, int32_t type,
+				int64_t num, const char *str)
+{
+	if (!lstrace__tag_buffer(span, key, type, num, str))
+		lstrace__probe_span_tag(span->span_id, key, type, num, str);
+}
+
 static inline void lstrace_tag_str(struct lstrace_span *span, const char *key, const char *value)
 {
 	if (lstrace_span_recording(span))
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_STRING, 0,
-					value ? value : "");
+		lstrace__tag(span, key ? key : "", LSTRACE_TAG_STRING, 0, value ? value : "");
 }
 
 static inline void lstrace_tag_int(struct lstrace_span *span, const char *key, int64_t value)
 {
 	if (lstrace_span_recording(span))
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_INT, value,
-					(const char *)0);
+		lstrace__tag(span, key ? key : "", LSTRACE_TAG_INT, value, (const char *)0);
 }
 
 static inline void lstrace_tag_double(struct lstrace_span *span, const char *key, double value)
@@ -433,16 +519,14 @@ static inline void lstrace_tag_double(struct lstrace_span *span, const char *key
 	if (lstrace_span_recording(span)) {
 		int64_t bits;
 		memcpy(&bits, &value, sizeof(bits));
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_DOUBLE, bits,
-					(const char *)0);
+		lstrace__tag(span, key ? key : "", LSTRACE_TAG_DOUBLE, bits, (const char *)0);
 	}
 }
 
 static inline void lstrace_tag_bool(struct lstrace_span *span, const char *key, int value)
 {
 	if (lstrace_span_recording(span))
-		lstrace__probe_span_tag(span->span_id, key, LSTRACE_TAG_BOOL, value != 0,
-					(const char *)0);
+		lstrace__tag(span, key ? key : "", LSTRACE_TAG_BOOL, value != 0, (const char *)0);
 }
 
 /* Marks the span failed (success=false) with an error type and message. */

@@ -60,8 +60,10 @@ public:
     template <typename NameFn, typename = decltype(std::declval<NameFn&>()().component)>
     Span(const char* tracer, NameFn&& names)
     {
+        raw_.span_id = 0;  // not recorded unless begun below
+        raw_.status = LSTRACE_STATUS_OK;
         if (!LSTRACE_ENABLED())
-            return;  // raw_ is zeroed: not recorded (no second look at the gate)
+            return;  // no second look at the gate
         const auto n = names();
         lstrace_span_begin_traced(&raw_, tracer, n.component.c_str(), n.operation.c_str(),
                                   n.description.c_str());
@@ -129,7 +131,9 @@ public:
     lstrace_span* raw() noexcept { return &raw_; }
 
 private:
-    lstrace_span raw_{};
+    // Not value-initialised: zeroing the tag buffer would cost every span,
+    // traced or not; lstrace_span_begin_traced() sets what is read.
+    lstrace_span raw_;
     int uncaught_at_begin_ = 0;
 };
 

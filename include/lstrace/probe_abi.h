@@ -10,7 +10,7 @@
 #define LSTRACE_PROBE_ABI_H
 
 /* Version of the probe argument layout described in docs/probes.md. */
-#define LSTRACE_PROBE_ABI_VERSION 2
+#define LSTRACE_PROBE_ABI_VERSION 3
 
 /* Values of the `status` argument of langswarm:span_end. */
 #define LSTRACE_STATUS_OK 0	   /* the span completed normally */
@@ -47,5 +47,22 @@
 /* string tag value, error message, every string of the component, error and
  * data-flow probes */
 #define LSTRACE_VALUE_LEN 256
+
+/*
+ * The span's tag buffer (probe ABI 3): tags set on a recorded span are
+ * appended to a buffer in the span and handed to langswarm:span_end (its
+ * `tags` and `tags_size` arguments), so a tag costs no probe hit of its own.
+ * Each tag is LSTRACE_TAG_ENTRY_HEAD bytes -- its type (LSTRACE_TAG_*), the
+ * length of its key and the length of its value -- then the key's bytes,
+ * then the value's: the string's bytes for STRING and JSON (no NUL, at most
+ * LSTRACE_VALUE_LEN - 1 of them), 8 bytes (the int64 `num` of span_tag, in
+ * the host's byte order) for INT, DOUBLE and BOOL.  Keys are at most
+ * LSTRACE_NAME_LEN - 1 bytes.  A tag that does not fit the buffer, or would
+ * be cut, goes through langswarm:span_tag instead, and so do all later tags
+ * of that span (so tags keep the order they were set in).
+ */
+#define LSTRACE_TAG_BUF_LEN 192
+#define LSTRACE_TAG_ENTRY_HEAD 3
+#define LSTRACE_TAG_NUM_LEN 8
 
 #endif /* LSTRACE_PROBE_ABI_H */

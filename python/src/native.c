@@ -192,7 +192,8 @@ static PyObject *native_span_end(PyObject *self, PyObject *const *args, Py_ssize
 	const long status = PyLong_AsLong(args[1]);
 	if (status == -1 && PyErr_Occurred())
 		return NULL;
-	lstrace__probe_span_end(id, (int32_t)status);
+	/* no tag buffer: Python's tags go through span_tag (docs/python.md) */
+	lstrace__probe_span_end(id, (int32_t)status, NULL, 0);
 	Py_RETURN_NONE;
 }
 

@@ -208,10 +208,10 @@ TEST_CASE("4 threads x 1000 spans: all 4000 recorded, none lost", "[root][record
 TEST_CASE("the C API records spans, tags of every type and errors", "[root][record]")
 {
     TempDir tmp;
-    Recording rec = record_command(tmp, {C_SPANS_BIN, tmp.path("truth.json")});
+    Recording rec = record_command(tmp, {C_SPANS_BIN, tmp.path("truth.json"), "overflow"});
     INFO(rec.result.err);
     REQUIRE(rec.result.exit_code == 0);
-    REQUIRE(rec.records.size() == 2);
+    REQUIRE(rec.records.size() == 4);
     const json& child = find_op(rec.records, "child");
     const json& parent = find_op(rec.records, "parent");
     CHECK(child["parent_span_id"] == parent["span_id"]);
@@ -222,6 +222,23 @@ TEST_CASE("the C API records spans, tags of every type and errors", "[root][reco
     CHECK(parent["tags"]["ratio"] == 0.5);
     CHECK(parent["tags"]["flag"] == true);
     CHECK(parent["tags"]["success"] == true);
+    CHECK_FALSE(parent["metadata"].value("truncated", false));
     CHECK(parent["metadata"]["process_id"] ==
           std::to_string(read_json(tmp.path("truth.json"))["pid"].get<int>()));
+
+    // Past the buffer, tags come through span_tag: none lost, the last
+    // setting of a key wins, and a long value is cut and flagged as before.
+    const json& many = find_op(rec.records, "many_tags");
+    CHECK(many["tags"]["k0"] == "set again");
+    for (int i = 1; i < 40; ++i)
+        CHECK(many["tags"]["k" + std::to_string(i)] == i * 1000);
+    CHECK(many["tags"]["long"] == std::string(255, 'v'));
+    CHECK(many["metadata"]["truncated"] == true);
+    // A value too long for the buffer: the tags before and after it too.
+    const json& cut = find_op(rec.records, "long_value");
+    CHECK(cut["tags"]["before"] == "buffered");
+    CHECK(cut["tags"]["long"] == std::string(255, 'w'));
+    CHECK(cut["tags"]["after"] == -2.25);
+    CHECK(cut["metadata"]["truncated"] == true);
+    CHECK(rec.result.err.find(" 0 tags/errors lost") != std::string::npos);
 }

@@ -355,3 +355,116 @@ TEST_CASE("spans whose end BPF lost are neither aborted nor still open", "[corre
     c.discard_lost_ends();
     CHECK(c.open_spans() == 1);
 }
+
+namespace {
+
+// A tag buffer as the header writes it (probe_abi.h).
+struct TagBuffer {
+    std::vector<std::uint8_t> bytes;
+
+    TagBuffer& add(const std::string& key, std::uint32_t type, std::int64_t num,
+                   const std::string& str = std::string())
+    {
+        const bool text = type == LSTRACE_TAG_STRING || type == LSTRACE_TAG_JSON;
+        bytes.push_back(static_cast<std::uint8_t>(type));
+        bytes.push_back(static_cast<std::uint8_t>(key.size()));
+        bytes.push_back(static_cast<std::uint8_t>(text ? str.size() : LSTRACE_TAG_NUM_LEN));
+        bytes.insert(bytes.end(), key.begin(), key.end());
+        if (text) {
+            bytes.insert(bytes.end(), str.begin(), str.end());
+        } else {
+            std::uint8_t raw[LSTRACE_TAG_NUM_LEN];
+            std::memcpy(raw, &num, sizeof(raw));
+            bytes.insert(bytes.end(), raw, raw + sizeof(raw));
+        }
+        return *this;
+    }
+
+    lstrace_span_end_event end_event(std::uint64_t span, std::uint64_t ts) const
+    {
+        lstrace_span_end_event e = end(span, ts);
+        REQUIRE(bytes.size() <= sizeof(e.tags));
+        std::memcpy(e.tags, bytes.data(), bytes.size());
+        e.tags_size = static_cast<std::uint32_t>(bytes.size());
+        return e;
+    }
+};
+
+std::int64_t bits_of(double d)
+{
+    std::int64_t bits;
+    std::memcpy(&bits, &d, sizeof(bits));
+    return bits;
+}
+
+}  // namespace
+
+TEST_CASE("tags carried by the end event become the span's tags, every type", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 1000, "op"));
+    TagBuffer b;
+    b.add("model", LSTRACE_TAG_STRING, 0, "small")
+        .add("tokens", LSTRACE_TAG_INT, -128)
+        .add("temperature", LSTRACE_TAG_DOUBLE, bits_of(0.75))
+        .add("stream", LSTRACE_TAG_BOOL, 1)
+        .add("stop", LSTRACE_TAG_JSON, 0, "[\"a\", 1, {\"b\": null}]")
+        .add("cut", LSTRACE_TAG_JSON, 0, "{\"a\": [1");
+    h.feed(b.end_event(7, 5000));
+    REQUIRE(h.out.size() == 1);
+    const auto& tags = h.out[0].tags;
+    REQUIRE(tags.size() == 6);
+    CHECK(tags[0].key == "model");
+    CHECK(std::get<std::string>(tags[0].value) == "small");
+    CHECK(std::get<std::int64_t>(tags[1].value) == -128);
+    CHECK(std::get<double>(tags[2].value) == 0.75);
+    CHECK(std::get<bool>(tags[3].value) == true);
+    CHECK(std::get<JsonText>(tags[4].value).text == "[\"a\",1,{\"b\":null}]");
+    CHECK(std::get<std::string>(tags[5].value) == "{\"a\": [1");
+    CHECK(h.c.stats().malformed_events == 0);
+}
+
+TEST_CASE("buffered tags come before span_tag ones, which win on a repeated key", "[correlator]")
+{
+    // The header buffers tags until one does not fit; that one and every
+    // later one come through span_tag, before the end: the record must be
+    // what setting them in order gives.
+    Harness h;
+    h.feed(begin(7, 0, 1000, "op"));
+    h.feed(tag(7, "overflow", LSTRACE_TAG_STRING, 0, "long"));
+    h.feed(tag(7, "a", LSTRACE_TAG_INT, 3));
+    TagBuffer b;
+    b.add("a", LSTRACE_TAG_INT, 1).add("b", LSTRACE_TAG_INT, 2).add("a", LSTRACE_TAG_INT, 9);
+    h.feed(b.end_event(7, 5000));
+    REQUIRE(h.out.size() == 1);
+    const auto& tags = h.out[0].tags;
+    REQUIRE(tags.size() == 3);
+    CHECK(tags[0].key == "a");
+    CHECK(std::get<std::int64_t>(tags[0].value) == 3);
+    CHECK(tags[1].key == "b");
+    CHECK(tags[2].key == "overflow");
+}
+
+TEST_CASE("a damaged tag buffer keeps the tags before the damage and is counted", "[correlator]")
+{
+    Harness h;
+    h.feed(begin(7, 0, 1000, "op"));
+    TagBuffer b;
+    b.add("good", LSTRACE_TAG_INT, 1).add("bad", LSTRACE_TAG_INT, 2);
+    b.bytes[b.bytes.size() - LSTRACE_TAG_NUM_LEN - 3 - 1] = 5;  // "bad"'s value length
+    lstrace_span_end_event e = b.end_event(7, 5000);
+    h.feed(e);
+    h.feed(begin(8, 0, 6000, "op"));
+    lstrace_span_end_event f = TagBuffer{}.add("x", 9, 0, "").end_event(8, 7000);  // bad type
+    h.feed(f);
+    h.feed(begin(9, 0, 8000, "op"));
+    lstrace_span_end_event g = TagBuffer{}.add("y", LSTRACE_TAG_INT, 1).end_event(9, 9000);
+    g.tags_size = 1000;  // more than the event holds
+    h.feed(g);
+    REQUIRE(h.out.size() == 3);
+    REQUIRE(h.out[0].tags.size() == 1);
+    CHECK(h.out[0].tags[0].key == "good");
+    CHECK(h.out[1].tags.empty());
+    CHECK(h.out[2].tags.empty());
+    CHECK(h.c.stats().malformed_events == 3);
+}

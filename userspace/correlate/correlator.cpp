@@ -20,7 +20,77 @@ std::string field(const char (&chars)[N])
     return std::string(chars, strnlen(chars, N));
 }
 
+// A tag's value from the span_tag probe's (type, num, str), or from the
+// same fields of a buffered tag.
+TagValue tag_value(std::uint32_t type, std::int64_t num, std::string str)
+{
+    switch (type) {
+    case LSTRACE_TAG_INT:
+        return num;
+    case LSTRACE_TAG_DOUBLE: {
+        double d;
+        std::memcpy(&d, &num, sizeof(d));
+        return d;
+    }
+    case LSTRACE_TAG_BOOL:
+        return num != 0;
+    case LSTRACE_TAG_JSON: {
+        // Cut at the probe's 255 bytes (metadata.truncated), the text is no
+        // longer JSON: it is kept as the string it is.
+        nlohmann::json parsed = nlohmann::json::parse(str, nullptr, false);
+        if (parsed.is_discarded())
+            return str;
+        return JsonText{parsed.dump()};
+    }
+    case LSTRACE_TAG_STRING:
+    default:
+        return str;
+    }
+}
+
+// set_tag twice with one key keeps the last value, like a dict, at the
+// place of the key's first setting.
+void set_tag(std::vector<Tag>& tags, Tag tag)
+{
+    for (Tag& t : tags) {
+        if (t.key == tag.key) {
+            t.value = std::move(tag.value);
+            return;
+        }
+    }
+    tags.push_back(std::move(tag));
+}
+
 }  // namespace
+
+bool decode_tag_buffer(const std::uint8_t* buf, std::size_t size, std::vector<Tag>& out)
+{
+    std::size_t at = 0;
+    while (at < size) {
+        if (size - at < LSTRACE_TAG_ENTRY_HEAD)
+            return false;
+        const std::uint32_t type = buf[at];
+        const std::size_t key_len = buf[at + 1], value_len = buf[at + 2];
+        const bool numeric =
+            type == LSTRACE_TAG_INT || type == LSTRACE_TAG_DOUBLE || type == LSTRACE_TAG_BOOL;
+        const bool text = type == LSTRACE_TAG_STRING || type == LSTRACE_TAG_JSON;
+        if ((!numeric && !text) || (numeric && value_len != LSTRACE_TAG_NUM_LEN) ||
+            key_len >= LSTRACE_NAME_LEN || value_len >= LSTRACE_VALUE_LEN ||
+            size - at - LSTRACE_TAG_ENTRY_HEAD < key_len + value_len)
+            return false;
+        const char* key = reinterpret_cast<const char*>(buf + at + LSTRACE_TAG_ENTRY_HEAD);
+        const char* value = key + key_len;
+        std::int64_t num = 0;
+        std::string str;
+        if (numeric)
+            std::memcpy(&num, value, sizeof(num));
+        else
+            str.assign(value, value_len);
+        set_tag(out, Tag{std::string(key, key_len), tag_value(type, num, std::move(str))});
+        at += LSTRACE_TAG_ENTRY_HEAD + key_len + value_len;
+    }
+    return true;
+}
 
 void Correlator::consume(const void* data, std::size_t size)
 {
@@ -126,44 +196,7 @@ void Correlator::on_tag(const lstrace_span_tag_event& e)
         return;
     }
     r->flags |= e.hdr.flags;
-    Tag tag{field(e.key), std::string()};
-    switch (e.value_type) {
-    case LSTRACE_TAG_INT:
-        tag.value = static_cast<std::int64_t>(e.num);
-        break;
-    case LSTRACE_TAG_DOUBLE: {
-        double d;
-        std::memcpy(&d, &e.num, sizeof(d));
-        tag.value = d;
-        break;
-    }
-    case LSTRACE_TAG_BOOL:
-        tag.value = e.num != 0;
-        break;
-    case LSTRACE_TAG_JSON: {
-        // Cut at the probe's 255 bytes (metadata.truncated), the text is no
-        // longer JSON: it is kept as the string it is.
-        std::string text = field(e.str);
-        nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
-        if (parsed.is_discarded())
-            tag.value = std::move(text);
-        else
-            tag.value = JsonText{parsed.dump()};
-        break;
-    }
-    case LSTRACE_TAG_STRING:
-    default:
-        tag.value = field(e.str);
-        break;
-    }
-    // set_tag twice with one key keeps the last value, like a dict
-    for (Tag& t : r->tags) {
-        if (t.key == tag.key) {
-            t.value = std::move(tag.value);
-            return;
-        }
-    }
-    r->tags.push_back(std::move(tag));
+    set_tag(r->tags, Tag{field(e.key), tag_value(e.value_type, e.num, field(e.str))});
 }
 
 void Correlator::on_error(const lstrace_span_error_event& e)
@@ -202,11 +235,26 @@ void Correlator::on_end(const lstrace_span_end_event& e)
     r.peak_rss_bytes = (e.hdr.flags & LSTRACE_F_NO_PEAK) ? -1 : e.peak_rss_bytes;
     r.fds_open = e.fds_open;
     r.end_cpu = e.cpu;
+    if (e.tags_size)
+        merge_buffered_tags(r, e);
     ++stats_.spans_recorded;
     sink_(r);
     if (r.status != LSTRACE_STATUS_OK)
         report_propagation(r);
     open_.erase(it);
+}
+
+void Correlator::merge_buffered_tags(SpanRecord& r, const lstrace_span_end_event& e)
+{
+    // Every buffered tag was set before every tag that came through
+    // span_tag (the header stops buffering at the first one that does not
+    // fit): so they go first, and a later span_tag of the same key wins.
+    std::vector<Tag> tags;
+    if (e.tags_size > sizeof(e.tags) || !decode_tag_buffer(e.tags, e.tags_size, tags))
+        ++stats_.malformed_events;  // the tags before the damage are kept
+    for (Tag& t : r.tags)
+        set_tag(tags, std::move(t));
+    r.tags = std::move(tags);
 }
 
 void Correlator::on_dropped(const lstrace_span_dropped_event& e)

@@ -1,11 +1,10 @@
 // Turns the ring buffer's event stream into finished spans.
 //
 // BPF sends SPAN_BEGIN (names, ids), any number of SPAN_TAG / SPAN_ERROR,
-// then SPAN_END (the kernel figures).  Events of one span come from one
-// thread in program order, and the ring buffer keeps reservation order, so
-// a span's events always arrive begin first, end last.  The correlator
-// keeps each open span until its end arrives, then hands the finished
-// SpanRecord to the sink.  It has no BPF dependency: the unit tests drive
+// then SPAN_END (the kernel figures and the tags the span buffered).  Events of one span come from
+// one thread in program order, and the ring buffer keeps reservation order, so a span's events
+// always arrive begin first, end last.  The correlator keeps each open span until its end arrives,
+// then hands the finished SpanRecord to the sink.  It has no BPF dependency: the unit tests drive
 // it with synthetic events.
 #pragma once
 
@@ -19,6 +18,11 @@
 #include "correlate/span_record.hpp"
 
 namespace lstrace {
+
+// Decodes a span's tag buffer (format in probe_abi.h) into `out`, in order,
+// a repeated key keeping its last value; false if the buffer is malformed
+// (`out` then holds the tags before the damage).
+bool decode_tag_buffer(const std::uint8_t* buf, std::size_t size, std::vector<Tag>& out);
 
 struct CorrelatorStats {
     std::uint64_t spans_recorded = 0;
@@ -83,6 +87,7 @@ private:
     void on_tag(const lstrace_span_tag_event& e);
     void on_error(const lstrace_span_error_event& e);
     void on_end(const lstrace_span_end_event& e);
+    void merge_buffered_tags(SpanRecord& r, const lstrace_span_end_event& e);
     void on_thread_exit(const lstrace_thread_exit_event& e);
     void on_point(const lstrace_point_event& e);
     void on_data_flow(EventRecord r, const lstrace_point_event& e, const std::string& operation);

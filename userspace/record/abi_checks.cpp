@@ -35,7 +35,8 @@ static_assert(offsetof(lstrace_span_begin_event, comm) ==
 static_assert(offsetof(lstrace_span_begin_event, cpu) ==
               64 + 3 * LSTRACE_NAME_LEN + LSTRACE_DESC_LEN + 16);
 
-static_assert(sizeof(lstrace_span_end_event) == 32 + 16 + 24 * 8 + 8 + 8 + 8);
+static_assert(sizeof(lstrace_span_end_event) ==
+              32 + 16 + 24 * 8 + 8 + 8 + 8 + 8 + LSTRACE_TAG_BUF_LEN);
 static_assert(offsetof(lstrace_span_end_event, begin_ts_ns) == 32);
 static_assert(offsetof(lstrace_span_end_event, status) == 40);
 static_assert(offsetof(lstrace_span_end_event, begin_tid) == 44);
@@ -44,6 +45,9 @@ static_assert(offsetof(lstrace_span_end_event, rss_end_bytes) == 48 + 24 * 8);
 static_assert(offsetof(lstrace_span_end_event, peak_rss_bytes) == 48 + 25 * 8);
 static_assert(offsetof(lstrace_span_end_event, fds_open) == 48 + 26 * 8);
 static_assert(offsetof(lstrace_span_end_event, cpu) == 48 + 26 * 8 + 4);
+static_assert(offsetof(lstrace_span_end_event, tags_size) == 48 + 27 * 8);
+static_assert(offsetof(lstrace_span_end_event, tags) == 48 + 28 * 8);
+static_assert(LSTRACE_TAG_BUF_LEN % 8 == 0);
 
 static_assert(sizeof(lstrace_span_dropped_event) == 32);
 
