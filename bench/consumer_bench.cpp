@@ -132,14 +132,8 @@ void put(char (&field)[N], const char* s)
 lstrace_event_header header(std::uint16_t type, std::uint32_t tid, std::uint64_t ts,
                             std::uint64_t span_id)
 {
-    lstrace_event_header h{};
-    h.type = type;
-    h.version = LSTRACE_ABI_VERSION;
-    h.tgid = 4242;
-    h.tid = tid;
-    h.ts_ns = ts;
-    h.span_id = span_id;
-    return h;
+    // type, version, flags, tgid, tid, ts_ns, span_id
+    return lstrace_event_header{type, LSTRACE_ABI_VERSION, 0, 4242, tid, ts, span_id};
 }
 
 // The events of one run, in the order a ring buffer would hold them.

@@ -10,7 +10,7 @@
 #                [--rusage-spans N] [--attached-spans N] [--buffer-size MiB]
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
-#                [--no-pin] [--keep-trace DIR]
+#                [--no-pin] [--keep-trace DIR] [--no-recorder-cpu]
 #
 #   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
 #                     makes it); the script configures it with
@@ -48,6 +48,9 @@
 #                     a 2-core machine the scheduler otherwise often puts
 #                     both on one CPU, and wall time counts the consumer)
 #   --keep-trace DIR  keep the attached run's JSONL trace in DIR
+#   --no-recorder-cpu skip bench/recorder_cpu.sh, run at the end: the
+#                     recorder's consumer capacity, its CPU and memory over
+#                     10 million spans, 1 and 2 producers kept up with
 #
 # What it measures (bench/span_bench.cpp has the loop; each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
@@ -102,6 +105,7 @@ latency_runs=3
 with_bpftrace=true
 pin=true
 keep_trace=""
+recorder_cpu=true
 
 usage() {
     sed -n '4,/^# What it measures/{/^# What it measures/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -129,6 +133,7 @@ while [[ $# -gt 0 ]]; do
     --no-bpftrace) with_bpftrace=false; shift ;;
     --no-pin) pin=false; shift ;;
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
+    --no-recorder-cpu) recorder_cpu=false; shift ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
     *)
@@ -597,4 +602,8 @@ EOF
 mv "$json_out.tmp" "$json_out"
 echo
 echo "Results written to $json_out"
+if $recorder_cpu; then
+    # its own tables and JSON (BUILD_DIR/recorder-cpu.json)
+    "$here/recorder_cpu.sh" "$build" || verified=false
+fi
 $verified || exit 1

@@ -63,45 +63,48 @@ struct Formatted {
     }
 };
 
+// Appends the forms of one record: its JSON line (with debug metadata
+// when asked), its text line (every fourth record), its JSON line after
+// redaction.
+template <typename Record, typename Json, typename Text>
+void add_forms(Formatted& out, Record record, std::size_t i, bool keep, const Redactor& redactor,
+               Json json, Text text)
+{
+    const std::int64_t offset = corpus_offset(i);
+    std::string line;
+    json(line, record, offset, i % 3 == 0);
+    out.add(line, keep);
+    if (i % 4 == 0) {
+        line.clear();
+        text(line, record, offset);
+        out.add(line, keep);
+    }
+    record.redactions = redactor.apply(record);
+    line.clear();
+    json(line, record, offset, false);
+    out.add(line, keep);
+}
+
 Formatted format_corpus()
 {
     Formatted out;
     const Redactor redactor({"custom_secret"});
-    std::string line;
-    for (std::size_t i = 0; i < kSpans; ++i) {
-        SpanRecord s = corpus_span(kSeed, i);
-        const std::int64_t offset = corpus_offset(i);
-        const bool keep = i < kKeptInFull;
-        line.clear();
-        append_json_line(line, s, offset, i % 3 == 0);
-        out.add(line, keep);
-        if (i % 4 == 0) {
-            line.clear();
-            append_text_line(line, s, offset);
-            out.add(line, keep);
-        }
-        s.redactions = redactor.apply(s);
-        line.clear();
-        append_json_line(line, s, offset);
-        out.add(line, keep);
-    }
-    for (std::size_t i = 0; i < kEvents; ++i) {
-        EventRecord e = corpus_event(kSeed, i);
-        const std::int64_t offset = corpus_offset(i);
-        const bool keep = i < kKeptInFull / 2;
-        line.clear();
-        append_event_json_line(line, e, offset);
-        out.add(line, keep);
-        if (i % 4 == 0) {
-            line.clear();
-            append_event_text_line(line, e, offset);
-            out.add(line, keep);
-        }
-        e.redactions = redactor.apply(e);
-        line.clear();
-        append_event_json_line(line, e, offset);
-        out.add(line, keep);
-    }
+    for (std::size_t i = 0; i < kSpans; ++i)
+        add_forms(
+            out, corpus_span(kSeed, i), i, i < kKeptInFull, redactor,
+            [](std::string& l, const SpanRecord& r, std::int64_t o, bool debug) {
+                append_json_line(l, r, o, debug);
+            },
+            [](std::string& l, const SpanRecord& r, std::int64_t o) { append_text_line(l, r, o); });
+    for (std::size_t i = 0; i < kEvents; ++i)
+        add_forms(
+            out, corpus_event(kSeed, i), i, i < kKeptInFull / 2, redactor,
+            [](std::string& l, const EventRecord& r, std::int64_t o, bool) {
+                append_event_json_line(l, r, o);
+            },
+            [](std::string& l, const EventRecord& r, std::int64_t o) {
+                append_event_text_line(l, r, o);
+            });
     return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -55,25 +56,53 @@ void RecordSink::refresh_map(std::uint32_t tgid)
         symbolizer_.snapshot(static_cast<int>(tgid));
 }
 
+namespace {
+
+// The two kinds of record in their two forms.
+void text_line(std::string& out, const SpanRecord& r, std::int64_t offset)
+{
+    append_text_line(out, r, offset);
+}
+void text_line(std::string& out, const EventRecord& r, std::int64_t offset)
+{
+    append_event_text_line(out, r, offset);
+}
+void json_line(JsonBuffer& out, const SpanRecord& r, std::int64_t offset, bool debug)
+{
+    format_span_json(out, r, offset, debug);
+}
+void json_line(JsonBuffer& out, const EventRecord& r, std::int64_t offset, bool)
+{
+    format_event_json(out, r, offset);
+}
+
+}  // namespace
+
+template <typename Record>
+void RecordSink::emit(const Record& r, bool tapped)
+{
+    const bool text = config_.output_format == OutputFormat::text;
+    if (text) {
+        line_.clear();
+        text_line(line_, r, realtime_offset_ns_);
+        write_line(line_);
+    }
+    if (!text || tapped) {
+        record_.clear();
+        json_line(record_, r, realtime_offset_ns_, config_.debug_mode);
+    }
+    if (!text)
+        write_line(record_.view());
+    if (tapped)
+        tap_->offer_line(std::string(record_.view()), std::is_same_v<Record, SpanRecord>);
+}
+
 void RecordSink::write_span(SpanRecord& span)
 {
     refresh_map(span.tgid);
     if (options_.redact)
         span.redactions = redactor_.apply(span);
-    const bool text = config_.output_format == OutputFormat::text;
-    if (text) {
-        line_.clear();
-        append_text_line(line_, span, realtime_offset_ns_);
-        write_line(line_);
-    }
-    if (!text || tap_) {
-        record_.clear();
-        format_span_json(record_, span, realtime_offset_ns_, config_.debug_mode);
-    }
-    if (!text)
-        write_line(record_.view());
-    if (tap_)
-        tap_->offer_line(std::string(record_.view()), true);
+    emit(span, tap_ != nullptr);
 }
 
 void RecordSink::write_event(EventRecord& event)
@@ -91,22 +120,8 @@ void RecordSink::write_event(EventRecord& event)
     if (options_.redact)
         event.redactions = redactor_.apply(event);
     // (events outside any span, process samples, have no OTLP span to go with)
-    const bool tapped = tap_ && event.span_id != 0;
-    const bool text = config_.output_format == OutputFormat::text;
-    if (text) {
-        line_.clear();
-        append_event_text_line(line_, event, realtime_offset_ns_);
-        write_line(line_);
-    }
-    if (!text || tapped) {
-        record_.clear();
-        format_event_json(record_, event, realtime_offset_ns_);
-    }
-    if (!text)
-        write_line(record_.view());
+    emit(event, tap_ && event.span_id != 0);
     ++events_written_;
-    if (tapped)
-        tap_->offer_line(std::string(record_.view()), false);
     if (config_.verbose_errors &&
         (event.record_type == "error" || event.record_type == "error_propagation")) {
         std::string text;

@@ -56,6 +56,9 @@ public:
     std::uint64_t events_written() const noexcept { return events_written_; }
 
 private:
+    // The record to the file, in the configured format, and to the tap.
+    template <typename Record>
+    void emit(const Record& r, bool tapped);
     void write_line(std::string_view line);
     void symbolize(EventRecord& event);
     void refresh_map(std::uint32_t tgid);

@@ -1,6 +1,7 @@
 #include "output/trace_format.hpp"
 
 #include <charconv>
+#include <string_view>
 #include <type_traits>
 
 #include "lstrace/probe_abi.h"
@@ -168,14 +169,20 @@ void write_resources(JsonBuffer& b, const SpanRecord& s, const SpanFacts& f)
     } else {
         b.lit("{\"cpu_time_ms\":null,\"offcpu_time_ms\":null");
     }
-    b.lit(",\"voluntary_ctx_switches\":");
-    b.u64(r.vol_ctxsw);
-    b.lit(",\"involuntary_ctx_switches\":");
-    b.u64(r.invol_ctxsw);
-    b.lit(",\"minor_faults\":");
-    b.u64(r.minor_faults);
-    b.lit(",\"major_faults\":");
-    b.u64(r.major_faults);
+    // (keys with their punctuation: one copy each)
+    const struct {
+        std::string_view key;
+        std::uint64_t value;
+    } counters[] = {
+        {",\"voluntary_ctx_switches\":", r.vol_ctxsw},
+        {",\"involuntary_ctx_switches\":", r.invol_ctxsw},
+        {",\"minor_faults\":", r.minor_faults},
+        {",\"major_faults\":", r.major_faults},
+    };
+    for (const auto& c : counters) {
+        b.raw(c.key);
+        b.u64(c.value);
+    }
     b.lit(",\"rss_delta_bytes\":");
     b.i64(r.rss_bytes);
     b.lit(",\"peak_rss_bytes\":");
@@ -191,40 +198,32 @@ void write_resources(JsonBuffer& b, const SpanRecord& s, const SpanFacts& f)
         b.lit(",\"per_task\":true");
     b.lit(",\"fds_open_at_end\":");
     b.u64(s.fds_open);
-    b.lit(",\"read_bytes\":");
-    b.u64(r.read_bytes);
-    b.lit(",\"write_bytes\":");
-    b.u64(r.write_bytes);
-    b.lit(",\"read_syscalls\":");
-    b.u64(r.read_syscalls);
-    b.lit(",\"write_syscalls\":");
-    b.u64(r.write_syscalls);
-    b.lit(",\"storage_read_bytes\":");
-    b.u64(r.storage_read_bytes);
-    b.lit(",\"storage_write_bytes\":");
-    b.u64(r.storage_write_bytes);
-    b.lit(",\"file_read_bytes\":");
-    b.u64(r.io.file_read_bytes);
-    b.lit(",\"file_write_bytes\":");
-    b.u64(r.io.file_write_bytes);
-    b.lit(",\"net_read_bytes\":");
-    b.u64(r.io.net_read_bytes);
-    b.lit(",\"net_write_bytes\":");
-    b.u64(r.io.net_write_bytes);
-    b.lit(",\"other_read_bytes\":");
-    b.u64(r.io.other_read_bytes);
-    b.lit(",\"other_write_bytes\":");
-    b.u64(r.io.other_write_bytes);
-    b.lit(",\"files_opened\":");
-    b.u64(r.io.files_opened);
-    b.lit(",\"fds_closed\":");
-    b.u64(r.io.fds_closed);
-    b.lit(",\"sockets_connected\":");
-    b.u64(r.io.sockets_connected);
-    b.lit(",\"sockets_accepted\":");
-    b.u64(r.io.sockets_accepted);
-    b.lit(",\"cpu_migrations\":");
-    b.u64(r.cpu_migrations);
+    const struct {
+        std::string_view key;
+        std::uint64_t value;
+    } io[] = {
+        {",\"read_bytes\":", r.read_bytes},
+        {",\"write_bytes\":", r.write_bytes},
+        {",\"read_syscalls\":", r.read_syscalls},
+        {",\"write_syscalls\":", r.write_syscalls},
+        {",\"storage_read_bytes\":", r.storage_read_bytes},
+        {",\"storage_write_bytes\":", r.storage_write_bytes},
+        {",\"file_read_bytes\":", r.io.file_read_bytes},
+        {",\"file_write_bytes\":", r.io.file_write_bytes},
+        {",\"net_read_bytes\":", r.io.net_read_bytes},
+        {",\"net_write_bytes\":", r.io.net_write_bytes},
+        {",\"other_read_bytes\":", r.io.other_read_bytes},
+        {",\"other_write_bytes\":", r.io.other_write_bytes},
+        {",\"files_opened\":", r.io.files_opened},
+        {",\"fds_closed\":", r.io.fds_closed},
+        {",\"sockets_connected\":", r.io.sockets_connected},
+        {",\"sockets_accepted\":", r.io.sockets_accepted},
+        {",\"cpu_migrations\":", r.cpu_migrations},
+    };
+    for (const auto& c : io) {
+        b.raw(c.key);
+        b.u64(c.value);
+    }
     b.lit(",\"io_wait_ms\":");
     if (f.have_oncpu)
         b.ms(r.io.io_wait_ns);
