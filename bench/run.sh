@@ -11,6 +11,7 @@
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
 #                [--no-pin] [--keep-trace DIR] [--scale [--scale-seconds S]]
+#                [--no-recorder-cpu]
 #
 #   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
 #                     makes it); the script configures it with
@@ -53,6 +54,9 @@
 #                     64, and 1 and 16 processes recorded with --binary
 #                     (each run back to back for --scale-seconds, default 2,
 #                     -b 128; spans lost are shown: a lost span is cheaper)
+#   --no-recorder-cpu skip bench/recorder_cpu.sh, run at the end: the
+#                     recorder's consumer capacity, its CPU and memory over
+#                     10 million spans, 1 and 2 producers kept up with
 #
 # What it measures (bench/span_bench.cpp has the loop; each span is
 #   auto span = tracer.trace_operation("bench", "op", "benchmark span");
@@ -114,6 +118,7 @@ pin=true
 keep_trace=""
 scale=false
 scale_s=2
+recorder_cpu=true
 
 usage() {
     sed -n '4,/^# What it measures/{/^# What it measures/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -143,6 +148,7 @@ while [[ $# -gt 0 ]]; do
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
     --scale) scale=true; shift ;;
     --scale-seconds) [[ $# -ge 2 ]] || usage; scale_s=$2; shift 2 ;;
+    --no-recorder-cpu) recorder_cpu=false; shift ;;
     -h | --help) usage ;;
     -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
     *)
@@ -773,4 +779,8 @@ EOF
 mv "$json_out.tmp" "$json_out"
 echo
 echo "Results written to $json_out"
+if $recorder_cpu; then
+    # its own tables and JSON (BUILD_DIR/recorder-cpu.json)
+    "$here/recorder_cpu.sh" "$build" || verified=false
+fi
 $verified || exit 1

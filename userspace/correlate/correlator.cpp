@@ -157,7 +157,20 @@ SpanRecord* Correlator::find(const lstrace_event_header& h)
 
 void Correlator::on_begin(const lstrace_span_begin_event& e)
 {
-    SpanRecord r;
+    if (max_open_ && open_.size() >= max_open_)
+        evict_oldest();
+    // Filled in place in the map (a record is a few hundred bytes: no copy).
+    // A repeated span id in one process: the application draws 64-bit
+    // random ids, so the open one will never see its end (a forged or
+    // corrupted begin).  It is written as aborted, not dropped unseen.
+    const auto [it, fresh] = open_.try_emplace(Key{e.hdr.tgid, e.hdr.span_id});
+    if (!fresh) {
+        SpanRecord& stale = it->second;
+        stale.end_ns = e.hdr.ts_ns;
+        abort_span(stale, "its span id was begun again");
+        stale = SpanRecord{};
+    }
+    SpanRecord& r = it->second;
     r.tgid = e.hdr.tgid;
     r.tid = e.hdr.tid;
     r.ns_tgid = e.ns_tgid;
@@ -174,18 +187,6 @@ void Correlator::on_begin(const lstrace_span_begin_event& e)
     r.description = field(e.description);
     r.thread_name = field(e.comm);
     r.begin_cpu = e.cpu;
-    if (max_open_ && open_.size() >= max_open_)
-        evict_oldest();
-    // A repeated span id in one process: the application draws 64-bit
-    // random ids, so the open one will never see its end (a forged or
-    // corrupted begin).  It is written as aborted, not dropped unseen.
-    const auto [it, fresh] = open_.try_emplace(Key{r.tgid, r.span_id});
-    if (!fresh) {
-        SpanRecord& stale = it->second;
-        stale.end_ns = r.begin_ns;
-        abort_span(stale, "its span id was begun again");
-    }
-    it->second = std::move(r);
 }
 
 void Correlator::on_tag(const lstrace_span_tag_event& e)

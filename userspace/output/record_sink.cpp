@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -25,7 +26,7 @@ RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
         output_->write("[\n", /*record=*/false);
 }
 
-void RecordSink::write_line()
+void RecordSink::write_line(std::string_view line)
 {
     if (!output_) {
         ++written_;
@@ -35,9 +36,11 @@ void RecordSink::write_line()
         // one array element per line: "[\n" rec ",\n" rec ... "\n]\n"
         if (written_)
             output_->write(",\n");
-        output_->write(std::string_view(line_).substr(0, line_.size() - 1));
+        output_->write(line.substr(0, line.size() - 1));
+    } else if (config_.output_format == OutputFormat::jsonl) {
+        output_->write_line(line);  // exactly one line: JSON escapes newlines
     } else {
-        output_->write(line_);
+        output_->write(line);
     }
     ++written_;
     if (config_.flush_interval > 0 &&
@@ -53,26 +56,53 @@ void RecordSink::refresh_map(std::uint32_t tgid)
         symbolizer_.snapshot(static_cast<int>(tgid));
 }
 
+namespace {
+
+// The two kinds of record in their two forms.
+void text_line(std::string& out, const SpanRecord& r, std::int64_t offset)
+{
+    append_text_line(out, r, offset);
+}
+void text_line(std::string& out, const EventRecord& r, std::int64_t offset)
+{
+    append_event_text_line(out, r, offset);
+}
+void json_line(JsonBuffer& out, const SpanRecord& r, std::int64_t offset, bool debug)
+{
+    format_span_json(out, r, offset, debug);
+}
+void json_line(JsonBuffer& out, const EventRecord& r, std::int64_t offset, bool)
+{
+    format_event_json(out, r, offset);
+}
+
+}  // namespace
+
+template <typename Record>
+void RecordSink::emit(const Record& r, bool tapped)
+{
+    const bool text = config_.output_format == OutputFormat::text;
+    if (text) {
+        line_.clear();
+        text_line(line_, r, realtime_offset_ns_);
+        write_line(line_);
+    }
+    if (!text || tapped) {
+        record_.clear();
+        json_line(record_, r, realtime_offset_ns_, config_.debug_mode);
+    }
+    if (!text)
+        write_line(record_.view());
+    if (tapped)
+        tap_->offer_line(std::string(record_.view()), std::is_same_v<Record, SpanRecord>);
+}
+
 void RecordSink::write_span(SpanRecord& span)
 {
     refresh_map(span.tgid);
     if (options_.redact)
         span.redactions = redactor_.apply(span);
-    line_.clear();
-    if (config_.output_format == OutputFormat::text)
-        append_text_line(line_, span, realtime_offset_ns_);
-    else
-        append_json_line(line_, span, realtime_offset_ns_, config_.debug_mode);
-    write_line();
-    if (tap_) {
-        if (config_.output_format == OutputFormat::text) {
-            json_line_.clear();
-            append_json_line(json_line_, span, realtime_offset_ns_, config_.debug_mode);
-            tap_->offer_line(json_line_, true);
-        } else {
-            tap_->offer_line(line_, true);
-        }
-    }
+    emit(span, tap_ != nullptr);
 }
 
 void RecordSink::write_event(EventRecord& event)
@@ -89,23 +119,9 @@ void RecordSink::write_event(EventRecord& event)
         symbolize(event);
     if (options_.redact)
         event.redactions = redactor_.apply(event);
-    line_.clear();
-    if (config_.output_format == OutputFormat::text)
-        append_event_text_line(line_, event, realtime_offset_ns_);
-    else
-        append_event_json_line(line_, event, realtime_offset_ns_);
-    write_line();
-    ++events_written_;
     // (events outside any span, process samples, have no OTLP span to go with)
-    if (tap_ && event.span_id != 0) {
-        if (config_.output_format == OutputFormat::text) {
-            json_line_.clear();
-            append_event_json_line(json_line_, event, realtime_offset_ns_);
-            tap_->offer_line(json_line_, false);
-        } else {
-            tap_->offer_line(line_, false);
-        }
-    }
+    emit(event, tap_ && event.span_id != 0);
+    ++events_written_;
     if (config_.verbose_errors &&
         (event.record_type == "error" || event.record_type == "error_propagation")) {
         std::string text;
@@ -145,6 +161,9 @@ void RecordSink::symbolize(EventRecord& event)
 
 void RecordSink::process_seen(std::uint32_t tgid)
 {
+    if (tgid == last_seen_)  // records come in runs from one process
+        return;
+    last_seen_ = tgid;
     if (!seen_processes_.insert(tgid).second)
         return;
     if (config_.include_stack_trace)
@@ -166,21 +185,20 @@ void RecordSink::process_seen(std::uint32_t tgid)
                                                                   : std::vector<std::string>{},
                                       options_.redact ? &redactor_ : nullptr)
                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (tap_) {
-        json_line_.clear();
-        append_event_json_line(json_line_, r, realtime_offset_ns_);
-        tap_->offer_line(json_line_, false);
-    }
+    record_.clear();
+    format_event_json(record_, r, realtime_offset_ns_);
+    if (tap_)
+        tap_->offer_line(std::string(record_.view()), false);
     if (!config_.include_environment)
         return;
-    line_.clear();
     if (config_.output_format == OutputFormat::text) {
+        line_.clear();
         append_event_text_line(line_, r, realtime_offset_ns_);
         line_.insert(line_.size() - 1, " " + r.details_json);
+        write_line(line_);
     } else {
-        append_event_json_line(line_, r, realtime_offset_ns_);
+        write_line(record_.view());
     }
-    write_line();
     ++events_written_;
 }
 

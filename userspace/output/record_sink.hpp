@@ -13,6 +13,7 @@
 
 #include "config/cli.hpp"
 #include "correlate/span_record.hpp"
+#include "output/json_buffer.hpp"
 #include "output/redactor.hpp"
 #include "output/trace_output.hpp"
 #include "symbols/symbolizer.hpp"
@@ -55,7 +56,10 @@ public:
     std::uint64_t events_written() const noexcept { return events_written_; }
 
 private:
-    void write_line();
+    // The record to the file, in the configured format, and to the tap.
+    template <typename Record>
+    void emit(const Record& r, bool tapped);
+    void write_line(std::string_view line);
     void symbolize(EventRecord& event);
     void refresh_map(std::uint32_t tgid);
 
@@ -63,14 +67,16 @@ private:
     const TracingConfig& config_;
     TraceOutput* output_;
     RecordTap* tap_ = nullptr;
-    std::string json_line_;  // the JSON form for the tap when line_ is text
     std::int64_t realtime_offset_ns_;
     Redactor redactor_;
     Symbolizer symbolizer_;
-    std::string line_;  // reused: no allocation per record once it has grown
+    // Reused: no allocation per record once they have grown.
+    JsonBuffer record_;  // the record's JSON line (the file's, and the tap's)
+    std::string line_;   // its text-format line
     std::uint64_t written_ = 0;
     std::uint64_t events_written_ = 0;
     std::unordered_set<std::uint32_t> seen_processes_;
+    std::uint32_t last_seen_ = 0;  // the process of the last record (0: none yet)
     std::unordered_set<std::uint32_t> mapped_after_start_;
     std::set<std::string> seen_components_;  // of event records
 };

@@ -29,7 +29,7 @@ struct SecretShape {
     std::string_view prefix;
     std::size_t min_tail;
 };
-const SecretShape kSecretShapes[] = {
+constexpr SecretShape kSecretShapes[] = {
     {"sk-", 20},       // OpenAI, Anthropic (sk-ant-...), DeepSeek
     {"sk_live_", 16},  // Stripe secret keys
     {"rk_live_", 16},  // Stripe restricted keys
@@ -49,9 +49,28 @@ const SecretShape kSecretShapes[] = {
     {"eyJ", 20},                    // JWTs (base64url of '{"')
 };
 
+// The recorder never sets a locale: <cctype>'s classes are the "C" ones,
+// which a table answers without a call per byte (scrub() looks at every byte
+// of every string the recorder writes).
+constexpr bool ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+struct WordChars {
+    bool table[256] = {};
+    constexpr WordChars()
+    {
+        for (int c = 0; c < 256; ++c)
+            table[c] =
+                ascii_alnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    }
+};
+constexpr WordChars kWordChars;
+
 bool is_word_char(char c)
 {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    return kWordChars.table[static_cast<unsigned char>(c)];
 }
 
 bool is_token_char(char c)
@@ -129,10 +148,25 @@ Span value_at(std::string_view text, std::size_t at, bool to_line_end)
 }
 
 // A credential of a known shape starting at `at` (at a word start).
+// The first characters of the shapes' prefixes (and of "-----BEGIN"):
+// most words start with none of them.
+struct ShapeStarts {
+    bool table[256] = {};
+    constexpr ShapeStarts()
+    {
+        for (const SecretShape& shape : kSecretShapes)
+            table[static_cast<unsigned char>(shape.prefix[0])] = true;
+        table[static_cast<unsigned char>('-')] = true;
+    }
+};
+constexpr ShapeStarts kShapeStarts;
+
 Span shaped_secret_at(std::string_view text, std::size_t at)
 {
+    if (!kShapeStarts.table[static_cast<unsigned char>(text[at])])
+        return {};
     for (const SecretShape& shape : kSecretShapes) {
-        if (text.compare(at, shape.prefix.size(), shape.prefix) != 0)
+        if (shape.prefix[0] != text[at] || text.compare(at, shape.prefix.size(), shape.prefix) != 0)
             continue;
         std::size_t end = at + shape.prefix.size();
         while (end < text.size() && is_token_char(text[end]))
@@ -210,6 +244,18 @@ Redactor::Redactor(const std::vector<std::string>& extra_keys)
 
 bool Redactor::key_is_secret(const std::string& key) const
 {
+    // The same few keys come with every span: each is judged once (up to a
+    // bound, so a stream of distinct keys cannot grow the cache forever).
+    if (const auto it = key_cache_.find(key); it != key_cache_.end())
+        return it->second;
+    const bool secret = judge_key(key);
+    if (key_cache_.size() < kKeyCacheSize)
+        key_cache_.emplace(key, secret);
+    return secret;
+}
+
+bool Redactor::judge_key(const std::string& key) const
+{
     const auto words = key_words(key);
     if (words.size() > 1 && std::any_of(std::begin(kMeasureWords), std::end(kMeasureWords),
                                         [&](const char* m) { return words.back() == m; }))
@@ -246,7 +292,7 @@ int Redactor::scrub(std::string& text) const
             value = url_password_at(text, end + 3);
             if (!value.found())
                 end += 3;
-        } else if (starts_with_ci(word, 0, "bearer") && word.size() == 6) {
+        } else if (word.size() == 6 && starts_with_ci(word, 0, "bearer")) {
             if (end < text.size() && (text[end] == ' ' || text[end] == '\t'))
                 value = value_at(text, end, false);
         } else {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "correlate/span_record.hpp"
@@ -27,6 +28,7 @@ namespace lstrace {
 
 inline constexpr const char* kRedacted = "[REDACTED]";
 
+// Not thread-safe (it caches its verdicts on keys): one per thread.
 class Redactor {
 public:
     // The default key list plus `extra_keys`.
@@ -42,8 +44,11 @@ public:
 
 private:
     int apply_tags(std::vector<Tag>& tags) const;
+    bool judge_key(const std::string& key) const;
 
-    std::vector<std::vector<std::string>> key_patterns_;  // each a word sequence
+    static constexpr std::size_t kKeyCacheSize = 4096;
+    std::vector<std::vector<std::string>> key_patterns_;       // each a word sequence
+    mutable std::unordered_map<std::string, bool> key_cache_;  // key_is_secret's verdicts
 };
 
 // Lower-case words of an identifier: "openaiApiKey" -> {openai, api, key}.

@@ -10,6 +10,7 @@
 
 namespace lstrace {
 
+class JsonBuffer;
 class JsonWriter;
 
 // A tag's value as a JSON value (JsonText as the JSON it holds).
@@ -25,6 +26,13 @@ const char* execution_time_category(double duration_ms);
 // The standard's memory_category: minimal < 1 KiB <= small < 1 MiB <=
 // moderate < 10 MiB <= large < 100 MiB <= very_large.
 const char* memory_category(std::int64_t delta_bytes);
+
+// Writes the record as one line of JSONL (with the trailing newline) into
+// `out`: the recorder's hot path (a kilobyte of JSON per span; see
+// json_buffer.hpp).  append_json_line() below writes the same bytes.
+void format_span_json(JsonBuffer& out, const SpanRecord& span, std::int64_t realtime_offset_ns,
+                      bool debug = false);
+void format_event_json(JsonBuffer& out, const EventRecord& event, std::int64_t realtime_offset_ns);
 
 // Appends the record as one line of JSONL (with the trailing newline);
 // `realtime_offset_ns` turns CLOCK_MONOTONIC into Unix time.  Strings that

@@ -122,8 +122,23 @@ TraceOutput::~TraceOutput()
 void TraceOutput::write(std::string_view data, bool record)
 {
     has_records_ = has_records_ || record;
-    lines_offered_ += static_cast<std::uint64_t>(std::count(data.begin(), data.end(), '\n'));
+    const auto lines = static_cast<std::uint64_t>(std::count(data.begin(), data.end(), '\n'));
+    lines_offered_ += lines;
+    buffered_lines_ += lines;
+    if (lines)
+        buffered_line_end_ = buffer_.size() + data.rfind('\n') + 1;
     buffer_.append(data);
+    if (buffer_.size() >= kBufferBytes)
+        drain();
+}
+
+void TraceOutput::write_line(std::string_view line)
+{
+    has_records_ = true;
+    ++lines_offered_;
+    ++buffered_lines_;
+    buffer_.append(line);
+    buffered_line_end_ = buffer_.size();
     if (buffer_.size() >= kBufferBytes)
         drain();
 }
@@ -137,6 +152,14 @@ void TraceOutput::drain()
             continue;
         if (n <= 0)
             write_failed(n < 0 ? errno : ENOSPC);
+        if (done == 0 && static_cast<std::size_t>(n) == buffer_.size()) {
+            // all of it at once (the usual case): the lines are known
+            lines_written_ += buffered_lines_;
+            if (buffered_line_end_)
+                last_line_end_ = written_bytes_ + buffered_line_end_;
+            written_bytes_ += static_cast<std::uint64_t>(n);
+            break;
+        }
         // whole lines that reached the file: what a failure keeps
         const std::string_view chunk(buffer_.data() + done, static_cast<std::size_t>(n));
         const std::size_t last = chunk.rfind('\n');
@@ -149,11 +172,15 @@ void TraceOutput::drain()
         done += static_cast<std::size_t>(n);
     }
     buffer_.clear();
+    buffered_lines_ = 0;
+    buffered_line_end_ = 0;
 }
 
 void TraceOutput::write_failed(int err)
 {
     buffer_.clear();
+    buffered_lines_ = 0;
+    buffered_line_end_ = 0;
     const std::string what = std::strerror(err);
     if (partial_path_.empty())
         throw FatalError(ExitCode::output, "cannot write to standard output: " + what);

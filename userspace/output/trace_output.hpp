@@ -40,6 +40,9 @@ public:
     // `record`: false for a format's framing ("[" of a JSON array), which
     // alone is not worth keeping after a failure.
     void write(std::string_view data, bool record = true);
+    // One record that is exactly one line, newline included (write() counts
+    // the lines of what it gets; a formatter that knows need not pay that).
+    void write_line(std::string_view line);
     // Hands buffered records to the kernel (TracingConfig flush_interval).
     void flush();
     void commit();
@@ -56,10 +59,12 @@ private:
     std::string partial_path_;  // empty for stdout
     UniqueFd fd_;
     std::string buffer_;
-    std::uint64_t written_bytes_ = 0;  // accepted by the kernel
-    std::uint64_t last_line_end_ = 0;  // offset just after the last whole line written
-    std::uint64_t lines_written_ = 0;  // whole lines accepted by the kernel
-    std::uint64_t lines_offered_ = 0;  // whole lines handed to write()
+    std::uint64_t written_bytes_ = 0;    // accepted by the kernel
+    std::uint64_t last_line_end_ = 0;    // offset just after the last whole line written
+    std::uint64_t lines_written_ = 0;    // whole lines accepted by the kernel
+    std::uint64_t lines_offered_ = 0;    // whole lines handed to write()
+    std::uint64_t buffered_lines_ = 0;   // lines in buffer_
+    std::size_t buffered_line_end_ = 0;  // in buffer_, just after its last line (0: none)
     bool has_records_ = false;
     bool recording_ = false;
     bool keep_partial_ = false;  // committed, or kept after a failure
