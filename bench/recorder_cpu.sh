@@ -56,15 +56,9 @@ producers="1 2"
 latency_runs=3
 consumer_only=false
 
-usage() {
-    sed -n '4,/^# Rows:/{/^# Rows:/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 2
-}
-die() {
-    echo "recorder_cpu.sh: $*" >&2
-    exit 2
-}
-positional=0
+usage_end="Rows:"
+# shellcheck source=bench/bench_lib.sh
+source "$here/bench_lib.sh"
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --json) [[ $# -ge 2 ]] || usage; json_out=$2; shift 2 ;;
@@ -73,14 +67,7 @@ while [[ $# -gt 0 ]]; do
     --producers) [[ $# -ge 2 ]] || usage; producers=$2; shift 2 ;;
     --latency-runs) [[ $# -ge 2 ]] || usage; latency_runs=$2; shift 2 ;;
     --consumer-only) consumer_only=true; shift ;;
-    -h | --help) usage ;;
-    -*) echo "recorder_cpu.sh: unknown option '$1'" >&2; usage ;;
-    *)
-        [[ $positional -eq 0 ]] || die "unexpected argument '$1'"
-        build=$1
-        positional=1
-        shift
-        ;;
+    *) other_arg "$1"; shift ;;
     esac
 done
 for v in "$spans" "$seconds" "$latency_runs" $producers; do
@@ -99,13 +86,6 @@ $consumer_only || [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-ge
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lstrace-recorder-cpu.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-json_field() { sed -n "s/.*\"$2\":\(\"[^\"]*\"\|[^,}]*\).*/\1/p" <<<"$1" | tr -d '"'; }
-calc() { awk "BEGIN { $1 }"; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-summary_of() { grep -m1 '^lstrace-bpf: [0-9]* spans recorded' "$1" || true; }
-sum_recorded() { sed -n 's/^lstrace-bpf: \([0-9]*\) spans recorded.*/\1/p' <<<"$1"; }
-sum_num() { sed -n "s/.* \([0-9][0-9]*\) $2.*/\1/p" <<<"$1"; }
-load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 problems=()
 problem() {
     echo "recorder_cpu.sh: $*" >&2

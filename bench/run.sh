@@ -120,16 +120,10 @@ scale=false
 scale_s=2
 recorder_cpu=true
 
-usage() {
-    sed -n '4,/^# What it measures/{/^# What it measures/d;s/^# \{0,1\}//;p}' "$0" >&2
-    exit 2
-}
-die() {
-    echo "run.sh: $*" >&2
-    exit 2
-}
+usage_end="What it measures"
+# shellcheck source=bench/bench_lib.sh
+source "$here/bench_lib.sh"
 
-positional=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --json) [[ $# -ge 2 ]] || usage; json_out=$2; shift 2 ;;
@@ -149,14 +143,7 @@ while [[ $# -gt 0 ]]; do
     --scale) scale=true; shift ;;
     --scale-seconds) [[ $# -ge 2 ]] || usage; scale_s=$2; shift 2 ;;
     --no-recorder-cpu) recorder_cpu=false; shift ;;
-    -h | --help) usage ;;
-    -*) echo "run.sh: unknown option '$1'" >&2; usage ;;
-    *)
-        [[ $positional -eq 0 ]] || die "unexpected argument '$1'"
-        build=$1
-        positional=1
-        shift
-        ;;
+    *) other_arg "$1"; shift ;;
     esac
 done
 for v in "$runs" ${spans:+"$spans"} ${rusage_spans:+"$rusage_spans"} \
@@ -189,10 +176,6 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lstrace-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# json_field LINE NAME: the raw value of a top-level scalar field.
-json_field() {
-    sed -n "s/.*\"$2\":\(\"[^\"]*\"\|[^,}]*\).*/\1/p" <<<"$1" | tr -d '"'
-}
 # json_str STRING: a JSON string literal.
 json_str() {
     local s
@@ -201,28 +184,16 @@ json_str() {
     s=${s//\"/\\\"}
     printf '"%s"' "$s"
 }
-calc() { awk "BEGIN { $1 }"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "null" }'; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 # fmt_ns: a readable figure (3 significant digits below 100, integer above).
 fmt_ns() { awk -v v="$1" 'BEGIN { if (v < 10) printf "%.3f", v; else if (v < 100) printf "%.2f", v; else printf "%.0f", v }'; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 problems=()
 problem() {
     echo "run.sh: verification: $*" >&2
     problems+=("$*")
 }
 
-# The recorder's summary:
-#   lstrace-bpf: N spans recorded to F in S s, L spans lost, O still open,
-#   A aborted by an exit, E ended without a recorded begin, T tags/errors
-#   lost[; command exit status X]
-summary_of() { grep -m1 '^lstrace-bpf: [0-9]* spans recorded' "$1" || true; }
-sum_recorded() { sed -n 's/^lstrace-bpf: \([0-9]*\) spans recorded.*/\1/p' <<<"$1"; }
-sum_num() { sed -n "s/.* \([0-9][0-9]*\) $2.*/\1/p" <<<"$1"; }
-
-load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Pinning: the benchmark loop on CPU 0, the tracer on CPU 1.
 bench_cpu=()
