@@ -13,7 +13,8 @@
 #   detached     lstrace, no recorder attached
 #   floor        lstrace under bench/usdt_floor --langswarm (a BPF program that only
 #                counts the probe hits): the Python span path plus what any
-#                USDT tracer pays for its three probe hits
+#                USDT tracer pays for its probe hits (two: the tag rides in
+#                the span's tag buffer to span_end)
 #   attached     lstrace under `lstrace-bpf record`, JSONL to a file
 #   psutil       the seed's ResourceMonitor (bench/seed_resource_monitor.py)
 # Each figure is the median of R runs: wall ns per span, and the thread's

@@ -121,7 +121,7 @@ class Span(TraceContext):
     exception's class name, ``error_message`` its text)."""
 
     __slots__ = ("tracer", "component", "operation", "description", "_parent", "_state",
-                 "_status", "_task")
+                 "_status", "_task", "_tags")
 
     def __init__(self, tracer, component, operation, description):
         self.tracer = tracer
@@ -132,6 +132,7 @@ class Span(TraceContext):
         self._status = _native.STATUS_OK
         self._parent = None
         self._task = None
+        self._tags = None
         self.span_id = 0
 
     @property
@@ -168,7 +169,7 @@ class Span(TraceContext):
         # per-task figures for this span if its task is stepped, and for
         # spans of tasks created from now on (_tasks.py)
         self._task = _tasks.span_begins()
-        _native.span_begin(self.span_id, parent_id, self.trace_id_hi, self.trace_id_lo,
+        self._tags = _native.span_begin(self.span_id, parent_id, self.trace_id_hi, self.trace_id_lo,
                            self.tracer, self.component, self.operation, self.description)
         _current.set(self)
         self._state = _OPEN
@@ -192,7 +193,7 @@ class Span(TraceContext):
         if exc is not None:
             self.record_error(exc)
         self._state = _ENDED
-        _native.span_end(self.span_id, self._status)
+        _native.span_end(self._tags, self._status)
         if self._task is not None:
             self._task.open_spans -= 1
         # The context holding this span gets its nearest open ancestor back
@@ -211,7 +212,7 @@ class Span(TraceContext):
         cannot encode raises TypeError and records nothing."""
         if self._state != _OPEN:
             raise self._misuse(f"set_tag({key!r})")
-        _native.span_tag(self.span_id, key, value)
+        _native.span_tag(self._tags, key, value)
 
     def record_error(self, error, message=None):
         """Marks the span failed: ``record_error(exc)`` or

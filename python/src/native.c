@@ -164,8 +164,36 @@ static PyObject *native_task_suspend(PyObject *self, PyObject *arg)
 
 /* ---- span probes ----------------------------------------------------- */
 
+/*
+ * A recorded span's tag buffer: the C header's struct lstrace_span, of which
+ * only span_id and the buffer are used.  Tags set on the span are written
+ * into it (or, past what it holds, fired through span_tag, as in C) and ride
+ * to the span's span_end probe, so a span costs two probe hits however many
+ * tags it has (docs/probes.md, the tag buffer).
+ */
+typedef struct {
+	PyObject_HEAD struct lstrace_span span;
+} SpanTags;
+
+static PyTypeObject SpanTagsType = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstrace._native.SpanTags",
+	.tp_basicsize = sizeof(SpanTags),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "The tag buffer of a recorded span (made by span_begin).",
+};
+
+/* The tag buffer argument of span_tag / span_end. */
+static struct lstrace_span *span_tags(PyObject *o)
+{
+	if (Py_IS_TYPE(o, &SpanTagsType))
+		return &((SpanTags *)o)->span;
+	PyErr_Format(PyExc_TypeError, "lstrace: expected the span's tag buffer, not %.100s",
+		     Py_TYPE(o)->tp_name);
+	return NULL;
+}
+
 /* span_begin(span_id, parent_span_id, trace_hi, trace_lo, tracer, component,
- *            operation, description) */
+ *            operation, description) -> the span's tag buffer */
 static PyObject *native_span_begin(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
@@ -179,26 +207,33 @@ static PyObject *native_span_begin(PyObject *self, PyObject *const *args, Py_ssi
 	const char *description = operation ? utf8(args[7], "description") : NULL;
 	if (!description)
 		return NULL;
+	SpanTags *tags = PyObject_New(SpanTags, &SpanTagsType);
+	if (!tags)
+		return NULL;
+	tags->span.span_id = id;
+	tags->span.tags_size_ = 0;
+	tags->span.tags_overflow_ = 0;
 	lstrace__probe_span_begin(id, parent, hi, lo, tracer, component, operation, description);
-	Py_RETURN_NONE;
+	return (PyObject *)tags;
 }
 
+/* span_end(tags, status): the span of the tag buffer, with its tags */
 static PyObject *native_span_end(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
-	uint64_t id;
-	if (!check_nargs(n, 2, "span_end") || !as_u64(args[0], &id))
+	struct lstrace_span *span;
+	if (!check_nargs(n, 2, "span_end") || !(span = span_tags(args[0])))
 		return NULL;
 	const long status = PyLong_AsLong(args[1]);
 	if (status == -1 && PyErr_Occurred())
 		return NULL;
-	/* no tag buffer: Python's tags go through span_tag (docs/python.md) */
-	lstrace__probe_span_end(id, (int32_t)status, NULL, 0);
+	lstrace__probe_span_end(span->span_id, (int32_t)status, span->tags_, span->tags_size_);
 	Py_RETURN_NONE;
 }
 
 /*
- * span_tag(span_id, key, value): bool, int (64-bit), float and str go as
+ * span_tag(tags, key, value): into the span's tag buffer (span_tag past
+ * it); bool, int (64-bit), float and str go as
  * the probe's own types; anything else (list, dict, tuple, None, an int
  * beyond 64 bits) as JSON text (LSTRACE_TAG_JSON), which the recorder writes
  * as a JSON value.  A value json.dumps cannot encode raises its TypeError
@@ -207,15 +242,15 @@ static PyObject *native_span_end(PyObject *self, PyObject *const *args, Py_ssize
 static PyObject *native_span_tag(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
-	uint64_t id;
-	if (!check_nargs(n, 3, "span_tag") || !as_u64(args[0], &id))
+	struct lstrace_span *span;
+	if (!check_nargs(n, 3, "span_tag") || !(span = span_tags(args[0])))
 		return NULL;
 	const char *key = utf8(args[1], "tag key");
 	if (!key)
 		return NULL;
 	PyObject *v = args[2];
 	if (PyBool_Check(v)) {
-		lstrace__probe_span_tag(id, key, LSTRACE_TAG_BOOL, v == Py_True, NULL);
+		lstrace__tag(span, key, LSTRACE_TAG_BOOL, v == Py_True, NULL);
 		Py_RETURN_NONE;
 	}
 	if (PyLong_Check(v)) {
@@ -224,20 +259,20 @@ static PyObject *native_span_tag(PyObject *self, PyObject *const *args, Py_ssize
 		if (x == -1 && PyErr_Occurred())
 			return NULL;
 		if (!overflow) {
-			lstrace__probe_span_tag(id, key, LSTRACE_TAG_INT, (int64_t)x, NULL);
+			lstrace__tag(span, key, LSTRACE_TAG_INT, (int64_t)x, NULL);
 			Py_RETURN_NONE;
 		}
 	} else if (PyFloat_Check(v)) {
 		const double d = PyFloat_AS_DOUBLE(v);
 		int64_t bits;
 		memcpy(&bits, &d, sizeof(bits));
-		lstrace__probe_span_tag(id, key, LSTRACE_TAG_DOUBLE, bits, NULL);
+		lstrace__tag(span, key, LSTRACE_TAG_DOUBLE, bits, NULL);
 		Py_RETURN_NONE;
 	} else if (PyUnicode_Check(v)) {
 		const char *s = PyUnicode_AsUTF8(v);
 		if (!s)
 			return NULL;
-		lstrace__probe_span_tag(id, key, LSTRACE_TAG_STRING, 0, s);
+		lstrace__tag(span, key, LSTRACE_TAG_STRING, 0, s);
 		Py_RETURN_NONE;
 	}
 	if (!to_json) {
@@ -249,7 +284,7 @@ static PyObject *native_span_tag(PyObject *self, PyObject *const *args, Py_ssize
 		return NULL;
 	const char *s = utf8(text, "JSON text");
 	if (s)
-		lstrace__probe_span_tag(id, key, LSTRACE_TAG_JSON, 0, s);
+		lstrace__tag(span, key, LSTRACE_TAG_JSON, 0, s);
 	Py_DECREF(text);
 	if (!s)
 		return NULL;
@@ -659,9 +694,9 @@ static PyMethodDef native_methods[] = {
 	  "traceparent -> (span_id, trace_id_hi, trace_id_lo), or None if invalid" },
 	{ "task_resume", native_task_resume, METH_O, "Fires langswarm:task_resume." },
 	{ "task_suspend", native_task_suspend, METH_O, "Fires langswarm:task_suspend." },
-	FAST(span_begin, "Fires langswarm:span_begin."),
-	FAST(span_end, "Fires langswarm:span_end."),
-	FAST(span_tag, "Fires langswarm:span_tag with the value's type."),
+	FAST(span_begin, "Fires langswarm:span_begin; returns the span's tag buffer."),
+	FAST(span_end, "Fires langswarm:span_end with the span's tags."),
+	FAST(span_tag, "Puts a tag in the span's buffer (past it, fires langswarm:span_tag)."),
 	FAST(span_error, "Fires langswarm:span_error."),
 	FAST(component_init, "Fires langswarm:component_init."),
 	FAST(state_change, "Fires langswarm:state_change."),
@@ -686,7 +721,8 @@ static struct PyModuleDef native_module = {
 
 PyMODINIT_FUNC PyInit__native(void)
 {
-	if (PyType_Ready(&NoopSpanType) < 0 || PyType_Ready(&TracerType) < 0)
+	if (PyType_Ready(&NoopSpanType) < 0 || PyType_Ready(&TracerType) < 0 ||
+	    PyType_Ready(&SpanTagsType) < 0)
 		return NULL;
 	kw_component = PyUnicode_InternFromString("component");
 	kw_operation = PyUnicode_InternFromString("operation");

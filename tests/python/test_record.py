@@ -32,6 +32,16 @@ def test_tags_of_every_type_and_json_values(tmp_path):
     assert rec.truth["recording"] is True and rec.truth["enabled"] is True
 
 
+def test_more_tags_than_the_tag_buffer_holds(tmp_path):
+    rec = record(tmp_path, "many_tags")
+    assert_summary_clean(rec.stderr)
+    span = rec.by_id(rec.truth["span"])
+    for key, value in rec.truth["expected"].items():
+        assert span["tags"][key] == value, key
+    assert span["tags"]["long"] == "x" * 255
+    assert span["metadata"]["truncated"] is True
+
+
 def test_cpu_time_matches_thread_time_alone_and_contended(tmp_path):
     rec = record(tmp_path, "cpu")
     assert_summary_clean(rec.stderr)

@@ -55,6 +55,24 @@ def mode_tags(truth):
     truth["enabled"] = lstrace.is_tracing_enabled()
 
 
+def mode_many_tags(truth):
+    """More tags than the span's tag buffer holds (192 bytes): the first
+    ride in the buffer to span_end, the rest go through span_tag; a key set
+    again later wins; a value too long for a record is cut."""
+    expected = {}
+    with tracer.trace_operation(component="agent", operation="many_tags",
+                                description="") as span:
+        for i in range(30):
+            value = [i, f"text-{i}", i * 0.5, i % 2 == 0, {"i": i}][i % 5]
+            span.set_tag(f"k{i}", value)
+            expected[f"k{i}"] = value
+        span.set_tag("k0", "set again")
+        expected["k0"] = "set again"
+        span.set_tag("long", "x" * 300)
+        truth["span"] = span.span_id_hex
+    truth["expected"] = expected
+
+
 def mode_cpu(truth):
     # alone, then with another thread burning CPU at the same time
     def alone():
@@ -416,6 +434,7 @@ def mode_server(truth):
 
 MODES = {
     "tags": mode_tags,
+    "many_tags": mode_many_tags,
     "cpu": mode_cpu,
     "io": mode_io,
     "errors": mode_errors,
