@@ -11,8 +11,10 @@
  * The Python layer (python/lstrace/) keeps the current span in a
  * contextvars.ContextVar, not in the header's thread-local, because an
  * asyncio task's spans must follow the task, not the thread.  So every
- * function here takes the span and trace ids explicitly and fires the
- * probe; the id generator and the traceparent codec are the header's own.
+ * function here takes the span and trace ids explicitly (span_tag and
+ * span_end: the span's tag buffer, which span_begin returns) and fires the
+ * probe; the id generator, the tag buffer and the traceparent codec are the
+ * header's own.
  *
  * The detached cost is what matters most: `Tracer.trace_operation` and the
  * no-op span are implemented here, so a span with one tag costs, with no
