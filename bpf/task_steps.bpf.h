@@ -41,9 +41,10 @@
 #define FIGURE_COUNT (sizeof(struct lstrace_span_figures) / sizeof(__u64))
 #define RSS_FIGURE (__builtin_offsetof(struct lstrace_span_figures, rss_bytes) / sizeof(__u64))
 
-/* start->at_begin += now (resume: 1) or -= now (suspend: 0). */
-static __always_inline void shift_snapshot(struct span_start *start,
-					   const struct lstrace_span_figures *now, bool resume)
+/* Pauses (at its task's suspend) or resumes a span with the counters `now`:
+ * start->at_begin -= now, or += now, and the span's paused flag with it. */
+static __always_inline void shift_span(struct span_start *start,
+				       const struct lstrace_span_figures *now, bool resume)
 {
 	__u64 *begin = (__u64 *)&start->at_begin;
 	const __u64 *vals = (const __u64 *)now;
@@ -53,6 +54,10 @@ static __always_inline void shift_snapshot(struct span_start *start,
 			continue;
 		begin[i] = resume ? begin[i] + vals[i] : begin[i] - vals[i];
 	}
+	if (resume)
+		start->flags &= ~SPAN_TASK_PAUSED;
+	else
+		start->flags |= SPAN_TASK_PAUSED;
 }
 
 /* Whether stack entry `i` is an open span of `task` that is (`paused`) or
@@ -83,12 +88,8 @@ static __always_inline void shift_task_spans(struct thread_state *ts, __u64 task
 		if (!task_span(ts, i, task, resume))
 			continue;
 		struct span_start *start = &ts->spans[i].start;
-		shift_snapshot(start, &now, resume);
+		shift_span(start, &now, resume);
 		start->flags |= clock_lost;
-		if (resume)
-			start->flags &= ~SPAN_TASK_PAUSED;
-		else
-			start->flags |= SPAN_TASK_PAUSED;
 	}
 }
 
@@ -97,10 +98,8 @@ static __always_inline void shift_task_spans(struct thread_state *ts, __u64 task
 static __always_inline void resume_at_end(struct span_start *start,
 					  const struct lstrace_span_figures *at_end)
 {
-	if (!(start->flags & SPAN_TASK_PAUSED))
-		return;
-	shift_snapshot(start, at_end, true);
-	start->flags &= ~SPAN_TASK_PAUSED;
+	if (start->flags & SPAN_TASK_PAUSED)
+		shift_span(start, at_end, true);
 }
 
 /* The task whose step runs on this thread now (0: none), which spans begun

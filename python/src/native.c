@@ -386,14 +386,21 @@ static PyObject *native_error(PyObject *self, PyObject *const *args, Py_ssize_t 
 	return PyLong_FromUnsignedLongLong(id);
 }
 
+/* The arguments the error_handled, error_recovery and error_resolution
+ * events start with: the context, then the id of the error they are about. */
+static int error_event_args(PyObject *const *args, Py_ssize_t n, Py_ssize_t want, const char *name,
+			    struct lstrace_context *c, uint64_t *id)
+{
+	return check_nargs(n, want, name) && event_context(args, c) && as_u64(args[3], id);
+}
+
 /* error_handled(span, hi, lo, error_id, handler) */
 static PyObject *native_error_handled(PyObject *self, PyObject *const *args, Py_ssize_t n)
 {
 	(void)self;
 	struct lstrace_context c;
 	uint64_t id;
-	if (!check_nargs(n, 5, "error_handled") || !event_context(args, &c) ||
-	    !as_u64(args[3], &id))
+	if (!error_event_args(args, n, 5, "error_handled", &c, &id))
 		return NULL;
 	const char *handler = utf8(args[4], "handler");
 	if (!handler)
@@ -409,8 +416,7 @@ static PyObject *native_error_recovery(PyObject *self, PyObject *const *args, Py
 	(void)self;
 	struct lstrace_context c;
 	uint64_t id;
-	if (!check_nargs(n, 7, "error_recovery") || !event_context(args, &c) ||
-	    !as_u64(args[3], &id))
+	if (!error_event_args(args, n, 7, "error_recovery", &c, &id))
 		return NULL;
 	const char *original = utf8(args[4], "original_error");
 	const char *strategy = original ? utf8(args[5], "recovery_strategy") : NULL;
@@ -431,8 +437,7 @@ static PyObject *native_error_resolution(PyObject *self, PyObject *const *args, 
 	(void)self;
 	struct lstrace_context c;
 	uint64_t id;
-	if (!check_nargs(n, 6, "error_resolution") || !event_context(args, &c) ||
-	    !as_u64(args[3], &id))
+	if (!error_event_args(args, n, 6, "error_resolution", &c, &id))
 		return NULL;
 	const char *outcome = utf8(args[4], "outcome");
 	const char *detail = outcome ? utf8(args[5], "detail") : NULL;
