@@ -91,6 +91,11 @@ std::optional<ProcessSample> sample_process(int pid)
     std::uint64_t size = 0, resident = 0;
     if (!(pages >> size >> resident))
         return std::nullopt;
+    // An exiting process has released its memory (do_exit's exit_mm) before
+    // it turns zombie: its stat still says running, statm says 0.  It is
+    // gone as far as a sample goes.
+    if (size == 0)
+        return std::nullopt;
     s.rss_bytes = resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 
     if (const auto fds = list_proc_dir(proc_dir(pid) + "/fd"))
