@@ -169,9 +169,16 @@ class Span(TraceContext):
         # per-task figures for this span if its task is stepped, and for
         # spans of tasks created from now on (_tasks.py)
         self._task = _tasks.span_begins()
-        self._tags = _native.span_begin(self.span_id, parent_id, self.trace_id_hi,
-                                        self.trace_id_lo, self.tracer, self.component,
-                                        self.operation, self.description)
+        try:
+            self._tags = _native.span_begin(self.span_id, parent_id, self.trace_id_hi,
+                                            self.trace_id_lo, self.tracer, self.component,
+                                            self.operation, self.description)
+        except BaseException:
+            # the span never began: its task must not go on counting it
+            if self._task is not None:
+                self._task.open_spans -= 1
+                self._task = None
+            raise
         _current.set(self)
         self._state = _OPEN
         return self

@@ -253,3 +253,31 @@ def test_task_steps_wrapper_keeps_a_task_s_behaviour():
         assert long.cancelled()
 
     asyncio.run(main())
+
+
+def test_a_span_that_fails_to_begin_is_not_counted_by_its_task(monkeypatch):
+    """If the native span_begin raises (no memory for the tag buffer), the
+    task it would have begun in must not go on counting an open span:
+    its steps would fire probes for as long as it runs."""
+    from lstrace import _span, _tasks
+
+    async def body():
+        await asyncio.sleep(0)
+
+    steps = _tasks.TaskSteps(body())
+
+    def refuses(*args):
+        raise MemoryError("no tag buffer")
+
+    def begins_in_steps():
+        steps.open_spans += 1
+        return steps
+
+    monkeypatch.setattr(_span._tasks, "span_begins", begins_in_steps)
+    monkeypatch.setattr(_span._native, "span_begin", refuses)
+    span = _span.Span("tests.detached", "a", "b", "")
+    with pytest.raises(MemoryError, match="no tag buffer"):
+        span.__enter__()
+    assert steps.open_spans == 0
+    assert _span.get_current_context() is None
+    steps.close()
