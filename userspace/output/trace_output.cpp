@@ -18,6 +18,10 @@ namespace {
 
 constexpr std::size_t kBufferBytes = 1 << 20;
 
+// Page cache a recording keeps of its own file: written windows older than
+// the newest whole one are written back and dropped.
+constexpr std::uint64_t kDropWindowBytes = 8 << 20;
+
 [[noreturn]] void output_error(const std::string& what, const std::string& path)
 {
     throw FatalError(ExitCode::output, what + " " + path + ": " + std::strerror(errno));
@@ -93,6 +97,7 @@ TraceOutput::TraceOutput(std::string path, bool overwrite, bool recording)
     gid_t gid;
     if (sudo_user(uid, gid) && ::fchown(fd_.get(), uid, gid) != 0)
         output_error("cannot hand the trace to the sudo user:", path_);
+    drop_behind_ = recording_;
 }
 
 TraceOutput::~TraceOutput()
@@ -174,6 +179,22 @@ void TraceOutput::drain()
     buffer_.clear();
     buffered_lines_ = 0;
     buffered_line_end_ = 0;
+    if (drop_behind_ && written_bytes_ >= dropped_below_ + 2 * kDropWindowBytes)
+        drop_written_behind();
+}
+
+// Everything but the newest window: DONTNEED starts the writeback of its
+// dirty pages and drops the clean ones.  Pages still being written back stay
+// cached, so the previous window is asked again (a slow disk leaves more
+// cached, never blocks the recorder).  Advice only: its errors are ignored.
+void TraceOutput::drop_written_behind()
+{
+    const std::uint64_t from =
+        dropped_below_ > kDropWindowBytes ? dropped_below_ - kDropWindowBytes : 0;
+    const std::uint64_t below = written_bytes_ - kDropWindowBytes;
+    ::posix_fadvise(fd_.get(), static_cast<off_t>(from), static_cast<off_t>(below - from),
+                    POSIX_FADV_DONTNEED);
+    dropped_below_ = below;
 }
 
 void TraceOutput::write_failed(int err)
@@ -216,6 +237,11 @@ void TraceOutput::commit()
     keep_partial_ = true;  // from here on, whatever fails, the data stays
     if (::fsync(fd_.get()) != 0)
         output_error("cannot sync", partial_path_);
+    // All of it is written back now.  A trace that was written behind (over
+    // two windows) leaves none of itself cached; a small one stays for the
+    // report that usually follows.
+    if (dropped_below_ > 0)
+        ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_DONTNEED);
     fd_.reset();
     const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
     if (::renameat2(AT_FDCWD, partial_path_.c_str(), AT_FDCWD, path_.c_str(), flags) != 0)

@@ -17,6 +17,15 @@
 //     (whole lines up to the last buffer it wrote).
 // Only a partial file with nothing in it is removed.  "-" writes to
 // standard output.
+//
+// A recording's file is written behind: every kDropWindowBytes the kernel is
+// told to write back what came before and drop it from the page cache
+// (POSIX_FADV_DONTNEED), so a long recording keeps a few windows cached
+// instead of gigabytes that evict the traced application's own cache.  The
+// recorder then pays the writeback's submission (the kernel's flusher threads
+// paid it out of sight before) and reuses its own just-freed pages, which is
+// cheaper than fresh ones where the page cache is large and cold (a VM's
+// first touch of guest memory).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +62,7 @@ public:
 
 private:
     void drain();
+    void drop_written_behind();
     [[noreturn]] void write_failed(int err);
 
     std::string path_;
@@ -65,6 +75,8 @@ private:
     std::uint64_t lines_offered_ = 0;    // whole lines handed to write()
     std::uint64_t buffered_lines_ = 0;   // lines in buffer_
     std::size_t buffered_line_end_ = 0;  // in buffer_, just after its last line (0: none)
+    std::uint64_t dropped_below_ = 0;    // fadvised up to here (drop_written_behind)
+    bool drop_behind_ = false;           // a recording into a regular file
     bool has_records_ = false;
     bool recording_ = false;
     bool keep_partial_ = false;  // committed, or kept after a failure
