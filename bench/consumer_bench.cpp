@@ -21,17 +21,22 @@
 //
 // Usage: consumer_bench [-n SPANS] [-r RUNS] [-o FILE] [--format jsonl|json|text]
 //                       [--tags K] [--errors] [--depth D] [--threads T]
-//                       [--no-redact]
+//                       [--no-redact] [--inline]
 //
 //   -n SPANS   spans per run (default 1,000,000; rounded up to whole
 //              chunks of 8192, the events replayed with new ids and times)
 //   -r RUNS    runs; the median is reported (default 3)
 //   -o FILE    the trace (default: a file in $TMPDIR, removed after each
 //              run); "-" writes to standard output
+//   --inline   format and write on the consumer thread (the recorder does
+//              so on a single CPU); by default a writer thread does, as
+//              the recorder does with two CPUs or more
 //
-// Prints one JSON line: spans, runs, median and every run's consumer CPU
-// ns per span (user, system), records per consumer-CPU second and the
-// bytes per record.  Exit status 0, 2 on a usage error.
+// Prints one JSON line: spans, runs, median and every run's consumer
+// thread CPU ns per span (user, system), the writer thread's, the whole
+// process's, the records per second the slower of the two threads keeps
+// up with on a core of its own, and the bytes per record.  Exit status 0,
+// 2 on a usage error.
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +69,7 @@ struct Options {
     int depth = 1;
     int threads = 1;
     bool redact = true;
+    bool writer_thread = true;  // --inline: format and write on the consumer thread
 };
 
 [[noreturn]] void usage(const char* why)
@@ -71,7 +77,7 @@ struct Options {
     std::fprintf(stderr,
                  "consumer_bench: %s\nusage: consumer_bench [-n SPANS] [-r RUNS] [-o FILE] "
                  "[--format jsonl|json|text] [--tags K] [--errors] [--depth D] [--threads T] "
-                 "[--no-redact]\n",
+                 "[--no-redact] [--inline]\n",
                  why);
     std::exit(2);
 }
@@ -117,6 +123,8 @@ Options parse(int argc, char** argv)
             o.threads = static_cast<int>(number(next(), 1, 4096));
         else if (a == "--no-redact")
             o.redact = false;
+        else if (a == "--inline")
+            o.writer_thread = false;
         else
             usage(("unknown argument '" + a + "'").c_str());
     }
@@ -297,8 +305,16 @@ double tv_ns(const timeval& tv)
     return static_cast<double>(tv.tv_sec) * 1e9 + static_cast<double>(tv.tv_usec) * 1e3;
 }
 
+double process_cpu_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
 struct RunResult {
-    double cpu_ns = 0, user_ns = 0, sys_ns = 0;
+    double cpu_ns = 0, user_ns = 0, sys_ns = 0;  // the consumer thread
+    double process_ns = 0;                       // the consumer and the writer thread
     std::uint64_t records = 0, bytes = 0;
 };
 
@@ -320,18 +336,21 @@ RunResult run_once(const Options& o, EventStream& events, std::uint64_t chunk_ns
     RunResult r;
     {
         auto output = std::make_unique<lstrace::TraceOutput>(ro.output, ro.force, true);
-        lstrace::RecordSink sink(ro, output.get(), 0);
+        lstrace::RecordSink sink(ro, output.get(), 0, o.writer_thread);
         lstrace::Correlator correlator([&](lstrace::SpanRecord& s) { sink.write_span(s); }, nullptr,
                                        [&](lstrace::EventRecord& e) { sink.write_event(e); });
         correlator.set_max_open(static_cast<std::size_t>(ro.config.max_trace_size));
         // Only the consumer is timed, not the replay's patching.
         rusage before{}, after{};
+        const double process_start = process_cpu_ns();
+        const double thread_start = thread_cpu_ns();
         for (std::uint64_t done = 0; done < o.spans; done += kChunkSpans) {
             const bool last = done + kChunkSpans >= o.spans;
             getrusage(RUSAGE_THREAD, &before);
             const double t0 = thread_cpu_ns();
             events.for_each(
                 [&](const void* data, std::size_t size) { correlator.consume(data, size); });
+            sink.hand_over();  // as the recorder does after each ring drain
             if (last) {
                 sink.finish({});
                 output->commit();
@@ -343,6 +362,10 @@ RunResult run_once(const Options& o, EventStream& events, std::uint64_t chunk_ns
             r.sys_ns += tv_ns(after.ru_stime) - tv_ns(before.ru_stime);
             events.shift(kChunkSpans, chunk_ns);
         }
+        // the writer thread's CPU and the consumer's timed part (not the
+        // replay's patching, done on this thread between the timed parts)
+        const double untimed = thread_cpu_ns() - thread_start - r.cpu_ns;
+        r.process_ns = process_cpu_ns() - process_start - untimed;
         r.records = correlator.stats().spans_recorded + correlator.stats().events_recorded;
         if (correlator.stats().spans_recorded != o.spans) {
             std::fprintf(stderr, "consumer_bench: recorded %llu spans of %llu\n",
@@ -385,14 +408,19 @@ int main(int argc, char** argv)
     std::string all;
     for (const RunResult& r : results)
         all += (all.empty() ? "" : ",") + std::to_string(static_cast<long long>(r.cpu_ns / n));
-    std::printf("{\"spans\":%llu,\"runs\":%d,\"tags\":%d,\"errors\":%s,\"depth\":%d,\"threads\":%d,"
-                "\"redact\":%s,\"cpu_ns_per_span\":%.1f,\"user_ns_per_span\":%.1f,"
-                "\"sys_ns_per_span\":%.1f,\"spans_per_cpu_s\":%.0f,\"bytes_per_record\":%.1f,"
-                "\"all_cpu_ns_per_span\":[%s]}\n",
-                static_cast<unsigned long long>(rounded.spans), o.runs, o.tags,
-                o.errors ? "true" : "false", o.depth, o.threads, o.redact ? "true" : "false",
-                m.cpu_ns / n, m.user_ns / n, m.sys_ns / n, n * 1e9 / m.cpu_ns,
-                m.records ? static_cast<double>(m.bytes) / static_cast<double>(m.records) : 0.0,
-                all.c_str());
+    // The pipeline keeps up with the slower of its two threads.
+    const double writer_ns = o.writer_thread ? m.process_ns - m.cpu_ns : 0;
+    std::printf(
+        "{\"spans\":%llu,\"runs\":%d,\"tags\":%d,\"errors\":%s,\"depth\":%d,\"threads\":%d,"
+        "\"redact\":%s,\"writer_thread\":%s,\"cpu_ns_per_span\":%.1f,\"user_ns_per_span\":%.1f,"
+        "\"sys_ns_per_span\":%.1f,\"writer_cpu_ns_per_span\":%.1f,"
+        "\"process_cpu_ns_per_span\":%.1f,\"spans_per_cpu_s\":%.0f,"
+        "\"bytes_per_record\":%.1f,\"all_cpu_ns_per_span\":[%s]}\n",
+        static_cast<unsigned long long>(rounded.spans), o.runs, o.tags, o.errors ? "true" : "false",
+        o.depth, o.threads, o.redact ? "true" : "false", o.writer_thread ? "true" : "false",
+        m.cpu_ns / n, m.user_ns / n, m.sys_ns / n, writer_ns / n, m.process_ns / n,
+        n * 1e9 / std::max(m.cpu_ns, writer_ns),
+        m.records ? static_cast<double>(m.bytes) / static_cast<double>(m.records) : 0.0,
+        all.c_str());
     return 0;
 }

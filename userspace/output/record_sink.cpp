@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -15,37 +14,21 @@
 namespace lstrace {
 
 RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
-                       std::int64_t realtime_offset_ns)
+                       std::int64_t realtime_offset_ns, bool writer_thread)
     : options_(options),
       config_(options.config),
       output_(output),
       realtime_offset_ns_(realtime_offset_ns),
       redactor_(options.redact_keys)
 {
-    if (output_ && config_.output_format == OutputFormat::json)
-        output_->write("[\n", /*record=*/false);
+    if (output_)
+        writer_.emplace(config_, *output_, realtime_offset_ns_, writer_thread);
 }
 
-void RecordSink::write_line(std::string_view line)
+void RecordSink::hand_over()
 {
-    if (!output_) {
-        ++written_;
-        return;
-    }
-    if (config_.output_format == OutputFormat::json) {
-        // one array element per line: "[\n" rec ",\n" rec ... "\n]\n"
-        if (written_)
-            output_->write(",\n");
-        output_->write(line.substr(0, line.size() - 1));
-    } else if (config_.output_format == OutputFormat::jsonl) {
-        output_->write_line(line);  // exactly one line: JSON escapes newlines
-    } else {
-        output_->write(line);
-    }
-    ++written_;
-    if (config_.flush_interval > 0 &&
-        written_ % static_cast<std::uint64_t>(config_.flush_interval) == 0)
-        output_->flush();
+    if (writer_)
+        writer_->hand_over();
 }
 
 void RecordSink::refresh_map(std::uint32_t tgid)
@@ -56,45 +39,18 @@ void RecordSink::refresh_map(std::uint32_t tgid)
         symbolizer_.snapshot(static_cast<int>(tgid));
 }
 
-namespace {
-
-// The two kinds of record in their two forms.
-void text_line(std::string& out, const SpanRecord& r, std::int64_t offset)
+void RecordSink::tap(const SpanRecord& r)
 {
-    append_text_line(out, r, offset);
-}
-void text_line(std::string& out, const EventRecord& r, std::int64_t offset)
-{
-    append_event_text_line(out, r, offset);
-}
-void json_line(JsonBuffer& out, const SpanRecord& r, std::int64_t offset, bool debug)
-{
-    format_span_json(out, r, offset, debug);
-}
-void json_line(JsonBuffer& out, const EventRecord& r, std::int64_t offset, bool)
-{
-    format_event_json(out, r, offset);
+    record_.clear();
+    format_span_json(record_, r, realtime_offset_ns_, config_.debug_mode);
+    tap_->offer_line(std::string(record_.view()), true);
 }
 
-}  // namespace
-
-template <typename Record>
-void RecordSink::emit(const Record& r, bool tapped)
+void RecordSink::tap(const EventRecord& r)
 {
-    const bool text = config_.output_format == OutputFormat::text;
-    if (text) {
-        line_.clear();
-        text_line(line_, r, realtime_offset_ns_);
-        write_line(line_);
-    }
-    if (!text || tapped) {
-        record_.clear();
-        json_line(record_, r, realtime_offset_ns_, config_.debug_mode);
-    }
-    if (!text)
-        write_line(record_.view());
-    if (tapped)
-        tap_->offer_line(std::string(record_.view()), std::is_same_v<Record, SpanRecord>);
+    record_.clear();
+    format_event_json(record_, r, realtime_offset_ns_);
+    tap_->offer_line(std::string(record_.view()), false);
 }
 
 void RecordSink::write_span(SpanRecord& span)
@@ -102,7 +58,10 @@ void RecordSink::write_span(SpanRecord& span)
     refresh_map(span.tgid);
     if (options_.redact)
         span.redactions = redactor_.apply(span);
-    emit(span, tap_ != nullptr);
+    if (writer_)
+        writer_->span(span);
+    if (tap_)
+        tap(span);
 }
 
 void RecordSink::write_event(EventRecord& event)
@@ -119,8 +78,11 @@ void RecordSink::write_event(EventRecord& event)
         symbolize(event);
     if (options_.redact)
         event.redactions = redactor_.apply(event);
+    if (writer_)
+        writer_->event(event);
     // (events outside any span, process samples, have no OTLP span to go with)
-    emit(event, tap_ && event.span_id != 0);
+    if (tap_ && event.span_id != 0)
+        tap(event);
     ++events_written_;
     if (config_.verbose_errors &&
         (event.record_type == "error" || event.record_type == "error_propagation")) {
@@ -185,27 +147,19 @@ void RecordSink::process_seen(std::uint32_t tgid)
                                                                   : std::vector<std::string>{},
                                       options_.redact ? &redactor_ : nullptr)
                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    record_.clear();
-    format_event_json(record_, r, realtime_offset_ns_);
     if (tap_)
-        tap_->offer_line(std::string(record_.view()), false);
+        tap(r);
     if (!config_.include_environment)
         return;
-    if (config_.output_format == OutputFormat::text) {
-        line_.clear();
-        append_event_text_line(line_, r, realtime_offset_ns_);
-        line_.insert(line_.size() - 1, " " + r.details_json);
-        write_line(line_);
-    } else {
-        write_line(record_.view());
-    }
+    if (writer_)
+        writer_->process_info(r);
     ++events_written_;
 }
 
 void RecordSink::finish(const std::map<std::string, std::uint64_t>& filter_hits)
 {
-    if (output_ && config_.output_format == OutputFormat::json)
-        output_->write(written_ ? "\n]\n" : "]\n", /*record=*/false);
+    if (writer_)
+        writer_->finish();
     for (const auto& [name, hits] : filter_hits)
         if (hits == 0 && !seen_components_.count(name))
             spdlog::warn("component '{}' of the component filter matched no span or event: "

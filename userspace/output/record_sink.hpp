@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_set>
@@ -14,6 +15,7 @@
 #include "config/cli.hpp"
 #include "correlate/span_record.hpp"
 #include "output/json_buffer.hpp"
+#include "output/record_writer.hpp"
 #include "output/redactor.hpp"
 #include "output/trace_output.hpp"
 #include "symbols/symbolizer.hpp"
@@ -32,7 +34,9 @@ class RecordSink {
 public:
     // `output` nullptr: nothing is written (a live view gets the records
     // through RecordHooks instead), but records are still redacted.
-    RecordSink(const RecordOptions& options, TraceOutput* output, std::int64_t realtime_offset_ns);
+    // `writer_thread`: format and write on a thread of its own (RecordWriter).
+    RecordSink(const RecordOptions& options, TraceOutput* output, std::int64_t realtime_offset_ns,
+               bool writer_thread = RecordWriter::threads_help());
 
     // With `record --otlp`: every span, every event inside a span and one
     // process_info record per process (even without include_environment)
@@ -41,6 +45,8 @@ public:
 
     void write_span(SpanRecord& span);
     void write_event(EventRecord& event);
+    // The records so far go to the writer thread now (RecordWriter).
+    void hand_over();
 
     // A traced process is known: with include_environment its process_info
     // record is written (once per process); with include_stack_trace its
@@ -48,7 +54,8 @@ public:
     // for the targets before capabilities are dropped.
     void process_seen(std::uint32_t tgid);
 
-    // Closes the output's framing (the json format's array) and warns
+    // Writes what is left, closes the output's framing (the json format's
+    // array), throws a write error of the writer thread, and warns
     // about component-filter names that matched nothing (`filter_hits`:
     // spans BPF saw per name of the filter).
     void finish(const std::map<std::string, std::uint64_t>& filter_hits);
@@ -56,10 +63,9 @@ public:
     std::uint64_t events_written() const noexcept { return events_written_; }
 
 private:
-    // The record to the file, in the configured format, and to the tap.
-    template <typename Record>
-    void emit(const Record& r, bool tapped);
-    void write_line(std::string_view line);
+    // The record to the tap (its JSON line, formatted here).
+    void tap(const SpanRecord& r);
+    void tap(const EventRecord& r);
     void symbolize(EventRecord& event);
     void refresh_map(std::uint32_t tgid);
 
@@ -70,10 +76,8 @@ private:
     std::int64_t realtime_offset_ns_;
     Redactor redactor_;
     Symbolizer symbolizer_;
-    // Reused: no allocation per record once they have grown.
-    JsonBuffer record_;  // the record's JSON line (the file's, and the tap's)
-    std::string line_;   // its text-format line
-    std::uint64_t written_ = 0;
+    std::optional<RecordWriter> writer_;  // formats and writes to `output`
+    JsonBuffer record_;                   // the tap's JSON line (reused)
     std::uint64_t events_written_ = 0;
     std::unordered_set<std::uint32_t> seen_processes_;
     std::uint32_t last_seen_ = 0;  // the process of the last record (0: none yet)

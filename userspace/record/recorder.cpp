@@ -181,6 +181,7 @@ BpfConfig bpf_config_for(const RecordOptions& options)
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
                           std::optional<double> duration_s, const Ticker& ticker,
+                          const std::function<void()>& after_drain,
                           const std::function<void()>& on_sigchld, const RecordHooks& hooks)
 {
     const auto tick = std::chrono::milliseconds(hooks.tick_ms);
@@ -218,6 +219,7 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
             break;
         const auto ready = loop.wait(kDrainIntervalMs);
         ring.drain(kRecordsPerDrain);  // woken by BPF (a backlog) or by the timer
+        after_drain();
         watch_new_targets();
         if (hooks.on_tick && std::chrono::steady_clock::now() >= next_tick) {
             next_tick += tick;
@@ -490,8 +492,8 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
                                  sink.write_event(e);
                          }};
     stream_until_stopped(
-        ring, sigfd.get(), targets, options.duration_s, sampler, [&] { follower.hold().service(); },
-        hooks);
+        ring, sigfd.get(), targets, options.duration_s, sampler, [&] { sink.hand_over(); },
+        [&] { follower.hold().service(); }, hooks);
     // Every held or traced process runs on untraced before the (slow)
     // removal of the probes.
     follower.hold().release_all();

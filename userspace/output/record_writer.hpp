@@ -1,0 +1,97 @@
+// Formats finished records and writes them to the trace file, in the order
+// they are given, on a thread of its own when there is a core for it.
+//
+// The recorder's ring consumer is one thread: when it also formatted every
+// record (about half of its user time) and copied it into the page cache
+// (write(2), most of its system time), that thread alone capped the spans
+// per second a recording keeps up with.  Threaded, the consumer reads the
+// ring, correlates and redacts, and hands copies of the records over in
+// batches; the writer thread formats and writes them exactly as the
+// consumer did (same bytes, same order, flush_interval counted the same).
+// The queue is bounded: a writer that falls behind (a slow disk) holds the
+// consumer back, and the ring buffer's loss counters tell, as before.
+//
+// A write error (a full disk) ends the writer: TraceOutput has kept what
+// it could and composed the message; the consumer's next call rethrows it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "config/tracing_config.hpp"
+#include "correlate/span_record.hpp"
+#include "output/json_buffer.hpp"
+#include "output/trace_output.hpp"
+
+namespace lstrace {
+
+class RecordWriter {
+public:
+    // `threaded`: format and write on a thread of its own; otherwise each
+    // call writes before it returns.  Writes the json format's "[".
+    RecordWriter(const TracingConfig& config, TraceOutput& output, std::int64_t realtime_offset_ns,
+                 bool threaded);
+    // Writes what it was given (joining the thread); errors are left to
+    // finish(), whose caller reports them.
+    ~RecordWriter();
+    RecordWriter(const RecordWriter&) = delete;
+    RecordWriter& operator=(const RecordWriter&) = delete;
+
+    void span(const SpanRecord& r);
+    void event(const EventRecord& r);
+    // A process_info record (its text line carries the details JSON).
+    void process_info(const EventRecord& r);
+    // Threaded: the records given so far go to the writer thread now (the
+    // recorder calls it after each ring drain, so a quiet recording's last
+    // records do not wait for a batch to fill).
+    void hand_over();
+    // Everything written, the json format's "]" too; throws the writer's
+    // error, if it had one.
+    void finish();
+
+    // Whether a writer thread is worth it here: more than one CPU to run on.
+    static bool threads_help();
+
+private:
+    enum class Kind { span, event, process_info };
+    struct Item {
+        Kind kind;
+        std::variant<SpanRecord, EventRecord> record;
+    };
+    using Batch = std::vector<Item>;
+
+    void add(Item item);
+    void write_item(const Item& item);
+    void write_line(std::string_view line);
+    void run();
+    void stop_thread();
+
+    const TracingConfig& config_;
+    TraceOutput& output_;
+    std::int64_t realtime_offset_ns_;
+    // Used by whichever thread writes (the writer thread when there is one).
+    JsonBuffer record_;
+    std::string line_;
+    std::uint64_t written_ = 0;
+
+    // Threaded only.  The consumer fills batch_; queue_ is shared.
+    Batch batch_;
+    std::mutex mutex_;
+    std::condition_variable work_;  // the writer waits for a batch
+    std::condition_variable room_;  // the consumer waits for queue space
+    std::deque<Batch> queue_;
+    bool closing_ = false;
+    bool failed_ = false;  // the writer stopped on failure_
+    std::exception_ptr failure_;
+    std::thread thread_;
+};
+
+}  // namespace lstrace
