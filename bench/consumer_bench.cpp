@@ -28,14 +28,16 @@
 //   -r RUNS    runs; the median is reported (default 3)
 //   -o FILE    the trace (default: a file in $TMPDIR, removed after each
 //              run); "-" writes to standard output
-//   --inline   format and write on the consumer thread (the recorder does
-//              so on a single CPU); by default a writer thread does, as
-//              the recorder does with two CPUs or more
+//   --inline   format and write on the consumer thread, as the recorder
+//              does until it falls behind; by default the pipeline it then
+//              switches to (RecordSink::go_parallel: a record writer thread
+//              and a file writer thread)
 //
 // Prints one JSON line: spans, runs, median and every run's consumer
-// thread CPU ns per span (user, system), the writer thread's, the whole
-// process's, the records per second the slower of the two threads keeps
-// up with on a core of its own, and the bytes per record.  Exit status 0,
+// thread CPU ns per span (user, system), the record writer thread's and
+// the file writer thread's (TraceOutput), the whole process's, the records
+// per second the slowest of the threads keeps up with on a core of its
+// own, and the bytes per record.  Exit status 0,
 // 2 on a usage error.
 #include <sys/resource.h>
 #include <time.h>
@@ -69,7 +71,7 @@ struct Options {
     int depth = 1;
     int threads = 1;
     bool redact = true;
-    bool writer_thread = true;  // --inline: format and write on the consumer thread
+    bool parallel = true;  // --inline: format and write on the consumer thread
 };
 
 [[noreturn]] void usage(const char* why)
@@ -124,7 +126,7 @@ Options parse(int argc, char** argv)
         else if (a == "--no-redact")
             o.redact = false;
         else if (a == "--inline")
-            o.writer_thread = false;
+            o.parallel = false;
         else
             usage(("unknown argument '" + a + "'").c_str());
     }
@@ -314,7 +316,8 @@ double process_cpu_ns()
 
 struct RunResult {
     double cpu_ns = 0, user_ns = 0, sys_ns = 0;  // the consumer thread
-    double process_ns = 0;                       // the consumer and the writer thread
+    double process_ns = 0;                       // the consumer and the writer threads
+    double format_ns = 0, io_ns = 0;             // the writer threads: records, file
     std::uint64_t records = 0, bytes = 0;
 };
 
@@ -336,7 +339,7 @@ RunResult run_once(const Options& o, EventStream& events, std::uint64_t chunk_ns
     RunResult r;
     {
         auto output = std::make_unique<lstrace::TraceOutput>(ro.output, ro.force, true);
-        lstrace::RecordSink sink(ro, output.get(), 0, o.writer_thread);
+        lstrace::RecordSink sink(ro, output.get(), 0, o.parallel);
         lstrace::Correlator correlator([&](lstrace::SpanRecord& s) { sink.write_span(s); }, nullptr,
                                        [&](lstrace::EventRecord& e) { sink.write_event(e); });
         correlator.set_max_open(static_cast<std::size_t>(ro.config.max_trace_size));
@@ -366,6 +369,8 @@ RunResult run_once(const Options& o, EventStream& events, std::uint64_t chunk_ns
         // replay's patching, done on this thread between the timed parts)
         const double untimed = thread_cpu_ns() - thread_start - r.cpu_ns;
         r.process_ns = process_cpu_ns() - process_start - untimed;
+        r.format_ns = static_cast<double>(sink.writer_cpu_ns());
+        r.io_ns = static_cast<double>(output->io_cpu_ns());
         r.records = correlator.stats().spans_recorded + correlator.stats().events_recorded;
         if (correlator.stats().spans_recorded != o.spans) {
             std::fprintf(stderr, "consumer_bench: recorded %llu spans of %llu\n",
@@ -408,19 +413,19 @@ int main(int argc, char** argv)
     std::string all;
     for (const RunResult& r : results)
         all += (all.empty() ? "" : ",") + std::to_string(static_cast<long long>(r.cpu_ns / n));
-    // The pipeline keeps up with the slower of its two threads.
-    const double writer_ns = o.writer_thread ? m.process_ns - m.cpu_ns : 0;
-    std::printf(
-        "{\"spans\":%llu,\"runs\":%d,\"tags\":%d,\"errors\":%s,\"depth\":%d,\"threads\":%d,"
-        "\"redact\":%s,\"writer_thread\":%s,\"cpu_ns_per_span\":%.1f,\"user_ns_per_span\":%.1f,"
-        "\"sys_ns_per_span\":%.1f,\"writer_cpu_ns_per_span\":%.1f,"
-        "\"process_cpu_ns_per_span\":%.1f,\"spans_per_cpu_s\":%.0f,"
-        "\"bytes_per_record\":%.1f,\"all_cpu_ns_per_span\":[%s]}\n",
-        static_cast<unsigned long long>(rounded.spans), o.runs, o.tags, o.errors ? "true" : "false",
-        o.depth, o.threads, o.redact ? "true" : "false", o.writer_thread ? "true" : "false",
-        m.cpu_ns / n, m.user_ns / n, m.sys_ns / n, writer_ns / n, m.process_ns / n,
-        n * 1e9 / std::max(m.cpu_ns, writer_ns),
-        m.records ? static_cast<double>(m.bytes) / static_cast<double>(m.records) : 0.0,
-        all.c_str());
+    // The pipeline keeps up with the slowest of its threads.
+    const double slowest = std::max({m.cpu_ns, m.format_ns, m.io_ns});
+    std::printf("{\"spans\":%llu,\"runs\":%d,\"tags\":%d,\"errors\":%s,\"depth\":%d,\"threads\":%d,"
+                "\"redact\":%s,\"parallel\":%s,\"cpu_ns_per_span\":%.1f,\"user_ns_per_span\":%.1f,"
+                "\"sys_ns_per_span\":%.1f,\"format_thread_ns_per_span\":%.1f,"
+                "\"io_thread_ns_per_span\":%.1f,\"process_cpu_ns_per_span\":%.1f,"
+                "\"spans_per_cpu_s\":%.0f,"
+                "\"bytes_per_record\":%.1f,\"all_cpu_ns_per_span\":[%s]}\n",
+                static_cast<unsigned long long>(rounded.spans), o.runs, o.tags,
+                o.errors ? "true" : "false", o.depth, o.threads, o.redact ? "true" : "false",
+                o.parallel ? "true" : "false", m.cpu_ns / n, m.user_ns / n, m.sys_ns / n,
+                m.format_ns / n, m.io_ns / n, m.process_ns / n, n * 1e9 / slowest,
+                m.records ? static_cast<double>(m.bytes) / static_cast<double>(m.records) : 0.0,
+                all.c_str());
     return 0;
 }

@@ -31,4 +31,9 @@ std::int64_t monotonic_to_realtime_offset_ns()
     return offset;
 }
 
+std::uint64_t this_thread_cpu_ns()
+{
+    return static_cast<std::uint64_t>(now_ns(CLOCK_THREAD_CPUTIME_ID));
+}
+
 }  // namespace lstrace

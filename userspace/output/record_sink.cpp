@@ -14,7 +14,7 @@
 namespace lstrace {
 
 RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
-                       std::int64_t realtime_offset_ns, bool writer_thread)
+                       std::int64_t realtime_offset_ns, bool parallel)
     : options_(options),
       config_(options.config),
       output_(output),
@@ -22,7 +22,19 @@ RecordSink::RecordSink(const RecordOptions& options, TraceOutput* output,
       redactor_(options.redact_keys)
 {
     if (output_)
-        writer_.emplace(config_, *output_, realtime_offset_ns_, writer_thread);
+        writer_.emplace(config_, *output_, realtime_offset_ns_, /*threaded=*/false);
+    if (parallel)
+        go_parallel();
+}
+
+bool RecordSink::go_parallel()
+{
+    if (parallel_ || !writer_ || !TraceOutput::threads_help())
+        return false;
+    parallel_ = true;
+    output_->start_writer_thread();
+    writer_->start_thread();
+    return true;
 }
 
 void RecordSink::hand_over()
@@ -58,10 +70,20 @@ void RecordSink::write_span(SpanRecord& span)
     refresh_map(span.tgid);
     if (options_.redact)
         span.redactions = redactor_.apply(span);
-    if (writer_)
-        writer_->span(span);
     if (tap_)
         tap(span);
+    if (!writer_)
+        return;
+    if (keep_tags_) {
+        writer_->span(span);
+        return;
+    }
+    // the tags are the span's one allocation: moved, not copied
+    std::vector<Tag> tags = std::move(span.tags);
+    span.tags.clear();
+    SpanRecord copy = span;
+    copy.tags = std::move(tags);
+    writer_->span(std::move(copy));
 }
 
 void RecordSink::write_event(EventRecord& event)

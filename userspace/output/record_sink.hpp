@@ -34,17 +34,28 @@ class RecordSink {
 public:
     // `output` nullptr: nothing is written (a live view gets the records
     // through RecordHooks instead), but records are still redacted.
-    // `writer_thread`: format and write on a thread of its own (RecordWriter).
+    // `parallel`: go_parallel() at once.
     RecordSink(const RecordOptions& options, TraceOutput* output, std::int64_t realtime_offset_ns,
-               bool writer_thread = RecordWriter::threads_help());
+               bool parallel = false);
 
     // With `record --otlp`: every span, every event inside a span and one
     // process_info record per process (even without include_environment)
     // go to the tap as JSON lines, after redaction.
     void set_tap(RecordTap* tap) { tap_ = tap; }
+    // Spans keep their tags after write_span() (their caller reads them).
+    void keep_tags() { keep_tags_ = true; }
 
+    // Takes the span's tags (they move to the writer, without a copy)
+    // unless keep_tags() was asked for; the rest of the span stays as it was
+    // after redaction.
     void write_span(SpanRecord& span);
     void write_event(EventRecord& event);
+    // Records are formatted on a thread of their own and the file written
+    // on another (RecordWriter, TraceOutput) from now on, when there is an
+    // output and more than one CPU: true if that happened now.  The
+    // recorder asks when its consumer falls behind: a pipeline takes about
+    // twice the spans per second and costs more CPU per span.
+    bool go_parallel();
     // The records so far go to the writer thread now (RecordWriter).
     void hand_over();
 
@@ -61,6 +72,8 @@ public:
     void finish(const std::map<std::string, std::uint64_t>& filter_hits);
 
     std::uint64_t events_written() const noexcept { return events_written_; }
+    // The writer thread's CPU time once finish() returned (0: none).
+    std::uint64_t writer_cpu_ns() const noexcept { return writer_ ? writer_->thread_cpu_ns() : 0; }
 
 private:
     // The record to the tap (its JSON line, formatted here).
@@ -73,6 +86,8 @@ private:
     const TracingConfig& config_;
     TraceOutput* output_;
     RecordTap* tap_ = nullptr;
+    bool keep_tags_ = false;
+    bool parallel_ = false;
     std::int64_t realtime_offset_ns_;
     Redactor redactor_;
     Symbolizer symbolizer_;

@@ -1,9 +1,8 @@
 #include "output/record_writer.hpp"
 
-#include <sched.h>
-
 #include <utility>
 
+#include "base/clock.hpp"
 #include "output/text_format.hpp"
 #include "output/trace_format.hpp"
 
@@ -19,23 +18,23 @@ constexpr std::size_t kQueuedBatches = 64;
 
 }  // namespace
 
-bool RecordWriter::threads_help()
-{
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    return ::sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1;
-}
-
 RecordWriter::RecordWriter(const TracingConfig& config, TraceOutput& output,
                            std::int64_t realtime_offset_ns, bool threaded)
     : config_(config), output_(output), realtime_offset_ns_(realtime_offset_ns)
 {
     if (config_.output_format == OutputFormat::json)
         output_.write("[\n", /*record=*/false);
-    if (threaded) {
-        batch_.reserve(kBatchRecords);
-        thread_ = std::thread([this] { run(); });
-    }
+    if (threaded)
+        start_thread();
+}
+
+void RecordWriter::start_thread()
+{
+    // (what was given before was written in order: the thread goes on)
+    if (thread_.joinable() || closing_)
+        return;
+    batch_.reserve(kBatchRecords);
+    thread_ = std::thread([this] { run(); });
 }
 
 RecordWriter::~RecordWriter()
@@ -48,9 +47,9 @@ RecordWriter::~RecordWriter()
     stop_thread();
 }
 
-void RecordWriter::span(const SpanRecord& r)
+void RecordWriter::span(SpanRecord r)
 {
-    add(Item{Kind::span, r});
+    add(Item{Kind::span, std::move(r)});
 }
 
 void RecordWriter::event(const EventRecord& r)
@@ -114,6 +113,10 @@ void RecordWriter::stop_thread()
 
 void RecordWriter::run()
 {
+    struct CpuAtExit {
+        std::uint64_t& out;
+        ~CpuAtExit() { out = this_thread_cpu_ns(); }
+    } at_exit{thread_cpu_ns_};
     for (;;) {
         Batch batch;
         {

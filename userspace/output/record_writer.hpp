@@ -1,9 +1,11 @@
 // Formats finished records and writes them to the trace file, in the order
-// they are given, on a thread of its own when there is a core for it.
+// they are given: on the caller's thread, or on a thread of its own once
+// start_thread() was called (the recorder does when its ring consumer falls
+// behind).
 //
-// The recorder's ring consumer is one thread: when it also formatted every
-// record (about half of its user time) and copied it into the page cache
-// (write(2), most of its system time), that thread alone capped the spans
+// The recorder's ring consumer is one thread: when it also formats every
+// record (about half of its user time) and copies it into the page cache
+// (write(2), most of its system time), that thread alone caps the spans
 // per second a recording keeps up with.  Threaded, the consumer reads the
 // ring, correlates and redacts, and hands copies of the records over in
 // batches; the writer thread formats and writes them exactly as the
@@ -35,17 +37,21 @@ namespace lstrace {
 
 class RecordWriter {
 public:
-    // `threaded`: format and write on a thread of its own; otherwise each
-    // call writes before it returns.  Writes the json format's "[".
+    // `threaded`: start_thread() now.  Writes the json format's "[".
     RecordWriter(const TracingConfig& config, TraceOutput& output, std::int64_t realtime_offset_ns,
                  bool threaded);
+    // From now on records are formatted and written on a thread of its own
+    // (once; until then each call writes before it returns).  Threads cost
+    // more CPU in all (records cross cores): worth it only when one thread
+    // cannot keep up.
+    void start_thread();
     // Writes what it was given (joining the thread); errors are left to
     // finish(), whose caller reports them.
     ~RecordWriter();
     RecordWriter(const RecordWriter&) = delete;
     RecordWriter& operator=(const RecordWriter&) = delete;
 
-    void span(const SpanRecord& r);
+    void span(SpanRecord r);
     void event(const EventRecord& r);
     // A process_info record (its text line carries the details JSON).
     void process_info(const EventRecord& r);
@@ -57,8 +63,9 @@ public:
     // error, if it had one.
     void finish();
 
-    // Whether a writer thread is worth it here: more than one CPU to run on.
-    static bool threads_help();
+    // CPU time the writer thread used, once finish() has joined it (0
+    // inline); benchmarks report the pipeline's stages with it.
+    std::uint64_t thread_cpu_ns() const noexcept { return thread_cpu_ns_; }
 
 private:
     enum class Kind { span, event, process_info };
@@ -91,6 +98,7 @@ private:
     bool closing_ = false;
     bool failed_ = false;  // the writer stopped on failure_
     std::exception_ptr failure_;
+    std::uint64_t thread_cpu_ns_ = 0;  // set by the thread as it ends
     std::thread thread_;
 };
 

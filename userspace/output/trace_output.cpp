@@ -1,6 +1,7 @@
 #include "output/trace_output.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/clock.hpp"
 #include "base/errors.hpp"
 
 namespace lstrace {
@@ -21,6 +23,10 @@ constexpr std::size_t kBufferBytes = 1 << 20;
 // Page cache a recording keeps of its own file: written windows older than
 // the newest whole one are written back and dropped.
 constexpr std::uint64_t kDropWindowBytes = 8 << 20;
+
+// Chunks queued for the writer thread before the caller waits: with
+// flush_interval's 100 records a chunk is ~100 KB, at most kBufferBytes.
+constexpr std::size_t kQueuedChunks = 8;
 
 [[noreturn]] void output_error(const std::string& what, const std::string& path)
 {
@@ -100,18 +106,36 @@ TraceOutput::TraceOutput(std::string path, bool overwrite, bool recording)
     drop_behind_ = recording_;
 }
 
+void TraceOutput::start_writer_thread()
+{
+    // (what was drained before was written in order: the thread goes on)
+    if (!io_thread_.joinable() && !keep_partial_ && !io_closing_)
+        io_thread_ = std::thread([this] { io_loop(); });
+}
+
+bool TraceOutput::threads_help()
+{
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    return ::sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+}
+
 TraceOutput::~TraceOutput()
 {
-    if (partial_path_.empty() || keep_partial_)
+    if (partial_path_.empty() || keep_partial_) {
+        stop_io();  // (standard output: after writing what is queued)
         return;
+    }
     // An error ended the recording: what was written is kept and named.
-    if (recording_ && has_records_ && !buffer_.empty()) {
+    if (recording_ && has_records_) {
         try {
             drain();
+            settle();
         } catch (const FatalError&) {
             return;  // write_failed() kept and named it
         }
     }
+    stop_io();
     if (!recording_ || !has_records_ || written_bytes_ == 0) {
         ::unlink(partial_path_.c_str());
         return;
@@ -150,37 +174,141 @@ void TraceOutput::write_line(std::string_view line)
 
 void TraceOutput::drain()
 {
+    if (buffer_.empty())
+        return;
+    Chunk chunk{std::move(buffer_), buffered_lines_, buffered_line_end_};
+    buffered_lines_ = 0;
+    buffered_line_end_ = 0;
+    if (!io_thread_.joinable()) {
+        const int err = write_chunk(chunk);
+        buffer_ = std::move(chunk.data);  // the grown buffer, reused
+        buffer_.clear();
+        if (err)
+            write_failed(err);
+        return;
+    }
+    buffer_ = spare_buffer();
+    std::unique_lock lock(io_mutex_);
+    io_done_.wait(lock, [this] { return io_queue_.size() < kQueuedChunks || io_error_; });
+    if (io_error_) {
+        lock.unlock();
+        settle();  // throws
+    }
+    io_queue_.push_back(std::move(chunk));
+    lock.unlock();
+    io_work_.notify_one();
+}
+
+std::string TraceOutput::spare_buffer()
+{
+    std::string b;
+    {
+        std::lock_guard lock(io_mutex_);
+        if (!spare_buffers_.empty()) {
+            b = std::move(spare_buffers_.back());
+            spare_buffers_.pop_back();
+        }
+    }
+    b.clear();
+    if (b.capacity() < kBufferBytes)
+        b.reserve(kBufferBytes);
+    return b;
+}
+
+void TraceOutput::io_loop()
+{
+    struct CpuAtExit {
+        std::uint64_t& out;
+        ~CpuAtExit() { out = this_thread_cpu_ns(); }
+    } at_exit{io_cpu_ns_};
+    for (;;) {
+        Chunk chunk;
+        {
+            std::unique_lock lock(io_mutex_);
+            io_work_.wait(lock, [this] { return !io_queue_.empty() || io_closing_; });
+            if (io_queue_.empty())
+                return;  // closing, and everything written
+            chunk = std::move(io_queue_.front());
+            io_queue_.pop_front();
+            io_busy_ = true;
+        }
+        const int err = write_chunk(chunk);
+        {
+            std::lock_guard lock(io_mutex_);
+            io_busy_ = false;
+            if (spare_buffers_.size() < kQueuedChunks)
+                spare_buffers_.push_back(std::move(chunk.data));
+            if (err) {
+                io_error_ = err;
+                io_queue_.clear();  // lost: counted as offered, not written
+            }
+        }
+        io_done_.notify_all();
+        if (err)
+            return;
+    }
+}
+
+void TraceOutput::settle()
+{
+    if (!io_thread_.joinable())
+        return;
+    int err = 0;
+    {
+        std::unique_lock lock(io_mutex_);
+        io_done_.wait(lock, [this] { return (io_queue_.empty() && !io_busy_) || io_error_; });
+        err = io_error_;
+    }
+    if (err) {
+        stop_io();
+        write_failed(err);
+    }
+}
+
+void TraceOutput::stop_io()
+{
+    if (!io_thread_.joinable())
+        return;
+    {
+        std::lock_guard lock(io_mutex_);
+        io_closing_ = true;
+    }
+    io_work_.notify_one();
+    io_thread_.join();
+}
+
+int TraceOutput::write_chunk(const Chunk& chunk)
+{
+    const std::string& data = chunk.data;
     std::size_t done = 0;
-    while (done < buffer_.size()) {
-        const ssize_t n = ::write(fd_.get(), buffer_.data() + done, buffer_.size() - done);
+    while (done < data.size()) {
+        const ssize_t n = ::write(fd_.get(), data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            write_failed(n < 0 ? errno : ENOSPC);
-        if (done == 0 && static_cast<std::size_t>(n) == buffer_.size()) {
+            return n < 0 ? errno : ENOSPC;
+        if (done == 0 && static_cast<std::size_t>(n) == data.size()) {
             // all of it at once (the usual case): the lines are known
-            lines_written_ += buffered_lines_;
-            if (buffered_line_end_)
-                last_line_end_ = written_bytes_ + buffered_line_end_;
+            lines_written_ += chunk.lines;
+            if (chunk.line_end)
+                last_line_end_ = written_bytes_ + chunk.line_end;
             written_bytes_ += static_cast<std::uint64_t>(n);
             break;
         }
         // whole lines that reached the file: what a failure keeps
-        const std::string_view chunk(buffer_.data() + done, static_cast<std::size_t>(n));
-        const std::size_t last = chunk.rfind('\n');
+        const std::string_view part(data.data() + done, static_cast<std::size_t>(n));
+        const std::size_t last = part.rfind('\n');
         if (last != std::string_view::npos) {
             lines_written_ +=
-                static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+                static_cast<std::uint64_t>(std::count(part.begin(), part.end(), '\n'));
             last_line_end_ = written_bytes_ + last + 1;
         }
         written_bytes_ += static_cast<std::uint64_t>(n);
         done += static_cast<std::size_t>(n);
     }
-    buffer_.clear();
-    buffered_lines_ = 0;
-    buffered_line_end_ = 0;
     if (drop_behind_ && written_bytes_ >= dropped_below_ + 2 * kDropWindowBytes)
         drop_written_behind();
+    return 0;
 }
 
 // Everything but the newest window: DONTNEED starts the writeback of its
@@ -199,6 +327,7 @@ void TraceOutput::drop_written_behind()
 
 void TraceOutput::write_failed(int err)
 {
+    stop_io();  // (stopped already: its counters are final)
     buffer_.clear();
     buffered_lines_ = 0;
     buffered_line_end_ = 0;
@@ -230,6 +359,8 @@ void TraceOutput::flush()
 void TraceOutput::commit()
 {
     drain();
+    settle();
+    stop_io();
     if (partial_path_.empty()) {
         keep_partial_ = true;
         return;

@@ -26,11 +26,24 @@
 // paid it out of sight before) and reuses its own just-freed pages, which is
 // cheaper than fresh ones where the page cache is large and cold (a VM's
 // first touch of guest memory).
+//
+// A recording that falls behind writes from a thread of its own
+// (start_writer_thread()): write(2) copying into the page cache is most of
+// what a record costs the kernel, and the thread that formats records need
+// not wait for it.  Buffers go to it through a short queue (a full queue
+// makes the caller wait); its errors come back to the caller's next flush
+// or commit, with the lines kept counted as above.  A recorder killed
+// outright then loses what is still queued (a few buffers).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "base/unique_fd.hpp"
 
@@ -60,9 +73,34 @@ public:
     // Where records are written until commit() (empty for stdout).
     const std::string& partial_path() const noexcept { return partial_path_; }
 
+    // From now on buffers are written by a thread of its own (once; the
+    // caller stays the only one to call the other members).
+    void start_writer_thread();
+    // Whether a second thread can run beside this one (more than one CPU).
+    static bool threads_help();
+    // CPU time the writer thread used, once commit() has joined it (0:
+    // none); benchmarks report the pipeline's stages with it.
+    std::uint64_t io_cpu_ns() const noexcept { return io_cpu_ns_; }
+
 private:
+    // A buffer of records on its way to the file.
+    struct Chunk {
+        std::string data;
+        std::uint64_t lines = 0;   // newlines in it
+        std::size_t line_end = 0;  // just after its last line (0: none)
+    };
+
     void drain();
+    // Writes `chunk` at the end of the file: 0, or the errno of the failure
+    // (the whole lines that reached the file are counted either way).
+    int write_chunk(const Chunk& chunk);
     void drop_written_behind();
+    void io_loop();
+    // Waits for the writer thread to write what is queued; a failure it had
+    // becomes write_failed() here.
+    void settle();
+    void stop_io();
+    std::string spare_buffer();
     [[noreturn]] void write_failed(int err);
 
     std::string path_;
@@ -81,6 +119,19 @@ private:
     bool recording_ = false;
     bool keep_partial_ = false;  // committed, or kept after a failure
     bool overwrite_ = false;
+
+    // The writer thread (start_writer_thread()).  While it runs
+    // it alone writes fd_ and updates the written_/lines_/dropped_ counters.
+    std::thread io_thread_;
+    std::mutex io_mutex_;
+    std::condition_variable io_work_;  // a chunk is queued, or closing
+    std::condition_variable io_done_;  // a chunk was written, or failed
+    std::deque<Chunk> io_queue_;
+    std::vector<std::string> spare_buffers_;  // written chunks' buffers, reused
+    bool io_busy_ = false;
+    bool io_closing_ = false;
+    int io_error_ = 0;
+    std::uint64_t io_cpu_ns_ = 0;  // set by the thread as it ends
 };
 
 }  // namespace lstrace

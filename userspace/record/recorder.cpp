@@ -47,6 +47,12 @@ constexpr int kDrainIntervalMs = 50;
 // even while producers outrun the consumer (tens of milliseconds of work).
 constexpr std::size_t kRecordsPerDrain = 32768;
 
+// A drain this long means the consumer is behind: BPF wakes it every
+// eighth of the buffer (~4,500 events of the default 16 MiB), so it found
+// about two wake-ups' worth waiting.  The sink then formats and writes on
+// threads of their own (RecordSink::go_parallel).
+constexpr std::size_t kBehindRecords = 8192;
+
 enum class StopReason { none, signal, duration, hook };
 
 // The stop signals, and with --follow SIGCHLD (ptrace stops to service).
@@ -181,7 +187,7 @@ BpfConfig bpf_config_for(const RecordOptions& options)
 // it to exit and keeps reading for a grace period so its last spans land.
 void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess>& targets,
                           std::optional<double> duration_s, const Ticker& ticker,
-                          const std::function<void()>& after_drain,
+                          const std::function<void(std::size_t drained)>& after_drain,
                           const std::function<void()>& on_sigchld, const RecordHooks& hooks)
 {
     const auto tick = std::chrono::milliseconds(hooks.tick_ms);
@@ -218,8 +224,8 @@ void stream_until_stopped(RingReader& ring, int sigfd, std::vector<TracedProcess
         if (grace_deadline && std::chrono::steady_clock::now() >= *grace_deadline)
             break;
         const auto ready = loop.wait(kDrainIntervalMs);
-        ring.drain(kRecordsPerDrain);  // woken by BPF (a backlog) or by the timer
-        after_drain();
+        // woken by BPF (a backlog) or by the timer
+        after_drain(ring.drain(kRecordsPerDrain));
         watch_new_targets();
         if (hooks.on_tick && std::chrono::steady_clock::now() >= next_tick) {
             next_tick += tick;
@@ -437,6 +443,8 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
     const std::int64_t realtime_offset = monotonic_to_realtime_offset_ns();
     RecordSink sink(options, output ? &*output : nullptr, realtime_offset);
     sink.set_tap(exporter.get());
+    if (hooks.on_span)
+        sink.keep_tags();  // the hook reads each span after the sink
     ProcessSamples samples;
     const auto seen = [&](std::uint32_t tgid) {
         sink.process_seen(tgid);
@@ -492,7 +500,14 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
                                  sink.write_event(e);
                          }};
     stream_until_stopped(
-        ring, sigfd.get(), targets, options.duration_s, sampler, [&] { sink.hand_over(); },
+        ring, sigfd.get(), targets, options.duration_s, sampler,
+        [&](std::size_t drained) {
+            if (drained >= kBehindRecords && sink.go_parallel())
+                spdlog::debug("{} records in one drain: formatting and writing on threads of "
+                              "their own from now on",
+                              drained);
+            sink.hand_over();
+        },
         [&] { follower.hold().service(); }, hooks);
     // Every held or traced process runs on untraced before the (slow)
     // removal of the probes.
