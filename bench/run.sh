@@ -58,8 +58,10 @@
 #                     128; spans lost are shown: a lost span is cheaper).
 #                     Each row also runs the same workload under the floor's
 #                     count-only program, and shows the traced threads'
-#                     context switches per span and the BPF programs' mean
-#                     run time (bpf_stats, on for the whole table)
+#                     context switches per span, the BPF programs' mean
+#                     run time (bpf_stats, on for the whole table) and the
+#                     irq_work interrupts per span (how the ring buffer
+#                     wakes the recorder)
 #   --scale-only      the scale table alone (~2 minutes)
 #   --no-recorder-cpu skip bench/recorder_cpu.sh, run at the end: the
 #                     recorder's consumer capacity, its CPU and memory over
@@ -278,6 +280,9 @@ rate_totals() {
           vs += f("voluntary_switches"); is += f("involuntary_switches") }
         END { if (t > 0) printf "%.3f %d %d %d\n", w / t, t, vs, is; else print "null 0 0 0" }'
 }
+# irq_work_interrupts: the IRQ work interrupts of all CPUs so far
+# (/proc/interrupts IWI: how the ring buffer wakes its consumer)
+irq_work_interrupts() { awk '$1 == "IWI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
 # per_kspan COUNT SPANS: COUNT per 1000 spans
 per_kspan() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1000 / n; else print "null" }'; }
 # scale_floor NPROC SPAN_BENCH_ARGS...: NPROC span_bench floor processes
@@ -304,12 +309,15 @@ scale_floor() {
 # lstrace-bpf record -b BUFFER, HOW: launch (-- span_bench, one process) or
 # binary (--binary span_bench, NPROC processes that wait for it); sets
 # sr="cpu_ns_per_span spans voluntary involuntary begin_ns end_ns
-# sched_switch_ns lost".  PINNED: the recorder on the tracer's CPU.
+# sched_switch_ns lost irq_work_interrupts".  PINNED: the recorder on the
+# tracer's CPU.
 scale_record() {
     local how=$1 np=$2 pinned=$3 rc=0 rpid ppid k pids=() tracer_cpu=()
     shift 3
     ! $pinned || tracer_cpu=(${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"})
     rm -f "$tmp"/srec.*.out "$tmp/srec.stats"
+    local iwi0
+    iwi0=$(irq_work_interrupts)
     if [[ $how == launch ]]; then
         ${tracer_cpu[@]+"${tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- \
             "$bench_bin" attached --duration "$scale_s" "$@" >"$tmp/srec.0.out" 2>"$tmp/srec.err" &
@@ -332,11 +340,12 @@ scale_record() {
         wait "$rpid" || true
     fi
     wait "$ppid" || true
+    local iwi=$(($(irq_work_interrupts) - iwi0))
     rm -f "$tmp/scale.jsonl"
     [[ $rc -eq 0 ]] || { cat "$tmp"/srec.* >&2; die "the scale run ($np process(es): $*) failed"; }
     local st="$tmp/srec.stats"
     sr="$(rate_totals "$tmp"/srec.*.out) $(stat_ns "$st" on_span_begin) $(stat_ns "$st" on_span_end)"
-    sr+=" $(stat_ns "$st" on_sched_switch) $(sum_num "$(summary_of "$tmp/srec.err")" 'spans lost')"
+    sr+=" $(stat_ns "$st" on_sched_switch) $(sum_num "$(summary_of "$tmp/srec.err")" 'spans lost') $iwi"
 }
 # scale_row WHAT N HOW NPROC PINNED SPAN_BENCH_ARGS...: one row, lstrace
 # (scale_record HOW ...) then the floor.
@@ -346,11 +355,11 @@ scale_row() {
     echo "run.sh: scale: $what $n x ${scale_s} s, lstrace-bpf record and the floor ..." >&2
     scale_record "$how" "$np" "$pinned" "$@"
     scale_floor "$np" "$@"
-    local cpu spans vol invol b e sw lost fcpu fspans fvol finvol fhit
-    read -r cpu spans vol invol b e sw lost <<<"$sr"
+    local cpu spans vol invol b e sw lost iwi fcpu fspans fvol finvol fhit
+    read -r cpu spans vol invol b e sw lost iwi <<<"$sr"
     read -r fcpu fspans fvol finvol fhit <<<"$sf"
-    scale_rows+=("| $what | $n | $(fmt_ns "$cpu") | $(fmt_ns "$fcpu") | +$(fmt_ns "$(over "$cpu" "$fcpu")") | $(ratio "$cpu" "$fcpu")× | $(per_kspan "$vol" "$spans") + $(per_kspan "$invol" "$spans") | $(per_kspan "$fvol" "$fspans") + $(per_kspan "$finvol" "$fspans") | $b, $e, $sw | $fhit | $spans | $lost |")
-    scale_json+="${scale_json:+,}{\"what\":$(json_str "$what"),\"value\":$n,\"processes\":$np,\"cpu_ns_per_span\":$cpu,\"floor_cpu_ns_per_span\":$fcpu,\"cpu_ratio_vs_floor\":$(ratio "$cpu" "$fcpu"),\"produced\":$spans,\"lost\":${lost:-null},\"voluntary_switches\":$vol,\"involuntary_switches\":$invol,\"floor_spans\":$fspans,\"floor_voluntary_switches\":$fvol,\"floor_involuntary_switches\":$finvol,\"bpf_ns_per_run\":{\"on_span_begin\":$b,\"on_span_end\":$e,\"on_sched_switch\":$sw,\"floor_count_hit\":$fhit}}"
+    scale_rows+=("| $what | $n | $(fmt_ns "$cpu") | $(fmt_ns "$fcpu") | +$(fmt_ns "$(over "$cpu" "$fcpu")") | $(ratio "$cpu" "$fcpu")× | $(per_kspan "$vol" "$spans") + $(per_kspan "$invol" "$spans") | $(per_kspan "$fvol" "$fspans") + $(per_kspan "$finvol" "$fspans") | $b, $e, $sw | $fhit | $(per_kspan "$iwi" "$spans") | $spans | $lost |")
+    scale_json+="${scale_json:+,}{\"what\":$(json_str "$what"),\"value\":$n,\"processes\":$np,\"cpu_ns_per_span\":$cpu,\"floor_cpu_ns_per_span\":$fcpu,\"cpu_ratio_vs_floor\":$(ratio "$cpu" "$fcpu"),\"produced\":$spans,\"lost\":${lost:-null},\"voluntary_switches\":$vol,\"involuntary_switches\":$invol,\"floor_spans\":$fspans,\"floor_voluntary_switches\":$fvol,\"floor_involuntary_switches\":$finvol,\"irq_work_interrupts\":$iwi,\"bpf_ns_per_run\":{\"on_span_begin\":$b,\"on_span_end\":$e,\"on_sched_switch\":$sw,\"floor_count_hit\":$fhit}}"
 }
 run_scale() {
     bpf_stats_on
@@ -377,8 +386,8 @@ run_scale() {
     bpf_stats_restore
 }
 print_scale_table() {
-    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib, bpf_stats on) | n | thread CPU ns/span | floor, same n | over floor | × floor | switches per 1k spans (vol + invol) | floor's | BPF ns/run: span_begin, span_end, sched_switch | floor's count_hit | spans | lost |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib, bpf_stats on) | n | thread CPU ns/span | floor, same n | over floor | × floor | switches per 1k spans (vol + invol) | floor's | BPF ns/run: span_begin, span_end, sched_switch | floor's count_hit | irq_work interrupts per 1k spans | spans | lost |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${scale_rows[@]}"
     echo
 }
