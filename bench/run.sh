@@ -10,8 +10,8 @@
 #                [--rusage-spans N] [--attached-spans N] [--buffer-size MiB]
 #                [--recorder-spans N] [--rss-spans N] [--sweep-seconds S]
 #                [--zero-loss-seconds S] [--latency-runs R] [--no-bpftrace]
-#                [--no-pin] [--keep-trace DIR] [--scale [--scale-seconds S]]
-#                [--no-recorder-cpu]
+#                [--no-pin] [--keep-trace DIR] [--scale | --scale-only]
+#                [--scale-seconds S] [--no-recorder-cpu]
 #
 #   BUILD_DIR         the build tree (default: <repo>/build, as tools/build.sh
 #                     makes it); the script configures it with
@@ -50,10 +50,19 @@
 #                     both on one CPU, and wall time counts the consumer)
 #   --keep-trace DIR  keep the attached run's JSONL trace in DIR
 #   --scale           also the scale table: thread CPU per one-tag span with
-#                     1, 64 and 1024 traced threads, nesting depth 1, 8 and
-#                     64, and 1 and 16 processes recorded with --binary
-#                     (each run back to back for --scale-seconds, default 2,
-#                     -b 128; spans lost are shown: a lost span is cheaper)
+#                     1, 2, 64 and 1024 traced threads, nesting depth 1, 8
+#                     and 64, and 1 and 16 processes recorded with --binary;
+#                     with pinning also 1 and 64 threads and 1 and 16
+#                     processes all on CPU 0, the recorder on CPU 1 (each
+#                     run back to back for --scale-seconds, default 2, -b
+#                     128; spans lost are shown: a lost span is cheaper).
+#                     Each row also runs the same workload under the floor's
+#                     count-only program, and shows the traced threads'
+#                     context switches per span, the BPF programs' mean
+#                     run time (bpf_stats, on for the whole table) and the
+#                     irq_work interrupts per span (how the ring buffer
+#                     wakes the recorder)
+#   --scale-only      the scale table alone (~2 minutes)
 #   --no-recorder-cpu skip bench/recorder_cpu.sh, run at the end: the
 #                     recorder's consumer capacity, its CPU and memory over
 #                     10 million spans, 1 and 2 producers kept up with
@@ -117,6 +126,7 @@ with_bpftrace=true
 pin=true
 keep_trace=""
 scale=false
+scale_only=false
 scale_s=2
 recorder_cpu=true
 
@@ -141,6 +151,7 @@ while [[ $# -gt 0 ]]; do
     --no-pin) pin=false; shift ;;
     --keep-trace) [[ $# -ge 2 ]] || usage; keep_trace=$2; shift 2 ;;
     --scale) scale=true; shift ;;
+    --scale-only) scale=true; scale_only=true; shift ;;
     --scale-seconds) [[ $# -ge 2 ]] || usage; scale_s=$2; shift 2 ;;
     --no-recorder-cpu) recorder_cpu=false; shift ;;
     *) other_arg "$1"; shift ;;
@@ -205,8 +216,224 @@ else
     pin=false
 fi
 
+# --- bpf_stats: the kernel's run time and run count per BPF program ----------------
+prog_stats() { # PID: prints "name run_time_ns run_cnt" per program that PID holds
+    # (other recorders may run on the machine: their programs have our
+    # names), found by the program ids in its descriptors' fdinfo
+    local ids
+    ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)/\1/p' | sort -u | tr '\n' ' ')
+    bpftool prog show 2>/dev/null | awk -v ids=" $ids" '
+        /^[0-9]+: / { id = $1; sub(":", "", id); name = ""; ns = 0; cnt = 0
+            for (i = 1; i < NF; i++) {
+                if ($i == "name") name = $(i + 1)
+                if ($i == "run_time_ns") ns = $(i + 1)
+                if ($i == "run_cnt") cnt = $(i + 1)
+            }
+            if (name != "" && index(ids, " " id " ")) print name, ns, cnt }'
+}
+# bpf_stats_on / bpf_stats_restore: kernel.bpf_stats_enabled on for a
+# measurement (it adds ~20 ns a program run), then as it was.
+stats_prev=""
+bpf_stats_on() {
+    stats_prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+    sysctl -q kernel.bpf_stats_enabled=1 || problem "cannot enable kernel.bpf_stats_enabled"
+}
+bpf_stats_restore() { sysctl -q kernel.bpf_stats_enabled="$stats_prev" || true; }
+# stats_poll PID FILE (in the background; ends with PID): keeps in FILE the
+# latest prog_stats of PID.  PID loaded its programs itself, so their
+# counters started at 0 and the last snapshot covers its run up to the
+# last half second.
+stats_poll() {
+    while kill -0 "$1" 2>/dev/null; do
+        prog_stats "$1" >"$2.new" 2>/dev/null || true
+        [[ ! -s $2.new ]] || mv "$2.new" "$2"
+        sleep 0.5
+    done
+    rm -f "$2.new"
+}
+# stat_ns FILE NAME: the mean ns per run of program NAME in a prog_stats
+# snapshot, "null" where it did not run.
+stat_ns() {
+    awk -v n="$2" '$1 == n && $3 > 0 { printf "%.0f\n", $2 / $3; f = 1 } END { if (!f) print "null" }' "$1" 2>/dev/null ||
+        echo null
+}
+
+# --- scale: per-span cost vs threads, nesting depth, processes (--scale) ----------
+# Each row runs the same workload twice, back to back: under lstrace-bpf
+# record and under the floor (bench/usdt_floor's count-only program on
+# span_bench's two bare sites, the same threads, processes and pinning), so
+# the growth of a row splits into the kernel's (the floor grows too) and
+# lstrace's own (its increment over the floor grows).  bpf_stats is on for
+# every run of the table; each row shows the mean run time of lstrace's
+# span programs and of its sched_switch program (which runs at every
+# context switch on the machine) and of the floor's program, and the
+# traced threads' context switches per span (getrusage per thread).
+scale_rows=()
+scale_json=""
+# rate_totals FILE...: over span_bench's rate-mode lines in FILEs (one per
+# process), "cpu_ns_per_span spans voluntary involuntary": CPU time over
+# all their spans, context switches summed.
+rate_totals() {
+    cat "$@" 2>/dev/null | grep '^{"mode":' | awk '
+        function f(name,   v) { v = $0; if (!sub(".*\"" name "\":", "", v)) return 0; sub(/[,}].*/, "", v); return v }
+        { n = f("total_spans"); t += n; w += n * f("cpu_ns_per_span")
+          vs += f("voluntary_switches"); is += f("involuntary_switches") }
+        END { if (t > 0) printf "%.3f %d %d %d\n", w / t, t, vs, is; else print "null 0 0 0" }'
+}
+# irq_work_interrupts: the IRQ work interrupts of all CPUs so far
+# (/proc/interrupts IWI: how the ring buffer wakes its consumer)
+irq_work_interrupts() { awk '$1 == "IWI:" { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
+# per_kspan COUNT SPANS: COUNT per 1000 spans
+per_kspan() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1000 / n; else print "null" }'; }
+# scale_floor NPROC SPAN_BENCH_ARGS...: NPROC span_bench floor processes
+# under usdt_floor; sets sf="cpu_ns_per_span spans voluntary involuntary
+# count_hit_ns".
+scale_floor() {
+    local np=$1 rc=0 fpid ppid
+    shift
+    rm -f "$tmp"/sfloor.*.out "$tmp/sfloor.stats"
+    # shellcheck disable=SC2016 # the inner script expands its own arguments
+    "$floor_bin" "$bench_bin" -- /bin/bash -c 'b=$1 n=$2 d=$3; shift 3; pids=(); rc=0
+        for ((k = 0; k < n; k++)); do "$b" floor "$@" >"$d/sfloor.$k.out" 2>&1 & pids+=($!); done
+        for p in "${pids[@]}"; do wait "$p" || rc=$?; done; exit $rc' \
+        _ "$bench_bin" "$np" "$tmp" --duration "$scale_s" "$@" 2>"$tmp/sfloor.err" &
+    fpid=$!
+    stats_poll "$fpid" "$tmp/sfloor.stats" &
+    ppid=$!
+    wait "$fpid" || rc=$?
+    wait "$ppid" || true
+    [[ $rc -eq 0 ]] || { cat "$tmp"/sfloor.* >&2; die "the scale floor run ($np process(es): $*) failed"; }
+    sf="$(rate_totals "$tmp"/sfloor.*.out) $(stat_ns "$tmp/sfloor.stats" count_hit)"
+}
+# scale_record HOW NPROC PINNED SPAN_BENCH_ARGS...: the same workload under
+# lstrace-bpf record -b BUFFER, HOW: launch (-- span_bench, one process) or
+# binary (--binary span_bench, NPROC processes that wait for it); sets
+# sr="cpu_ns_per_span spans voluntary involuntary begin_ns end_ns
+# sched_switch_ns lost irq_work_interrupts".  PINNED: the recorder on the
+# tracer's CPU.
+scale_record() {
+    local how=$1 np=$2 pinned=$3 rc=0 rpid ppid k pids=() tracer_cpu=()
+    shift 3
+    ! $pinned || tracer_cpu=(${on_tracer_cpu[@]+"${on_tracer_cpu[@]}"})
+    rm -f "$tmp"/srec.*.out "$tmp/srec.stats"
+    local iwi0
+    iwi0=$(irq_work_interrupts)
+    if [[ $how == launch ]]; then
+        ${tracer_cpu[@]+"${tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- \
+            "$bench_bin" attached --duration "$scale_s" "$@" >"$tmp/srec.0.out" 2>"$tmp/srec.err" &
+        rpid=$!
+        stats_poll "$rpid" "$tmp/srec.stats" &
+        ppid=$!
+        wait "$rpid" || rc=$?
+    else
+        ${tracer_cpu[@]+"${tracer_cpu[@]}"} "$recorder" record -b "$buffer_mib" --binary "$bench_bin" \
+            -o "$tmp/scale.jsonl" --duration $((scale_s + 12)) 2>"$tmp/srec.err" &
+        rpid=$!
+        stats_poll "$rpid" "$tmp/srec.stats" &
+        ppid=$!
+        for ((k = 0; k < np; k++)); do
+            "$bench_bin" attached --duration "$scale_s" --wait 10 "$@" >"$tmp/srec.$k.out" 2>&1 &
+            pids+=($!)
+        done
+        for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+        kill -INT "$rpid" 2>/dev/null || true
+        wait "$rpid" || true
+    fi
+    wait "$ppid" || true
+    local iwi=$(($(irq_work_interrupts) - iwi0))
+    rm -f "$tmp/scale.jsonl"
+    [[ $rc -eq 0 ]] || { cat "$tmp"/srec.* >&2; die "the scale run ($np process(es): $*) failed"; }
+    local st="$tmp/srec.stats"
+    sr="$(rate_totals "$tmp"/srec.*.out) $(stat_ns "$st" on_span_begin) $(stat_ns "$st" on_span_end)"
+    sr+=" $(stat_ns "$st" on_sched_switch) $(sum_num "$(summary_of "$tmp/srec.err")" 'spans lost') $iwi"
+}
+# scale_row WHAT N HOW NPROC PINNED SPAN_BENCH_ARGS...: one row, lstrace
+# (scale_record HOW ...) then the floor.
+scale_row() {
+    local what=$1 n=$2 how=$3 np=$4 pinned=$5
+    shift 5
+    echo "run.sh: scale: $what $n x ${scale_s} s, lstrace-bpf record and the floor ..." >&2
+    scale_record "$how" "$np" "$pinned" "$@"
+    scale_floor "$np" "$@"
+    local cpu spans vol invol b e sw lost iwi fcpu fspans fvol finvol fhit
+    read -r cpu spans vol invol b e sw lost iwi <<<"$sr"
+    read -r fcpu fspans fvol finvol fhit <<<"$sf"
+    scale_rows+=("| $what | $n | $(fmt_ns "$cpu") | $(fmt_ns "$fcpu") | +$(fmt_ns "$(over "$cpu" "$fcpu")") | $(ratio "$cpu" "$fcpu")× | $(per_kspan "$vol" "$spans") + $(per_kspan "$invol" "$spans") | $(per_kspan "$fvol" "$fspans") + $(per_kspan "$finvol" "$fspans") | $b, $e, $sw | $fhit | $(per_kspan "$iwi" "$spans") | $spans | $lost |")
+    scale_json+="${scale_json:+,}{\"what\":$(json_str "$what"),\"value\":$n,\"processes\":$np,\"cpu_ns_per_span\":$cpu,\"floor_cpu_ns_per_span\":$fcpu,\"cpu_ratio_vs_floor\":$(ratio "$cpu" "$fcpu"),\"produced\":$spans,\"lost\":${lost:-null},\"voluntary_switches\":$vol,\"involuntary_switches\":$invol,\"floor_spans\":$fspans,\"floor_voluntary_switches\":$fvol,\"floor_involuntary_switches\":$finvol,\"irq_work_interrupts\":$iwi,\"bpf_ns_per_run\":{\"on_span_begin\":$b,\"on_span_end\":$e,\"on_sched_switch\":$sw,\"floor_count_hit\":$fhit}}"
+}
+run_scale() {
+    bpf_stats_on
+    local t d np
+    for t in 1 2 64 1024; do
+        scale_row "traced threads" "$t" launch 1 false --threads "$t"
+    done
+    if $pin; then
+        for t in 1 64; do
+            scale_row "traced threads, all on CPU 0, recorder on CPU 1" "$t" launch 1 true --threads "$t" "${bench_cpu[@]}"
+        done
+    fi
+    for d in 1 8 64; do
+        scale_row "nesting depth" "$d" launch 1 true --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"}
+    done
+    for np in 1 16; do
+        scale_row "processes (--binary)" "$np" binary "$np" false
+    done
+    if $pin; then
+        for np in 1 16; do
+            scale_row "processes (--binary), all on CPU 0, recorder on CPU 1" "$np" binary "$np" true "${bench_cpu[@]}"
+        done
+    fi
+    bpf_stats_restore
+}
+print_scale_table() {
+    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib, bpf_stats on) | n | thread CPU ns/span | floor, same n | over floor | × floor | switches per 1k spans (vol + invol) | floor's | BPF ns/run: span_begin, span_end, sched_switch | floor's count_hit | irq_work interrupts per 1k spans | spans | lost |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${scale_rows[@]}"
+    echo
+}
+
+# machine_info: what the report says of the machine and the date;
+# machine_line / machine_json: that and the load averages, as a line of the
+# report and as JSON.
+machine_info() {
+    kernel=$(uname -r)
+    ncpu=$(nproc)
+    cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
+    [[ -n $cpu_model ]] || cpu_model=unknown
+    os=$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null || echo unknown)
+    date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+}
+machine_line() {
+    echo "Machine: $os, kernel $kernel, $ncpu CPUs ($cpu_model); load average $load_start at start, $load_end at end"
+}
+machine_json() {
+    printf '{"os": %s, "kernel": %s, "nproc": %s, "cpu_model": %s, "load_start": %s, "load_end": %s}' \
+        "$(json_str "$os")" "$(json_str "$kernel")" "$ncpu" "$(json_str "$cpu_model")" \
+        "$(json_str "$load_start")" "$(json_str "$load_end")"
+}
+
 load_start=$(load_avg)
 echo "run.sh: load average at start: $load_start" >&2
+
+# --scale-only: the scale table alone
+if $scale_only; then
+    run_scale
+    load_end=$(load_avg)
+    machine_info
+    echo
+    echo "## lstrace per-span cost at scale ($date_utc)"
+    echo
+    machine_line
+    echo
+    print_scale_table
+    json_out=${json_out:-$build/bench-results.json}
+    mkdir -p "$(dirname "$json_out")"
+    printf '{\n  "date": %s,\n  "pinned": %s,\n  "machine": %s,\n  "scale": [%s]\n}\n' \
+        "$(json_str "$date_utc")" "$pin" "$(machine_json)" "$scale_json" >"$json_out.tmp"
+    mv "$json_out.tmp" "$json_out"
+    echo "Results written to $json_out"
+    exit 0
+fi
 
 # --- 1. short modes -------------------------------------------------------------
 declare -A line
@@ -438,23 +665,8 @@ read -r zl_produced zl_rate zl_recorded zl_lost zl_tlost zl_cpu <<<"$rr"
 # snapshots of the kernel's per-program run time and run count, 2 s apart,
 # give each program's mean run time per hit (stats on add ~20 ns a run).
 declare -A prog_ns prog_runs
-prog_stats() { # PID: prints "name run_time_ns run_cnt" per program that PID holds
-    # (other recorders may run on the machine: their programs have our
-    # names), found by the program ids in its descriptors' fdinfo
-    local ids
-    ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)/\1/p' | sort -u | tr '\n' ' ')
-    bpftool prog show 2>/dev/null | awk -v ids=" $ids" '
-        /^[0-9]+: / { id = $1; sub(":", "", id); name = ""; ns = 0; cnt = 0
-            for (i = 1; i < NF; i++) {
-                if ($i == "name") name = $(i + 1)
-                if ($i == "run_time_ns") ns = $(i + 1)
-                if ($i == "run_cnt") cnt = $(i + 1)
-            }
-            if (name != "" && index(ids, " " id " ")) print name, ns, cnt }'
-}
 echo "run.sh: BPF program run time per hit (bpf_stats, one-tag spans) ..." >&2
-stats_prev=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
-sysctl -q kernel.bpf_stats_enabled=1 || problem "cannot enable kernel.bpf_stats_enabled"
+bpf_stats_on
 "$bench_bin" stream --duration 9 ${bench_cpu[@]+"${bench_cpu[@]}"} >"$tmp/stats.bench" 2>&1 &
 stats_bench=$!
 sleep 1
@@ -466,7 +678,7 @@ sleep 2
 prog_stats "$stats_rec" >"$tmp/stats.2"
 wait "$stats_rec" || problem "the bpf_stats recorder run failed: $(tail -n1 "$tmp/stats.err")"
 wait "$stats_bench" || true
-sysctl -q kernel.bpf_stats_enabled="$stats_prev" || true
+bpf_stats_restore
 rm -f "$tmp/stats.jsonl"
 while read -r name ns cnt; do
     read -r _ ns0 cnt0 < <(grep "^$name " "$tmp/stats.1" || echo "$name 0 0")
@@ -477,59 +689,8 @@ for p in on_span_begin on_span_end; do
     [[ ${prog_ns[$p]:-null} != null ]] || problem "bpf_stats: no runs of $p"
 done
 
-# --- 6c. scale: per-span cost vs threads, nesting depth, processes (--scale) -------
-scale_rows=()
-scale_json=""
-scale_row() { # WHAT VALUE CPU PRODUCED LOST
-    scale_rows+=("| $1 | $2 | $(fmt_ns "$3") | $4 | $5 |")
-    scale_json+="${scale_json:+,}{\"what\":$(json_str "$1"),\"value\":$2,\"cpu_ns_per_span\":$3,\"produced\":$4,\"lost\":$5}"
-}
-# scale_launch WHAT VALUE SPAN_BENCH_ARGS...: one recording of span_bench
-# attached in rate mode (launched), its row added.
-scale_launch() {
-    local what=$1 value=$2 rc=0 l
-    shift 2
-    echo "run.sh: scale: $what $value x ${scale_s} s ..." >&2
-    "$recorder" record -b "$buffer_mib" -o "$tmp/scale.jsonl" -- "$bench_bin" attached \
-        --duration "$scale_s" "$@" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
-    l=$(grep -m1 '^{"mode":"attached"' "$tmp/scale.out" || true)
-    [[ $rc -eq 0 && -n $l ]] || { cat "$tmp/scale.out" "$tmp/scale.err" >&2; die "the scale run ($what $value) failed"; }
-    scale_row "$what" "$value" "$(json_field "$l" cpu_ns_per_span)" "$(json_field "$l" total_spans)" \
-        "$(sum_num "$(summary_of "$tmp/scale.err")" 'spans lost')"
-    rm -f "$tmp/scale.jsonl"
-}
-if $scale; then
-    for t in 1 64 1024; do
-        scale_launch "traced threads" "$t" --threads "$t"
-    done
-    for d in 1 8 64; do
-        scale_launch "nesting depth" "$d" --depth "$d" ${bench_cpu[@]+"${bench_cpu[@]}"}
-    done
-    for np in 1 16; do
-        echo "run.sh: scale: $np process(es) under --binary x ${scale_s} s ..." >&2
-        "$recorder" record -b "$buffer_mib" --binary "$bench_bin" -o "$tmp/scale.jsonl" \
-            --duration $((scale_s + 12)) 2>"$tmp/scale.err" &
-        rec_pid=$!
-        pids=()
-        for ((k = 0; k < np; k++)); do
-            "$bench_bin" attached --duration "$scale_s" --wait 10 >"$tmp/scale.$k.out" 2>&1 &
-            pids+=($!)
-        done
-        rc=0
-        for p in "${pids[@]}"; do wait "$p" || rc=$?; done
-        kill -INT "$rec_pid" 2>/dev/null || true
-        wait "$rec_pid" || true
-        [[ $rc -eq 0 ]] || { cat "$tmp"/scale.*.out "$tmp/scale.err" >&2; die "the scale run ($np processes) failed"; }
-        # per-span cost: all processes' CPU over all their spans
-        read -r s_cpu s_total < <(cat "$tmp"/scale.*.out | grep '^{"mode":"attached"' | awk '{
-            n = $0; sub(/.*"total_spans":/, "", n); sub(/,.*/, "", n)
-            c = $0; sub(/.*"cpu_ns_per_span":/, "", c); sub(/[,}].*/, "", c)
-            t += n; w += n * c } END { if (t > 0) printf "%.3f %d\n", w / t, t; else print "null 0" }')
-        s_sum=$(summary_of "$tmp/scale.err")
-        scale_row "processes (--binary)" "$np" "$s_cpu" "$s_total" "$(sum_num "$s_sum" 'spans lost')"
-        rm -f "$tmp/scale.jsonl" "$tmp"/scale.*.out
-    done
-fi
+# --- 6c. scale (--scale) ---------------------------------------------------------
+$scale && run_scale
 
 # --- 7. attach latency --------------------------------------------------------------
 # span_bench emits spans back to back (recorder or not); the recorder
@@ -562,12 +723,7 @@ latency_ms=null
 load_end=$(load_avg)
 
 # --- report ---------------------------------------------------------------------
-kernel=$(uname -r)
-ncpu=$(nproc)
-cpu_model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n1)
-[[ -n $cpu_model ]] || cpu_model=unknown
-os=$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null || echo unknown)
-date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+machine_info
 
 med() { json_field "${line[$1]}" median_ns_per_span; }
 base=$(med baseline)
@@ -602,7 +758,7 @@ declare -A desc=(
 echo
 echo "## lstrace per-span cost ($date_utc)"
 echo
-echo "Machine: $os, kernel $kernel, $ncpu CPUs ($cpu_model); load average $load_start at start, $load_end at end"
+machine_line
 $pin && echo "Per-span rows: the loop pinned to CPU 0, the tracer process to CPU 1."
 echo
 echo "| mode | ns/span (median) | ns over baseline | × floor | thread CPU ns/span | × floor, thread CPU |"
@@ -637,12 +793,7 @@ per_hit_cpu=$(awk -v f="$floor_cpu" -v b="$(medc baseline)" 'BEGIN { printf "%.1
 bpf_own=$(awk -v a="${prog_ns[on_span_begin]:-0}" -v b="${prog_ns[on_span_end]:-0}" 'BEGIN { print a + b }')
 bt_att=null
 [[ -z ${line[bpftrace]:-} ]] || bt_att=$(ratio "$(med bpftrace)" "$att")
-if $scale; then
-    echo "| scale (one-tag spans back to back, ${scale_s} s each, -b $buffer_mib) | n | thread CPU ns/span | spans | lost |"
-    echo "|---|---:|---:|---:|---:|"
-    printf '%s\n' "${scale_rows[@]}"
-    echo
-fi
+! $scale || print_scale_table
 echo "| recorder and throughput (default 16 MiB buffer) | |"
 echo "|---|---:|"
 echo "| recorder CPU per million spans (user + system), JSONL to a file | ${cost_cpu_per_m} s (${cost_user_per_m} + ${cost_sys_per_m}) |"
@@ -724,7 +875,7 @@ cat >"$json_out.tmp" <<EOF
 {
   "date": $(json_str "$date_utc"),
   "pinned": $pin,
-  "machine": {"os": $(json_str "$os"), "kernel": $(json_str "$kernel"), "nproc": $ncpu, "cpu_model": $(json_str "$cpu_model"), "load_start": $(json_str "$load_start"), "load_end": $(json_str "$load_end")},
+  "machine": $(machine_json),
   "results": [$results_json],
   "attached_vs_floor": $att_floor,
   "attached_no_tags_vs_floor": $att0_floor,

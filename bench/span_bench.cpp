@@ -437,6 +437,9 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
     constexpr std::uint64_t kChunk = 1024;  // spans between two clock reads
     std::vector<std::uint64_t> produced(o.threads, 0);
     std::vector<double> cpu_ns(o.threads, 0);
+    // context switches of each thread during its loop (voluntary,
+    // involuntary): what a scheduler-event program runs per span
+    std::vector<long> vcsw(o.threads, 0), ivcsw(o.threads, 0);
     std::atomic<unsigned> ready{0};
     std::atomic<bool> go{false};
     double deadline = 0;
@@ -447,6 +450,8 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
             while (!go.load(std::memory_order_acquire)) {
             }
             const Nest nest(o.depth, kRealTracer<TracerT>);
+            struct rusage r0, r1;
+            ::getrusage(RUSAGE_THREAD, &r0);
             const double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
             std::uint64_t n = 0;
             do {
@@ -454,6 +459,9 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
                 n += kChunk;
             } while (now_ns() < deadline);
             cpu_ns[t] = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+            ::getrusage(RUSAGE_THREAD, &r1);
+            vcsw[t] = r1.ru_nvcsw - r0.ru_nvcsw;
+            ivcsw[t] = r1.ru_nivcsw - r0.ru_nivcsw;
             produced[t] = n;
         });
     }
@@ -467,9 +475,12 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
     const double elapsed = now_ns() - t0;
     std::uint64_t total = 0;
     double cpu = 0;
+    long vol = 0, invol = 0;
     for (unsigned t = 0; t < o.threads; ++t) {
         total += produced[t];
         cpu += cpu_ns[t];
+        vol += vcsw[t];
+        invol += ivcsw[t];
     }
     if (needs_recorder && !lstrace::enabled()) {
         std::fprintf(stderr, "span_bench: %s: the recorder detached during the run\n",
@@ -477,10 +488,11 @@ int bench_rate(const std::string& mode, const TracerT& tracer, const Options& o,
         return 3;
     }
     std::printf("{\"mode\":\"%s\",\"threads\":%u,\"duration_s\":%.3f,\"total_spans\":%" PRIu64
-                ",\"spans_per_s\":%.0f,\"cpu_ns_per_span\":%.3f}\n",
+                ",\"spans_per_s\":%.0f,\"cpu_ns_per_span\":%.3f"
+                ",\"voluntary_switches\":%ld,\"involuntary_switches\":%ld}\n",
                 mode.c_str(), o.threads, elapsed / 1e9, total,
                 static_cast<double>(total) / (elapsed / 1e9),
-                total ? cpu / static_cast<double>(total) : 0.0);
+                total ? cpu / static_cast<double>(total) : 0.0, vol, invol);
     std::fflush(stdout);
     return 0;
 }

@@ -73,10 +73,31 @@ static __always_inline bool traced(__u32 tgid)
 	return true;
 }
 
+/* When the last forced wakeup was sent (bpf_ktime_get_ns), shared by all
+ * CPUs: written at most once per LSTRACE_WAKEUP_INTERVAL_NS, so reading it
+ * costs no cache-line transfer in between.  Races between CPUs only cost a
+ * second wakeup. */
+__u64 last_wakeup_ns;
+#define LSTRACE_WAKEUP_INTERVAL_NS 1000000ull
+
+/* Wake the consumer once wakeup_bytes wait, but at most once a millisecond.
+ * A wakeup is an irq_work interrupt on the traced thread's CPU and an IPI to
+ * the consumer's, several microseconds in a VM, charged to the traced thread
+ * (inside its probe): waking at every submit while a backlog lasted cost
+ * each span two of them whenever the consumer fell behind (bench/run.sh
+ * --scale: +70% thread CPU per span with 64 threads on a loaded 2-core
+ * VM).  Once woken the consumer drains without sleeping while data waits
+ * (its epoll entry is level-triggered), so one wakeup a millisecond is
+ * enough; it also drains every 50 ms on its own timer. */
 static __always_inline __u64 submit_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	__u64 now = bpf_ktime_get_ns();
+	if (now - last_wakeup_ns < LSTRACE_WAKEUP_INTERVAL_NS)
+		return BPF_RB_NO_WAKEUP;
+	last_wakeup_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void count(__u32 which)
