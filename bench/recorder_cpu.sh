@@ -26,12 +26,15 @@
 # Rows:
 #   consumer        bench/consumer_bench: the recorder's consumer stages
 #                   (correlate, redact, format, write to a file) on synthetic
-#                   events, one thread: CPU ns per span and spans per
-#                   consumer-CPU second, for span_bench's span (one tag), four
-#                   tags, an error in every tenth span, spans nested 8 deep
-#                   and spans from 64 threads.  No kernel in the loop: the
-#                   consumer's capacity, the figure a model of N producers
-#                   needs (docs/performance.md).
+#                   events, on one thread (CPU ns per span, spans per
+#                   consumer-CPU second) and as the pipeline the recorder
+#                   switches to when it falls behind (each thread's CPU ns
+#                   per span, all threads', spans per second of the slowest
+#                   thread), for span_bench's span (one tag), four tags, an
+#                   error in every tenth span, spans nested 8 deep and spans
+#                   from 64 threads.  No kernel in the loop: the consumer's
+#                   capacity, the figure a model of N producers needs
+#                   (docs/performance.md).
 #   recorder cost   `lstrace-bpf record -p PID -o FILE` on span_bench emitting
 #                   --spans spans back to back: the recorder's user + system
 #                   CPU (GNU time; span_bench is not its child) per span, its
@@ -108,13 +111,17 @@ consumer_json=""
 consumer_rows=""
 for i in "${!consumer_names[@]}"; do
     echo "recorder_cpu.sh: consumer: ${consumer_names[$i]} ..." >&2
+    # one thread (how the recorder runs), then the pipeline it switches to
+    # when it falls behind (consumer | record writer | file writer threads)
     # shellcheck disable=SC2086
-    l=$("$consumer_bin" -n 1000000 -r 3 ${consumer_args[$i]})
-    cpu=$(json_field "$l" cpu_ns_per_span)
+    l=$("$consumer_bin" -n 1000000 -r 3 --inline ${consumer_args[$i]})
+    # shellcheck disable=SC2086
+    p=$("$consumer_bin" -n 1000000 -r 3 ${consumer_args[$i]})
     rate=$(json_field "$l" spans_per_cpu_s)
-    consumer_rows+="| ${consumer_names[$i]} | $cpu ($(json_field "$l" user_ns_per_span) + $(json_field "$l" sys_ns_per_span)) | $(calc "printf \"%.0f\", $rate") | $(json_field "$l" bytes_per_record) |"$'\n'
-    [[ $i -ne 0 ]] || span_rate=$rate
-    consumer_json+="${consumer_json:+,}{\"case\":\"${consumer_names[$i]}\",\"args\":\"${consumer_args[$i]}\",\"result\":$l}"
+    prate=$(json_field "$p" spans_per_cpu_s)
+    consumer_rows+="| ${consumer_names[$i]} | $(json_field "$l" cpu_ns_per_span) | $(calc "printf \"%.0f\", $rate") | $(json_field "$p" cpu_ns_per_span) / $(json_field "$p" format_thread_ns_per_span) / $(json_field "$p" io_thread_ns_per_span) | $(json_field "$p" process_cpu_ns_per_span) | $(calc "printf \"%.0f\", $prate") | $(json_field "$l" bytes_per_record) |"$'\n'
+    [[ $i -ne 0 ]] || { span_rate=$rate; pipeline_rate=$prate; }
+    consumer_json+="${consumer_json:+,}{\"case\":\"${consumer_names[$i]}\",\"args\":\"${consumer_args[$i]}\",\"one_thread\":$l,\"pipeline\":$p}"
 done
 
 cost_json=null
@@ -213,8 +220,8 @@ echo "## The recorder's own cost ($date_utc)"
 echo
 echo "Machine: $(uname -r), $ncpu CPUs (${cpu_model:-unknown}); load average $load_start at start, $load_end at end"
 echo
-echo "| consumer stages on synthetic events, one thread | CPU ns/span (user + sys) | spans per consumer-CPU second | bytes/record |"
-echo "|---|---:|---:|---:|"
+echo "| consumer stages on synthetic events | one thread: CPU ns/span | spans/s, one core | pipeline: consumer / format / file thread ns/span | pipeline CPU ns/span, all threads | pipeline spans/s (slowest thread, a core each) | bytes/record |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s' "$consumer_rows"
 if ! $consumer_only; then
     echo
@@ -230,7 +237,7 @@ if ! $consumer_only; then
     printf '%s' "$keep_rows"
 fi
 echo
-echo "Model: one consumer thread sustains about $(calc "printf \"%.0f\", $span_rate") spans/s of span_bench's spans per core of its own (consumer row 1); producers at the rates above need about (producers x spans/s) / that of one core."
+echo "Model: one consumer thread sustains about $(calc "printf \"%.0f\", $span_rate") spans/s of span_bench's spans per core of its own (consumer row 1), the pipeline the recorder switches to when it falls behind about $(calc "printf \"%.0f\", $pipeline_rate") spans/s with a core for each of its three threads; producers need (producers x spans/s) below that."
 
 verified=true
 [[ ${#problems[@]} -eq 0 ]] || verified=false
