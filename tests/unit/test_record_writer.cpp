@@ -13,20 +13,13 @@
 
 #include "output/record_writer.hpp"
 #include "output/trace_output.hpp"
+#include "unit/file_text.hpp"
 #include "unit/record_corpus.hpp"
 
 using namespace lstrace;
 using namespace lstrace::testing;
 
 namespace {
-
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // A mix of spans, events and process_info records from the golden corpus,
 // handed over at uneven points, written to a file; its text.

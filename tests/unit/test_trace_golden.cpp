@@ -23,6 +23,7 @@
 #include "output/redactor.hpp"
 #include "output/text_format.hpp"
 #include "output/trace_format.hpp"
+#include "unit/file_text.hpp"
 #include "unit/record_corpus.hpp"
 
 using namespace lstrace;
@@ -114,14 +115,6 @@ std::string summary_line(const Formatted& f)
     std::snprintf(buf, sizeof(buf), "fnv1a64 %016" PRIx64 " bytes %" PRIu64 " lines %" PRIu64 "\n",
                   f.hash, f.bytes, f.lines);
     return buf;
-}
-
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 }  // namespace

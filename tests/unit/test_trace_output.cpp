@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "output/trace_output.hpp"
+#include "unit/file_text.hpp"
 
 using namespace lstrace;
+using namespace lstrace::testing;
 
 namespace {
 
@@ -79,14 +81,6 @@ std::string line_number(std::uint64_t i)
     line.append(1000 - line.size(), 'x');
     line += "\"}\n";
     return line;
-}
-
-std::string read_file(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 }  // namespace

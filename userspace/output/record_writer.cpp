@@ -113,10 +113,7 @@ void RecordWriter::stop_thread()
 
 void RecordWriter::run()
 {
-    struct CpuAtExit {
-        std::uint64_t& out;
-        ~CpuAtExit() { out = this_thread_cpu_ns(); }
-    } at_exit{thread_cpu_ns_};
+    const ThreadCpuAtExit cpu_at_exit(thread_cpu_ns_);
     for (;;) {
         Batch batch;
         {

@@ -217,10 +217,7 @@ std::string TraceOutput::spare_buffer()
 
 void TraceOutput::io_loop()
 {
-    struct CpuAtExit {
-        std::uint64_t& out;
-        ~CpuAtExit() { out = this_thread_cpu_ns(); }
-    } at_exit{io_cpu_ns_};
+    const ThreadCpuAtExit cpu_at_exit(io_cpu_ns_);
     for (;;) {
         Chunk chunk;
         {
