@@ -47,9 +47,9 @@ constexpr int kDrainIntervalMs = 50;
 // even while producers outrun the consumer (tens of milliseconds of work).
 constexpr std::size_t kRecordsPerDrain = 32768;
 
-// A drain this long means the consumer is behind: BPF wakes it every
-// eighth of the buffer (~4,500 events of the default 16 MiB), so it found
-// about two wake-ups' worth waiting.  The sink then formats and writes on
+// A drain this long (after the first) means the consumer is behind: BPF
+// wakes it every eighth of the buffer (~4,500 events of the default 16 MiB),
+// so it found about two wake-ups' worth waiting.  The sink then formats and writes on
 // threads of their own (RecordSink::go_parallel).
 constexpr std::size_t kBehindRecords = 8192;
 
@@ -501,8 +501,10 @@ int run_record(const RecordOptions& options, const RecordHooks& hooks)
                          }};
     stream_until_stopped(
         ring, sigfd.get(), targets, options.duration_s, sampler,
-        [&](std::size_t drained) {
-            if (drained >= kBehindRecords && sink.go_parallel())
+        [&, drains = 0](std::size_t drained) mutable {
+            // (the first drain takes what came during the attach: not a
+            // sign of falling behind)
+            if (++drains > 1 && drained >= kBehindRecords && sink.go_parallel())
                 spdlog::debug("{} records in one drain: formatting and writing on threads of "
                               "their own from now on",
                               drained);
