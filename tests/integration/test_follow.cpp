@@ -97,13 +97,16 @@ TEST_CASE("follow: a -p recording of children that exec ends with every child ru
           "[root][follow]")
 {
     TempDir tmp;
-    setenv("SOAK_SECONDS", "10", 1);  // outlives a slow attach and the 2 s
+    // Children until the recording is over (SIGTERM), however slow the
+    // recorder's start on a busy machine (seen: over 10 s)
+    setenv("SOAK_SECONDS", "120", 1);
     const pid_t app = spawn({WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "0"});
     unsetenv("SOAK_SECONDS");
     // running its own image, children coming: the first one has written
     REQUIRE(wait_for_file(tmp.path("truth.json.child.json"), 10));
     RunResult res = run({LSTRACE_BIN, "record", "--follow", "-p", std::to_string(app), "-d", "2",
                          "-o", tmp.path("trace.jsonl")});
+    kill(app, SIGTERM);
     const int status = wait_for(app, 30);
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
