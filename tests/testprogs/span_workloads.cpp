@@ -12,7 +12,8 @@
 //   span_workloads spawn TRUTH.json EXEC N  N children (4 at a time) that exec
 //                                      EXEC; counts the stops waitpid(WUNTRACED)
 //                                      shows (none may be seen); N=0: children
-//                                      until $SOAK_SECONDS (default 60) pass
+//                                      until $SOAK_SECONDS (default 60) pass or
+//                                      SIGTERM
 //   span_workloads pid-reuse TRUTH.json  a child's PID given to a second child
 //   span_workloads soak TRUTH.json     8 threads of checkable spans for
 //                                      $SOAK_SECONDS (default 60)
@@ -415,17 +416,27 @@ void run_family(json& truth, const std::string& truth_path, const std::string& e
         WIFEXITED(s1) && WEXITSTATUS(s1) == 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 0;
 }
 
+// Set by SIGTERM/SIGINT in the modes that run until told to stop.
+std::atomic<bool> stop_requested{false};
+
 // --follow under load: children that exec an instrumented program, four at
 // a time; the parent waits for them with WUNTRACED as a shell does, so a
 // stop that --follow imposes would show.  Stopped children are continued
-// (and counted) so that a broken hold cannot hang the test itself.
+// (and counted) so that a broken hold cannot hang the test itself.  With
+// N=0, SIGTERM ends the soak early (the running children are still waited
+// for): a test can soak for as long as a slow recorder needs, no longer.
 void run_spawn(json& truth, const std::string& truth_path, const std::string& exec_path, int count,
                double seconds)
 {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { stop_requested = true; };
+    sa.sa_flags = SA_RESTART;  // waitpid() goes on waiting for the children
+    sigaction(SIGTERM, &sa, nullptr);
     auto span = tracer.trace_operation("spawner", "spawn", "children that exec");
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     const auto more = [&](int started) {
-        return count > 0 ? started < count : std::chrono::steady_clock::now() < until;
+        return count > 0 ? started < count
+                         : !stop_requested && std::chrono::steady_clock::now() < until;
     };
     const std::string child_truth = truth_path + ".child.json";
     int started = 0, running = 0, ok = 0, stops = 0;
@@ -537,8 +548,6 @@ void run_mix(json& truth, bool heavy)
     truth["parse_cpu_ms_mean"] = parse_cpu / kRounds;
     truth["compute_cpu_ms_mean"] = compute_cpu / kRounds;
 }
-
-std::atomic<bool> stop_requested{false};
 
 void run_loop(json& truth, const std::string& truth_path, bool slow)
 {
