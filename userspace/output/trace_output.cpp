@@ -310,15 +310,13 @@ int TraceOutput::write_chunk(const Chunk& chunk)
 
 // Everything but the newest window: DONTNEED starts the writeback of its
 // dirty pages and drops the clean ones.  Pages still being written back stay
-// cached, so the previous window is asked again (a slow disk leaves more
-// cached, never blocks the recorder).  Advice only: its errors are ignored.
+// cached, so each call asks again from the start (the walk skips what is no
+// longer cached: cheap); a slow disk leaves more cached, never blocks the
+// recorder.  Advice only: its errors are ignored.
 void TraceOutput::drop_written_behind()
 {
-    const std::uint64_t from =
-        dropped_below_ > kDropWindowBytes ? dropped_below_ - kDropWindowBytes : 0;
     const std::uint64_t below = written_bytes_ - kDropWindowBytes;
-    ::posix_fadvise(fd_.get(), static_cast<off_t>(from), static_cast<off_t>(below - from),
-                    POSIX_FADV_DONTNEED);
+    ::posix_fadvise(fd_.get(), 0, static_cast<off_t>(below), POSIX_FADV_DONTNEED);
     dropped_below_ = below;
 }
 
