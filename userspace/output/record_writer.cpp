@@ -78,8 +78,8 @@ void RecordWriter::hand_over()
     if (!thread_.joinable())
         return;
     std::unique_lock lock(mutex_);
-    room_.wait(lock, [this] { return queue_.size() < kQueuedBatches || failed_; });
-    if (failed_)
+    room_.wait(lock, [this] { return queue_.size() < kQueuedBatches || failure_; });
+    if (failure_)
         std::rethrow_exception(failure_);
     if (batch_.empty())
         return;
@@ -131,7 +131,6 @@ void RecordWriter::run()
         } catch (...) {
             std::lock_guard lock(mutex_);
             failure_ = std::current_exception();
-            failed_ = true;
             queue_.clear();
             room_.notify_all();
             return;

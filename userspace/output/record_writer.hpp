@@ -96,8 +96,7 @@ private:
     std::condition_variable room_;  // the consumer waits for queue space
     std::deque<Batch> queue_;
     bool closing_ = false;
-    bool failed_ = false;  // the writer stopped on failure_
-    std::exception_ptr failure_;
+    std::exception_ptr failure_;       // set when the writer stopped on it
     std::uint64_t thread_cpu_ns_ = 0;  // set by the thread as it ends
     std::thread thread_;
 };

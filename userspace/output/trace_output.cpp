@@ -256,10 +256,8 @@ void TraceOutput::settle()
         io_done_.wait(lock, [this] { return (io_queue_.empty() && !io_busy_) || io_error_; });
         err = io_error_;
     }
-    if (err) {
-        stop_io();
-        write_failed(err);
-    }
+    if (err)
+        write_failed(err);  // (stops the thread first)
 }
 
 void TraceOutput::stop_io()
@@ -322,7 +320,7 @@ void TraceOutput::drop_written_behind()
 
 void TraceOutput::write_failed(int err)
 {
-    stop_io();  // (stopped already: its counters are final)
+    stop_io();  // the writer thread, if any, ends first: its counters are final
     buffer_.clear();
     buffered_lines_ = 0;
     buffered_line_end_ = 0;

@@ -49,8 +49,8 @@ constexpr std::size_t kRecordsPerDrain = 32768;
 
 // A drain this long (after the first) means the consumer is behind: BPF
 // wakes it every eighth of the buffer (~4,500 events of the default 16 MiB),
-// so it found about two wake-ups' worth waiting.  The sink then formats and writes on
-// threads of their own (RecordSink::go_parallel).
+// so it found about two wake-ups' worth waiting.  The sink then formats and
+// writes on threads of their own (RecordSink::go_parallel).
 constexpr std::size_t kBehindRecords = 8192;
 
 enum class StopReason { none, signal, duration, hook };
